@@ -1,0 +1,56 @@
+# stackswap — every target that needs Python bootstraps .venv from setup.cfg on first use (and
+# again whenever setup.cfg changes). `make help` lists the targets.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+CONFIG ?= stackswap.example.toml
+STACKSWAP := $(BIN)/stackswap
+
+.DEFAULT_GOAL := help
+.PHONY: help venv render lint test demo bench deploy swap rollback status clean
+
+help: ## list every target with one line each
+	@awk -F':.*## ' '/^[a-z-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(STAMP): setup.cfg pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@touch $@
+
+venv: $(STAMP) ## create .venv from setup.cfg (done automatically by every target below)
+
+render: $(STAMP) ## render templates/*.yml from $(CONFIG)
+	$(BIN)/python -m generator --config $(CONFIG)
+
+lint: $(STAMP) ## cfn-lint the templates, fail on stale templates, ruff the code
+	$(BIN)/python -m generator --config $(CONFIG) --check
+	$(BIN)/cfn-lint templates/*.yml
+	$(BIN)/ruff check .
+
+test: $(STAMP) ## run the whole test suite (unit, golden, moto server, sandbox end to end)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+demo: $(STAMP) ## the whole blue/green cycle on a local sandbox: v1, v2, swap, rollback
+	$(STACKSWAP) sandbox demo
+
+bench: $(STAMP) ## benchmark: detection delay, API calls, deploy time vs the AWS CLI procedure
+	$(BIN)/python -m bench
+
+deploy: $(STAMP) ## deploy IMAGE=... [COLOR=blue|green] [ARGS=--no-swap] to the idle colour
+	@test -n "$(IMAGE)" || { echo "usage: make deploy IMAGE=repo:tag [COLOR=green] [ARGS=...]" >&2; exit 2; }
+	$(STACKSWAP) deploy --image '$(IMAGE)' $(if $(COLOR),--color $(COLOR)) $(ARGS)
+
+swap: $(STAMP) ## promote the colour on :8080 to production after verifying it
+	$(STACKSWAP) swap $(ARGS)
+
+rollback: $(STAMP) ## put the previous colour back on :80
+	$(STACKSWAP) rollback $(ARGS)
+
+status: $(STAMP) ## live/idle colour, images, health, listeners, drift
+	$(STACKSWAP) status $(ARGS)
+
+clean: ## remove .venv and caches
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis build *.egg-info

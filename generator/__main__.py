@@ -1,0 +1,5 @@
+import sys
+
+from generator.render import main
+
+sys.exit(main())

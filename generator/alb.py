@@ -1,0 +1,142 @@
+"""The ALB stack: security group, load balancer, the blue and green target groups, and the two
+listeners — production :80 and test :8080 — whose target groups follow the `LiveColor` parameter.
+
+A swap is a parameter-only update of this stack (`LiveColor` flipped, previous template): the
+only resources whose properties change are the two listeners.
+"""
+
+from __future__ import annotations
+
+from troposphere import Equals, GetAtt, If, Output, Parameter, Ref, Tags, Template
+from troposphere import elasticloadbalancingv2 as elb
+from troposphere.ec2 import SecurityGroup, SecurityGroupRule
+
+from generator.config import COLORS, Config
+
+PRODUCTION_PORT = 80
+TEST_PORT = 8080
+BLUE_IS_LIVE = "BlueIsLive"
+
+
+def target_group_id(color: str) -> str:
+    """Logical id of a colour's target group ("BlueTargetGroup")."""
+    return f"{color.capitalize()}TargetGroup"
+
+
+def target_group_output(color: str) -> str:
+    """Output key holding a colour's target group ARN ("BlueTargetGroupArn")."""
+    return f"{target_group_id(color)}Arn"
+
+
+OUTPUT_PRODUCTION_LISTENER = "ProductionListenerArn"
+OUTPUT_TEST_LISTENER = "TestListenerArn"
+OUTPUT_DNS_NAME = "LoadBalancerDnsName"
+OUTPUT_SECURITY_GROUP = "LoadBalancerSecurityGroupId"
+OUTPUT_LOAD_BALANCER = "LoadBalancerArn"
+
+
+def tags(config: Config, **extra: str) -> Tags:
+    return Tags({"stackswap:env": config.name, **extra})
+
+
+def add_parameters(template: Template) -> dict[str, Parameter]:
+    return {
+        "VpcId": template.add_parameter(Parameter(
+            "VpcId", Type="AWS::EC2::VPC::Id", Description="VPC of the load balancer")),
+        "Subnets": template.add_parameter(Parameter(
+            "Subnets", Type="List<AWS::EC2::Subnet::Id>",
+            Description="Subnets of the load balancer, in at least two availability zones")),
+        "TestCidr": template.add_parameter(Parameter(
+            "TestCidr", Type="String", AllowedPattern=r"^[0-9a-fA-F.:]+/\d{1,3}$",
+            Description="Who may reach the test listener (:8080)")),
+        "LiveColor": template.add_parameter(Parameter(
+            "LiveColor", Type="String", AllowedValues=list(COLORS), Default="blue",
+            Description="The colour production (:80) forwards to; the other one is on :8080")),
+    }
+
+
+def add_security_group(template: Template, config: Config, params: dict) -> SecurityGroup:
+    return template.add_resource(SecurityGroup(
+        "LoadBalancerSecurityGroup",
+        GroupDescription=f"{config.name} load balancer: :80 public, :8080 test CIDR only",
+        VpcId=Ref(params["VpcId"]),
+        SecurityGroupIngress=[
+            SecurityGroupRule(IpProtocol="tcp", FromPort=PRODUCTION_PORT, ToPort=PRODUCTION_PORT,
+                              CidrIp="0.0.0.0/0", Description="production"),
+            SecurityGroupRule(IpProtocol="tcp", FromPort=TEST_PORT, ToPort=TEST_PORT,
+                              CidrIp=Ref(params["TestCidr"]), Description="test listener"),
+        ],
+        Tags=tags(config),
+    ))
+
+
+def add_target_group(template: Template, config: Config, params: dict, color: str
+                     ) -> elb.TargetGroup:
+    health = config.health
+    return template.add_resource(elb.TargetGroup(
+        target_group_id(color),
+        VpcId=Ref(params["VpcId"]),
+        Port=config.service.container_port,
+        Protocol="HTTP",
+        # Fargate tasks register by IP (awsvpc); EC2 tasks by instance and dynamic host port.
+        TargetType="ip" if config.service.launch_type == "FARGATE" else "instance",
+        HealthCheckPath=health.path,
+        HealthCheckIntervalSeconds=health.interval_seconds,
+        HealthCheckTimeoutSeconds=health.timeout_seconds,
+        HealthyThresholdCount=health.healthy_threshold,
+        UnhealthyThresholdCount=health.unhealthy_threshold,
+        TargetGroupAttributes=[elb.TargetGroupAttribute(
+            Key="deregistration_delay.timeout_seconds",
+            Value=str(health.deregistration_delay_seconds))],
+        Tags=tags(config, **{"stackswap:color": color}),
+    ))
+
+
+def add_listener(template: Template, name: str, port: int, load_balancer, target_group_arn
+                 ) -> elb.Listener:
+    return template.add_resource(elb.Listener(
+        name,
+        LoadBalancerArn=Ref(load_balancer),
+        Port=port,
+        Protocol="HTTP",
+        DefaultActions=[elb.Action(Type="forward", TargetGroupArn=target_group_arn)],
+    ))
+
+
+def alb_template(config: Config) -> Template:
+    template = Template(Description=f"stackswap {config.name}: load balancer, blue/green target "
+                                    f"groups, production :80 and test :8080 listeners")
+    params = add_parameters(template)
+    template.add_condition(BLUE_IS_LIVE, Equals(Ref(params["LiveColor"]), "blue"))
+    security_group = add_security_group(template, config, params)
+    load_balancer = template.add_resource(elb.LoadBalancer(
+        "LoadBalancer",
+        Type="application",
+        Scheme="internet-facing",
+        Subnets=Ref(params["Subnets"]),
+        SecurityGroups=[Ref(security_group)],
+        Tags=tags(config),
+    ))
+    groups = {color: add_target_group(template, config, params, color) for color in COLORS}
+    blue, green = (Ref(groups[color]) for color in COLORS)
+    production = add_listener(template, "ProductionListener", PRODUCTION_PORT, load_balancer,
+                              If(BLUE_IS_LIVE, blue, green))
+    test = add_listener(template, "TestListener", TEST_PORT, load_balancer,
+                        If(BLUE_IS_LIVE, green, blue))
+
+    for color in COLORS:
+        template.add_output(Output(target_group_output(color), Value=Ref(groups[color]),
+                                   Description=f"ARN of the {color} target group"))
+    template.add_output([
+        Output(OUTPUT_PRODUCTION_LISTENER, Value=Ref(production),
+               Description="Production listener (:80)"),
+        Output(OUTPUT_TEST_LISTENER, Value=Ref(test), Description="Test listener (:8080)"),
+        Output(OUTPUT_DNS_NAME, Value=GetAtt(load_balancer, "DNSName"),
+               Description="DNS name of the load balancer"),
+        Output(OUTPUT_LOAD_BALANCER, Value=Ref(load_balancer),
+               Description="ARN of the load balancer"),
+        Output(OUTPUT_SECURITY_GROUP, Value=GetAtt(security_group, "GroupId"),
+               Description="Security group of the load balancer; tasks admit traffic only "
+                           "from it"),
+    ])
+    return template

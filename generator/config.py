@@ -1,0 +1,269 @@
+"""Load and validate an environment config (TOML) into frozen dataclasses.
+
+The format is TOML because Python reads it without a dependency and it allows comments; the
+commented reference is `stackswap.example.toml`. Every problem is reported as one ConfigError
+naming the file and the dotted key, and unknown keys are errors too (a typo must not silently
+fall back to a default).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import tomllib
+from collections.abc import Callable
+from dataclasses import MISSING, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from generator.errors import ConfigError
+
+COLORS = ("blue", "green")
+LAUNCH_TYPES = ("FARGATE", "EC2")
+FARGATE_CPU = (256, 512, 1024, 2048, 4096, 8192, 16384)
+
+
+@dataclass(frozen=True)
+class Network:
+    vpc_id: str
+    subnets: tuple[str, ...]
+    # Who may reach the test listener (:8080). Never the world unless the config says so.
+    test_cidr: str = "10.0.0.0/8"
+    assign_public_ip: bool = False
+
+
+@dataclass(frozen=True)
+class Service:
+    container_name: str = "app"
+    container_port: int = 8000
+    desired_count: int = 2
+    launch_type: str = "FARGATE"
+    cpu: int = 256
+    memory: int = 512
+
+
+@dataclass(frozen=True)
+class Health:
+    path: str = "/health"
+    # Fast defaults: a target is healthy after 2 passes 5 s apart (~10 s) and drained in 15 s,
+    # so a swap or rollback completes in well under a minute. ALB's own defaults (30 s interval,
+    # 5 passes, 300 s drain) make every deploy wait minutes for nothing.
+    interval_seconds: int = 5
+    timeout_seconds: int = 4
+    healthy_threshold: int = 2
+    unhealthy_threshold: int = 2
+    deregistration_delay_seconds: int = 15
+    grace_period_seconds: int = 30
+
+
+@dataclass(frozen=True)
+class Deploy:
+    # How long one stack operation may take before stackswap gives up on it.
+    stack_timeout_seconds: int = 1800
+    # Requests to the test (and then production) listener before a colour counts as serving.
+    smoke_path: str | None = None
+    smoke_tries: int = 5
+    # CloudWatch alarm names that roll the swap back (CloudFormation rollback triggers).
+    alarms: tuple[str, ...] = ()
+    alarm_monitoring_minutes: int = 5
+
+
+@dataclass(frozen=True)
+class Config:
+    name: str
+    region: str
+    cluster: str
+    network: Network
+    service: Service = Service()
+    health: Health = Health()
+    deploy: Deploy = Deploy()
+    path: str = "<memory>"
+
+    @property
+    def alb_stack(self) -> str:
+        return f"{self.name}-elb"
+
+    def service_stack(self, color: str) -> str:
+        return f"{self.name}-{color}"
+
+    @property
+    def family(self) -> str:
+        # One task-definition family for both colours, as in the article: every deploy is a new
+        # revision of the same family.
+        return self.name
+
+    @property
+    def smoke_path(self) -> str:
+        return self.deploy.smoke_path or self.health.path
+
+
+# --- validation -------------------------------------------------------------------------------
+
+Check = Callable[[Any], str | None]  # returns a problem, or None when the value is fine
+
+
+def _pattern(regex: str, what: str) -> Check:
+    compiled = re.compile(regex)
+
+    def check(value: Any) -> str | None:
+        if not isinstance(value, str) or not compiled.fullmatch(value):
+            return f"must be {what}, got {value!r}"
+        return None
+
+    return check
+
+
+def _integer(low: int, high: int) -> Check:
+    def check(value: Any) -> str | None:
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            return f"must be a whole number from {low} to {high}, got {value!r}"
+        return None
+
+    return check
+
+
+def _one_of(choices: tuple[Any, ...]) -> Check:
+    def check(value: Any) -> str | None:
+        if value not in choices:
+            return f"must be one of {', '.join(map(str, choices))}, got {value!r}"
+        return None
+
+    return check
+
+
+def _boolean(value: Any) -> str | None:
+    return None if isinstance(value, bool) else f"must be true or false, got {value!r}"
+
+
+def _cidr(value: Any) -> str | None:
+    try:
+        ipaddress.ip_network(value, strict=True)
+    except (TypeError, ValueError):
+        return f"must be a CIDR block such as 10.0.0.0/8, got {value!r}"
+    return None
+
+
+def _list_of(item: Check, minimum: int) -> Check:
+    def check(value: Any) -> str | None:
+        if not isinstance(value, list) or len(value) < minimum:
+            return f"must be a list of at least {minimum}, got {value!r}"
+        for element in value:
+            problem = item(element)
+            if problem:
+                return problem
+        return None
+
+    return check
+
+
+NAME = _pattern(r"[a-z][a-z0-9-]{0,19}",
+                "1-20 lowercase letters, digits or '-', starting with a letter")
+REGION = _pattern(r"[a-z]{2}(-[a-z]+)+-\d", "an AWS region such as eu-west-1")
+PATH = _pattern(r"/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*", "a URL path starting with '/'")
+ALARM = _pattern(r"[^\s:][^:]{0,254}", "a CloudWatch alarm name")
+
+SCHEMA: dict[str, dict[str, Check]] = {
+    "": {"name": NAME, "region": REGION,
+         "cluster": _pattern(r"[A-Za-z0-9_-]{1,255}", "an ECS cluster name")},
+    "network": {
+        "vpc_id": _pattern(r"vpc-[0-9a-f]{8,17}", "a VPC id such as vpc-0123456789abcdef0"),
+        # An ALB needs subnets in at least two availability zones.
+        "subnets": _list_of(_pattern(r"subnet-[0-9a-f]{8,17}", "a subnet id"), 2),
+        "test_cidr": _cidr,
+        "assign_public_ip": _boolean,
+    },
+    "service": {
+        "container_name": _pattern(r"[A-Za-z0-9_-]{1,255}", "a container name"),
+        "container_port": _integer(1, 65535),
+        "desired_count": _integer(1, 1000),
+        "launch_type": _one_of(LAUNCH_TYPES),
+        "cpu": _integer(128, 16384),
+        "memory": _integer(128, 122880),
+    },
+    "health": {
+        "path": PATH,
+        "interval_seconds": _integer(5, 300),
+        "timeout_seconds": _integer(2, 120),
+        "healthy_threshold": _integer(2, 10),
+        "unhealthy_threshold": _integer(2, 10),
+        "deregistration_delay_seconds": _integer(0, 3600),
+        "grace_period_seconds": _integer(0, 2147483647),
+    },
+    "deploy": {
+        "stack_timeout_seconds": _integer(10, 43200),
+        "smoke_path": PATH,
+        "smoke_tries": _integer(1, 100),
+        "alarms": _list_of(ALARM, 0),
+        "alarm_monitoring_minutes": _integer(0, 180),
+    },
+}
+SECTIONS = {"network": Network, "service": Service, "health": Health, "deploy": Deploy}
+
+
+def _validate_section(path: str, section: str, raw: dict[str, Any]) -> dict[str, Any]:
+    schema = SCHEMA[section]
+    prefix = f"{section}." if section else ""
+    values: dict[str, Any] = {}
+    for key, value in raw.items():
+        if section == "" and key in SECTIONS:
+            continue
+        if key not in schema:
+            known = ", ".join(sorted(schema) + ([] if section else sorted(SECTIONS)))
+            raise ConfigError(path, prefix + key, f"unknown key (known keys: {known})")
+        problem = schema[key](value)
+        if problem:
+            raise ConfigError(path, prefix + key, problem)
+        values[key] = tuple(value) if isinstance(value, list) else value
+    return values
+
+
+def _required(path: str, section: str, cls: type, values: dict[str, Any]) -> None:
+    for field in fields(cls):
+        has_default = field.default is not MISSING or field.default_factory is not MISSING
+        if not has_default and field.name not in values:
+            prefix = f"{section}." if section else ""
+            raise ConfigError(path, prefix + field.name, "is required but missing")
+
+
+def parse_config(raw: dict[str, Any], path: str = "<memory>") -> Config:
+    """Validate a parsed TOML document into a Config, or raise ConfigError."""
+    top = _validate_section(path, "", raw)
+    sections: dict[str, Any] = {}
+    for section, cls in SECTIONS.items():
+        body = raw.get(section, {})
+        if not isinstance(body, dict):
+            raise ConfigError(path, section, f"must be a [{section}] table")
+        values = _validate_section(path, section, body)
+        _required(path, section, cls, values)
+        sections[section] = cls(**values)
+    _required(path, "", Config, top | sections)
+    config = Config(**top, **sections, path=path)
+    _check_combinations(config)
+    return config
+
+
+def _check_combinations(config: Config) -> None:
+    health, service = config.health, config.service
+    if health.timeout_seconds >= health.interval_seconds:
+        raise ConfigError(config.path, "health.timeout_seconds",
+                          f"must be less than health.interval_seconds ({health.interval_seconds})")
+    if service.launch_type == "FARGATE" and service.cpu not in FARGATE_CPU:
+        raise ConfigError(config.path, "service.cpu",
+                          f"must be one of {', '.join(map(str, FARGATE_CPU))} on Fargate, "
+                          f"got {service.cpu}")
+
+
+def load_config(path: str | Path) -> Config:
+    """Read and validate the environment config at `path`."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(str(path), None, "config file not found") from None
+    except OSError as error:
+        raise ConfigError(str(path), None, f"cannot read: {error.strerror}") from None
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(str(path), None, f"not valid TOML: {error}") from None
+    return parse_config(raw, str(path))

@@ -1,0 +1,83 @@
+"""Render the three stacks of an environment to YAML, deterministically.
+
+`python -m generator` (what `make render` runs) writes templates/elb.yml, blue.yml and green.yml;
+with `--check` it writes nothing and fails when the files on disk differ from a fresh render, so
+CI notices templates that were not re-rendered after a code or config change.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from generator.alb import alb_template
+from generator.config import COLORS, Config, load_config
+from generator.errors import StackswapError
+from generator.service import service_template
+
+HEADER = "# Rendered by stackswap (`make render`) from {config}. Do not edit by hand.\n"
+
+
+def alb_stack_body(config: Config) -> str:
+    return alb_template(config).to_yaml(clean_up=True, long_form=False)
+
+
+def service_stack_body(config: Config, color: str) -> str:
+    return service_template(config, color).to_yaml(clean_up=True, long_form=False)
+
+
+def rendered_files(config: Config) -> dict[str, str]:
+    """File name -> YAML text for every stack of the environment."""
+    header = HEADER.format(config=Path(config.path).name)
+    files = {"elb.yml": header + alb_stack_body(config)}
+    for color in COLORS:
+        files[f"{color}.yml"] = header + service_stack_body(config, color)
+    return files
+
+
+def write_templates(config: Config, out_dir: Path) -> list[Path]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, text in rendered_files(config).items():
+        path = out_dir / name
+        path.write_text(text, encoding="utf-8")
+        written.append(path)
+    return written
+
+
+def stale_templates(config: Config, out_dir: Path) -> list[str]:
+    """Names of the files in out_dir that differ from a fresh render (or are missing)."""
+    stale = []
+    for name, text in rendered_files(config).items():
+        path = out_dir / name
+        if not path.exists() or path.read_text(encoding="utf-8") != text:
+            stale.append(name)
+    return stale
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m generator", description=__doc__.split("\n")[0])
+    parser.add_argument("--config", default="stackswap.example.toml",
+                        help="environment config (default: %(default)s)")
+    parser.add_argument("--out", default="templates", help="output folder (default: %(default)s)")
+    parser.add_argument("--check", action="store_true",
+                        help="write nothing; exit 1 when the templates on disk are stale")
+    args = parser.parse_args(argv)
+    try:
+        config = load_config(args.config)
+    except StackswapError as error:
+        print(f"stackswap: {error.message}", file=sys.stderr)
+        return error.exit_code
+    out_dir = Path(args.out)
+    if args.check:
+        stale = stale_templates(config, out_dir)
+        if stale:
+            print(f"stackswap: stale templates in {out_dir}/: {', '.join(stale)} "
+                  f"(run `make render` and commit them)", file=sys.stderr)
+            return 1
+        print(f"templates in {out_dir}/ are up to date")
+        return 0
+    for path in write_templates(config, out_dir):
+        print(f"wrote {path}")
+    return 0

@@ -1,0 +1,56 @@
+"""Shared fixtures: one moto server over HTTP for the whole run (with the sandbox's fixes of
+moto's update gaps, see sandbox/moto_gaps.py), reset before each test that uses it."""
+
+from __future__ import annotations
+
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from moto.server import ThreadedMotoServer
+
+from sandbox import moto_gaps
+from sandbox.environment import provision, write_config
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint():
+    moto_gaps.install()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+def reset_moto(endpoint: str) -> None:
+    request = urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST")
+    urllib.request.urlopen(request, timeout=10).read()
+
+
+@dataclass
+class AwsEnv:
+    endpoint: str
+    ids: dict
+    config_path: Path
+    region: str
+
+
+@pytest.fixture
+def aws(moto_endpoint, tmp_path, monkeypatch) -> AwsEnv:
+    """A fresh moto account with a VPC, two subnets, a cluster and a config file for them; the
+    process environment points boto3 at the moto server, as a user's shell would."""
+    reset_moto(moto_endpoint)
+    ids = provision(moto_endpoint, name="shop", region="eu-west-1")
+    config_path = write_config(tmp_path / "shop.toml", ids)
+    for key, value in {
+        "AWS_ENDPOINT_URL": moto_endpoint, "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": "eu-west-1",
+        "AWS_DEFAULT_REGION": "eu-west-1", "STACKSWAP_CONFIG": str(config_path),
+    }.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    return AwsEnv(moto_endpoint, ids, config_path, "eu-west-1")

@@ -1,0 +1,96 @@
+"""The environment config: the example is valid, and every wrong value is one line naming the
+file and the key, with exit code 2 from the command line."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tomllib
+
+import pytest
+
+from generator.config import load_config, parse_config
+from generator.errors import ConfigError
+from tests.conftest import REPO
+
+EXAMPLE = REPO / "stackswap.example.toml"
+
+
+def example() -> dict:
+    return tomllib.loads(EXAMPLE.read_text())
+
+
+def test_example_config_is_valid_and_documents_defaults():
+    config = load_config(EXAMPLE)
+    assert config.name == "shop"
+    assert config.alb_stack == "shop-elb"
+    assert [config.service_stack(c) for c in ("blue", "green")] == ["shop-blue", "shop-green"]
+    assert config.service.launch_type == "FARGATE"
+    assert config.smoke_path == config.health.path
+
+
+def without(raw: dict, dotted: str) -> dict:
+    section, _, key = dotted.rpartition(".")
+    (raw[section] if section else raw).pop(key)
+    return raw
+
+
+def replaced(raw: dict, dotted: str, value) -> dict:
+    section, _, key = dotted.rpartition(".")
+    (raw.setdefault(section, {}) if section else raw)[key] = value
+    return raw
+
+
+@pytest.mark.parametrize("key", ["name", "region", "cluster", "network.vpc_id",
+                                 "network.subnets"])
+def test_missing_required_key_is_named(key):
+    with pytest.raises(ConfigError) as error:
+        parse_config(without(example(), key), "env.toml")
+    assert error.value.message == f"env.toml: {key}: is required but missing"
+
+
+@pytest.mark.parametrize(("key", "value"), [
+    ("name", "Shop"), ("name", "a" * 21), ("name", 3),
+    ("region", "europe"), ("cluster", "bad name"),
+    ("network.vpc_id", "vpc-xyz"), ("network.subnets", ["subnet-0123456789abcdef0"]),
+    ("network.subnets", "subnet-0123456789abcdef0"), ("network.test_cidr", "10.0.0.1/8"),
+    ("network.test_cidr", "everyone"), ("network.assign_public_ip", "yes"),
+    ("service.container_port", 0), ("service.container_port", 70000),
+    ("service.desired_count", 0), ("service.desired_count", True),
+    ("service.launch_type", "LAMBDA"), ("service.cpu", 300),
+    ("health.path", "health"), ("health.interval_seconds", 1), ("health.timeout_seconds", 5),
+    ("deploy.smoke_tries", 0), ("deploy.alarms", "one"), ("service.colour", "blue"),
+    ("surprise", 1),
+])
+def test_wrong_value_is_named(key, value):
+    with pytest.raises(ConfigError) as error:
+        parse_config(replaced(example(), key, value), "env.toml")
+    assert error.value.message.startswith(f"env.toml: {key}: ")
+    assert error.value.exit_code == 2
+
+
+def test_section_that_is_not_a_table():
+    with pytest.raises(ConfigError, match=r"^env.toml: health: must be a \[health\] table$"):
+        parse_config(replaced(example(), "health", 5), "env.toml")
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("name = [", "not valid TOML"),
+    (EXAMPLE.read_text().replace('vpc_id = "vpc-0123456789abcdef0"', 'vpc_id = "vpc-1"'),
+     "network.vpc_id: must be a VPC id"),
+])
+def test_render_command_reports_one_line_and_exit_2(tmp_path, text, expected):
+    bad = tmp_path / "bad.toml"
+    bad.write_text(text)
+    result = subprocess.run([sys.executable, "-m", "generator", "--config", str(bad),
+                             "--out", str(tmp_path / "out")],
+                            capture_output=True, text=True, cwd=REPO)
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert str(bad) in result.stderr and expected in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(ConfigError, match="config file not found"):
+        load_config(tmp_path / "nope.toml")

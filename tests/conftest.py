@@ -10,8 +10,10 @@ from pathlib import Path
 import pytest
 from moto.server import ThreadedMotoServer
 
+from generator.config import COLORS, load_config
+from generator.render import alb_stack_body, service_stack_body
 from sandbox import moto_gaps
-from sandbox.environment import provision, write_config
+from sandbox.environment import client, provision, write_config
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -54,3 +56,38 @@ def aws(moto_endpoint, tmp_path, monkeypatch) -> AwsEnv:
         monkeypatch.setenv(key, value)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
     return AwsEnv(moto_endpoint, ids, config_path, "eu-west-1")
+
+
+def params(**values: str) -> list[dict]:
+    return [{"ParameterKey": k, "ParameterValue": v} for k, v in values.items()]
+
+
+def outputs(cfn, stack: str) -> dict:
+    (described,) = cfn.describe_stacks(StackName=stack)["Stacks"]
+    return {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])}
+
+
+def forwards(elbv2, listener_arn: str) -> str:
+    (listener,) = elbv2.describe_listeners(ListenerArns=[listener_arn])["Listeners"]
+    (action,) = listener["DefaultActions"]
+    return action["TargetGroupArn"]
+
+
+@pytest.fixture
+def stacks(aws):
+    config = load_config(aws.config_path)
+    cfn = client("cloudformation", aws.endpoint, aws.region)
+    subnets = ",".join(aws.ids["subnets"])
+    cfn.create_stack(StackName=config.alb_stack, TemplateBody=alb_stack_body(config),
+                     Parameters=params(VpcId=aws.ids["vpc_id"], Subnets=subnets,
+                                       TestCidr="127.0.0.0/8", LiveColor="blue"))
+    alb = outputs(cfn, config.alb_stack)
+    for color in COLORS:
+        cfn.create_stack(
+            StackName=config.service_stack(color), TemplateBody=service_stack_body(config, color),
+            Capabilities=["CAPABILITY_IAM"],
+            Parameters=params(Cluster=config.cluster, Image="app:v1", DesiredCount="2",
+                              TargetGroupArn=alb[f"{color.capitalize()}TargetGroupArn"],
+                              VpcId=aws.ids["vpc_id"], Subnets=subnets,
+                              LoadBalancerSecurityGroupId=alb["LoadBalancerSecurityGroupId"]))
+    return config, cfn, alb

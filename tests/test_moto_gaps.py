@@ -7,7 +7,7 @@ import pytest
 
 from sandbox import moto_gaps
 from sandbox.environment import client
-from tests.test_moto_stacks import forwards, outputs, stacks  # noqa: F401  (fixture)
+from tests.conftest import forwards, outputs
 
 
 @pytest.fixture

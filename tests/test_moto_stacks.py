@@ -3,46 +3,9 @@ parameter-only update of the ALB stack swaps the two listeners' target groups.""
 
 from __future__ import annotations
 
-import pytest
-
-from generator.config import COLORS, load_config
-from generator.render import alb_stack_body, service_stack_body
+from generator.config import COLORS
 from sandbox.environment import client
-
-
-def params(**values: str) -> list[dict]:
-    return [{"ParameterKey": k, "ParameterValue": v} for k, v in values.items()]
-
-
-def outputs(cfn, stack: str) -> dict:
-    (described,) = cfn.describe_stacks(StackName=stack)["Stacks"]
-    return {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])}
-
-
-def forwards(elbv2, listener_arn: str) -> str:
-    (listener,) = elbv2.describe_listeners(ListenerArns=[listener_arn])["Listeners"]
-    (action,) = listener["DefaultActions"]
-    return action["TargetGroupArn"]
-
-
-@pytest.fixture
-def stacks(aws):
-    config = load_config(aws.config_path)
-    cfn = client("cloudformation", aws.endpoint, aws.region)
-    subnets = ",".join(aws.ids["subnets"])
-    cfn.create_stack(StackName=config.alb_stack, TemplateBody=alb_stack_body(config),
-                     Parameters=params(VpcId=aws.ids["vpc_id"], Subnets=subnets,
-                                       TestCidr="127.0.0.0/8", LiveColor="blue"))
-    alb = outputs(cfn, config.alb_stack)
-    for color in COLORS:
-        cfn.create_stack(
-            StackName=config.service_stack(color), TemplateBody=service_stack_body(config, color),
-            Capabilities=["CAPABILITY_IAM"],
-            Parameters=params(Cluster=config.cluster, Image="app:v1", DesiredCount="2",
-                              TargetGroupArn=alb[f"{color.capitalize()}TargetGroupArn"],
-                              VpcId=aws.ids["vpc_id"], Subnets=subnets,
-                              LoadBalancerSecurityGroupId=alb["LoadBalancerSecurityGroupId"]))
-    return config, cfn, alb
+from tests.conftest import forwards, outputs
 
 
 def test_three_stacks_create_with_their_outputs(stacks):
@@ -57,7 +20,8 @@ def test_three_stacks_create_with_their_outputs(stacks):
     families = set()
     for color in COLORS:
         service_arn = outputs(cfn, config.service_stack(color))["ServiceArn"]
-        (service,) = ecs.describe_services(cluster=config.cluster, services=[service_arn])["services"]
+        described = ecs.describe_services(cluster=config.cluster, services=[service_arn])
+        (service,) = described["services"]
         task = ecs.describe_task_definition(taskDefinition=service["taskDefinition"])
         families.add(task["taskDefinition"]["family"])
     assert families == {config.family}

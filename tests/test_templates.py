@@ -96,13 +96,15 @@ def test_live_color_reaches_only_the_listeners():
         parameters = {"LiveColor": live}
         conditions = templates.evaluate_conditions(template, parameters)
         resolved[live] = templates.resolve(template["Resources"], parameters, conditions)
-    changed = [name for name in resolved["blue"] if resolved["blue"][name] != resolved["green"][name]]
+    blue, green = resolved["blue"], resolved["green"]
+    changed = [name for name in blue if blue[name] != green[name]]
     assert sorted(changed) == ["ProductionListener", "TestListener"]
 
 
 def test_test_listener_is_not_open_to_the_world():
     (group,) = of_type(alb(), "AWS::EC2::SecurityGroup").values()
-    rules = {rule["FromPort"]: rule["CidrIp"] for rule in group["Properties"]["SecurityGroupIngress"]}
+    ingress = group["Properties"]["SecurityGroupIngress"]
+    rules = {rule["FromPort"]: rule["CidrIp"] for rule in ingress}
     assert rules == {80: "0.0.0.0/0", 8080: {"Ref": "TestCidr"}}
 
 

@@ -63,6 +63,12 @@ class Deploy:
     # Requests to the test (and then production) listener before a colour counts as serving.
     smoke_path: str | None = None
     smoke_tries: int = 5
+    # Where the smoke requests go. Default: http://<the ALB's DNS name>:80 and :8080. Set them
+    # when users reach the ALB through another name (a CNAME, a CDN, a local proxy).
+    production_url: str | None = None
+    test_url: str | None = None
+    # How long a new colour may take to become steady and healthy after its stack update.
+    verify_timeout_seconds: int = 600
     # CloudWatch alarm names that roll the swap back (CloudFormation rollback triggers).
     alarms: tuple[str, ...] = ()
     alarm_monitoring_minutes: int = 5
@@ -160,6 +166,8 @@ NAME = _pattern(r"[a-z][a-z0-9-]{0,19}",
                 "1-20 lowercase letters, digits or '-', starting with a letter")
 REGION = _pattern(r"[a-z]{2}(-[a-z]+)+-\d", "an AWS region such as eu-west-1")
 PATH = _pattern(r"/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*", "a URL path starting with '/'")
+URL = _pattern(r"https?://[^\s/?#]+(:\d+)?/?", "an http(s) URL without a path, such as "
+               "http://shop.example.com:8080")
 ALARM = _pattern(r"[^\s:][^:]{0,254}", "a CloudWatch alarm name")
 
 SCHEMA: dict[str, dict[str, Check]] = {
@@ -193,6 +201,9 @@ SCHEMA: dict[str, dict[str, Check]] = {
         "stack_timeout_seconds": _integer(10, 43200),
         "smoke_path": PATH,
         "smoke_tries": _integer(1, 100),
+        "production_url": URL,
+        "test_url": URL,
+        "verify_timeout_seconds": _integer(1, 43200),
         "alarms": _list_of(ALARM, 0),
         "alarm_monitoring_minutes": _integer(0, 180),
     },

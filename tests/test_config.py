@@ -60,6 +60,7 @@ def test_missing_required_key_is_named(key):
     ("service.launch_type", "LAMBDA"), ("service.cpu", 300),
     ("health.path", "health"), ("health.interval_seconds", 1), ("health.timeout_seconds", 5),
     ("deploy.smoke_tries", 0), ("deploy.alarms", "one"), ("service.colour", "blue"),
+    ("deploy.test_url", "localhost:8080"), ("deploy.production_url", "http://a/path"),
     ("surprise", 1),
 ])
 def test_wrong_value_is_named(key, value):

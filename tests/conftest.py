@@ -14,6 +14,7 @@ from generator.config import COLORS, load_config
 from generator.render import alb_stack_body, service_stack_body
 from sandbox import moto_gaps
 from sandbox.environment import client, provision, write_config
+from tests.harness import Env, FakeListener, HookedAws, arrange_tasks
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -91,3 +92,18 @@ def stacks(aws):
                               VpcId=aws.ids["vpc_id"], Subnets=subnets,
                               LoadBalancerSecurityGroupId=alb["LoadBalancerSecurityGroupId"]))
     return config, cfn, alb
+
+
+@pytest.fixture
+def env(aws) -> Env:
+    """The CLI against moto, with fake listeners for smoke requests (see tests/harness.py)."""
+    production, test = FakeListener(), FakeListener()
+    write_config(aws.config_path, aws.ids, deploy={
+        "production_url": f'"{production.url}"', "test_url": f'"{test.url}"',
+        "stack_timeout_seconds": "60", "verify_timeout_seconds": "5", "smoke_tries": "2"})
+    hooked = HookedAws()
+    hooked.hooks.append(("after-call.cloudformation.CreateStack",
+                         arrange_tasks(aws.endpoint, aws.region, aws.ids["cluster"])))
+    yield Env(aws.endpoint, aws.region, aws.config_path, production, test, hooked)
+    production.close()
+    test.close()

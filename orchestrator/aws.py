@@ -1,0 +1,252 @@
+"""The only module that imports boto3: one session factory and the few typed verbs stackswap
+needs, with AWS errors turned into stackswap's own.
+
+Endpoint, region and profile: `AWS_ENDPOINT_URL` (or --endpoint-url), the config's region (or
+--region), and `AWS_PROFILE` (or --profile). Retries are botocore's "standard" mode, so
+throttling and 5xx answers are retried with backoff before anything here sees them.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+import botocore.config
+import botocore.exceptions
+
+from orchestrator.errors import AwsUnreachable, BadInput, Refused, StackswapError, StateUnknown
+
+CREDENTIAL_CODES = {
+    "ExpiredToken", "ExpiredTokenException", "RequestExpired", "InvalidClientTokenId",
+    "UnrecognizedClientException", "InvalidAccessKeyId", "SignatureDoesNotMatch", "AuthFailure",
+}
+DENIED_CODES = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation"}
+RETRIES = {"mode": "standard", "max_attempts": 6}
+
+
+def make_session(region: str | None = None, profile: str | None = None) -> boto3.Session:
+    """The one boto3 session factory: explicit region/profile, else AWS_REGION/AWS_PROFILE."""
+    try:
+        return boto3.Session(region_name=region, profile_name=profile)
+    except botocore.exceptions.ProfileNotFound:
+        raise BadInput(f"AWS profile {profile!r} not found in ~/.aws/config") from None
+
+
+def client_config() -> botocore.config.Config:
+    return botocore.config.Config(retries=RETRIES, connect_timeout=5, read_timeout=30,
+                                  user_agent_extra="stackswap")
+
+
+def request_token(action: str) -> str:
+    """A ClientRequestToken: CloudFormation applies a request with a token it has seen once only,
+    so botocore's retry of a request whose reply was lost cannot apply it twice."""
+    return f"stackswap-{action}-{uuid.uuid4().hex[:20]}"
+
+
+@contextmanager
+def translated(operation: str) -> Iterator[None]:
+    """Turn botocore's exceptions into stackswap errors with one readable line."""
+    try:
+        yield
+    except botocore.exceptions.NoCredentialsError:
+        raise BadInput("no AWS credentials found: set AWS_PROFILE, or AWS_ACCESS_KEY_ID and "
+                       "AWS_SECRET_ACCESS_KEY") from None
+    except botocore.exceptions.ClientError as error:
+        code = error.response.get("Error", {}).get("Code", "")
+        message = error.response.get("Error", {}).get("Message", str(error))
+        if code in CREDENTIAL_CODES:
+            raise StateUnknown(f"AWS credentials expired or invalid during {operation} "
+                               f"({code}); renew them and rerun to resume") from None
+        if code in DENIED_CODES:
+            raise Refused(f"AWS denied {operation}: {message}") from None
+        if code in {"Throttling", "ThrottlingException", "RequestLimitExceeded"} or \
+                error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) >= 500:
+            raise AwsUnreachable(f"AWS kept failing {operation} ({code}): {message}") from None
+        raise AwsRefusal(operation, code, message) from None
+    except (botocore.exceptions.EndpointConnectionError,
+            botocore.exceptions.ConnectTimeoutError, botocore.exceptions.ReadTimeoutError,
+            botocore.exceptions.ConnectionClosedError) as error:
+        raise AwsUnreachable(f"cannot reach AWS for {operation}: {error}") from None
+
+
+class AwsRefusal(Refused):
+    """AWS answered a request with an error (a ValidationError and the like)."""
+
+    def __init__(self, operation: str, code: str, message: str) -> None:
+        super().__init__(f"AWS refused {operation}: {message}")
+        self.code = code
+        self.aws_message = message
+
+
+def is_no_update(error: StackswapError) -> bool:
+    return isinstance(error, AwsRefusal) and "No updates are to be performed" in error.aws_message
+
+
+def is_missing_stack(error: StackswapError) -> bool:
+    return isinstance(error, AwsRefusal) and "does not exist" in error.aws_message
+
+
+@dataclass(frozen=True)
+class Stack:
+    name: str
+    stack_id: str
+    status: str
+    parameters: dict[str, str]
+    outputs: dict[str, str]
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class StackEvent:
+    event_id: str
+    timestamp: Any
+    logical_id: str
+    resource_type: str
+    status: str
+    reason: str
+
+    @property
+    def is_stack(self) -> bool:
+        return self.resource_type == "AWS::CloudFormation::Stack"
+
+
+@dataclass
+class Aws:
+    """Typed verbs over boto3 clients, created lazily from one session."""
+
+    session: boto3.Session
+    endpoint_url: str | None = None
+    _clients: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def connect(cls, region: str | None = None, profile: str | None = None,
+                endpoint_url: str | None = None) -> Aws:
+        endpoint = endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or None
+        return cls(make_session(region, profile), endpoint)
+
+    def client(self, service: str) -> Any:
+        if service not in self._clients:
+            self._clients[service] = self.session.client(
+                service, endpoint_url=self.endpoint_url, config=client_config())
+        return self._clients[service]
+
+    @property
+    def region(self) -> str | None:
+        return self.session.region_name
+
+    # --- CloudFormation --------------------------------------------------------------------
+
+    def describe_stack(self, name: str) -> Stack | None:
+        try:
+            with translated(f"DescribeStacks {name}"):
+                (raw,) = self.client("cloudformation").describe_stacks(StackName=name)["Stacks"]
+        except AwsRefusal as error:
+            if is_missing_stack(error):
+                return None
+            raise
+        return Stack(
+            name=raw["StackName"], stack_id=raw["StackId"], status=raw["StackStatus"],
+            parameters={p["ParameterKey"]: p.get("ParameterValue", "")
+                        for p in raw.get("Parameters", [])},
+            outputs={o["OutputKey"]: o["OutputValue"] for o in raw.get("Outputs", [])},
+            reason=raw.get("StackStatusReason", ""),
+        )
+
+    def stack_events_since(self, name: str, last_seen_id: str | None) -> list[StackEvent]:
+        """Events newer than last_seen_id, oldest first (all of the first page when None)."""
+        new: list[StackEvent] = []
+        paginator = self.client("cloudformation").get_paginator("describe_stack_events")
+        with translated(f"DescribeStackEvents {name}"):
+            for page in paginator.paginate(StackName=name):
+                for raw in page["StackEvents"]:  # newest first
+                    if raw["EventId"] == last_seen_id:
+                        return new[::-1]
+                    new.append(StackEvent(
+                        event_id=raw["EventId"], timestamp=raw.get("Timestamp"),
+                        logical_id=raw.get("LogicalResourceId", ""),
+                        resource_type=raw.get("ResourceType", ""),
+                        status=raw.get("ResourceStatus", ""),
+                        reason=raw.get("ResourceStatusReason", "")))
+                if last_seen_id is None:
+                    break
+        return new[::-1]
+
+    def create_stack(self, name: str, body: str, parameters: dict[str, str],
+                     tags: dict[str, str]) -> None:
+        with translated(f"CreateStack {name}"):
+            self.client("cloudformation").create_stack(
+                StackName=name, TemplateBody=body, Capabilities=["CAPABILITY_IAM"],
+                Parameters=[{"ParameterKey": k, "ParameterValue": v}
+                            for k, v in parameters.items()],
+                Tags=[{"Key": k, "Value": v} for k, v in tags.items()],
+                EnableTerminationProtection=True,
+                ClientRequestToken=request_token("create"),
+            )
+
+    def update_stack(self, name: str, parameters: dict[str, str | None],
+                     body: str | None = None) -> bool:
+        """Update a stack; a None parameter value keeps its previous value, a None body keeps
+        the previous template. False when CloudFormation says there is nothing to update."""
+        template = {"TemplateBody": body} if body is not None else {"UsePreviousTemplate": True}
+        try:
+            with translated(f"UpdateStack {name}"):
+                self.client("cloudformation").update_stack(
+                    StackName=name, Capabilities=["CAPABILITY_IAM"], **template,
+                    Parameters=[{"ParameterKey": k, "UsePreviousValue": True} if v is None
+                                else {"ParameterKey": k, "ParameterValue": v}
+                                for k, v in parameters.items()],
+                    ClientRequestToken=request_token("update"),
+                )
+        except AwsRefusal as error:
+            if is_no_update(error):
+                return False
+            raise
+        return True
+
+    def cancel_update_stack(self, name: str) -> None:
+        with translated(f"CancelUpdateStack {name}"):
+            self.client("cloudformation").cancel_update_stack(
+                StackName=name, ClientRequestToken=request_token("cancel"))
+
+    # --- load balancer ---------------------------------------------------------------------
+
+    def listener_forwards(self, listener_arn: str) -> list[tuple[str, int]]:
+        """(target group ARN, weight) pairs the listener's default action forwards to."""
+        with translated("DescribeListeners"):
+            (listener,) = self.client("elbv2").describe_listeners(
+                ListenerArns=[listener_arn])["Listeners"]
+        forwards: list[tuple[str, int]] = []
+        for action in listener.get("DefaultActions", []):
+            if action.get("Type") != "forward":
+                continue
+            groups = action.get("ForwardConfig", {}).get("TargetGroups")
+            if groups:
+                forwards += [(g["TargetGroupArn"], int(g.get("Weight", 1))) for g in groups]
+            elif action.get("TargetGroupArn"):
+                forwards.append((action["TargetGroupArn"], 1))
+        return forwards
+
+    def target_states(self, target_group_arn: str) -> list[str]:
+        with translated("DescribeTargetHealth"):
+            descriptions = self.client("elbv2").describe_target_health(
+                TargetGroupArn=target_group_arn)["TargetHealthDescriptions"]
+        return [d.get("TargetHealth", {}).get("State", "unknown") for d in descriptions]
+
+    # --- ECS -------------------------------------------------------------------------------
+
+    def describe_service(self, cluster: str, service: str) -> dict | None:
+        with translated("DescribeServices"):
+            found = self.client("ecs").describe_services(cluster=cluster, services=[service])
+        services = [s for s in found.get("services", []) if s.get("status") != "INACTIVE"]
+        return services[0] if services else None
+
+    def task_definition_images(self, task_definition: str) -> dict[str, str]:
+        with translated("DescribeTaskDefinition"):
+            described = self.client("ecs").describe_task_definition(
+                taskDefinition=task_definition)["taskDefinition"]
+        return {c["name"]: c.get("image", "") for c in described.get("containerDefinitions", [])}

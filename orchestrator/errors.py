@@ -1,0 +1,48 @@
+"""Errors of the orchestrator, each with its documented exit code (README, "Exit codes").
+
+0 done or nothing to do · 2 bad input, no AWS call made · 3 refused before any change ·
+4 the new colour failed, production untouched · 5 swap reverted, production on the old colour ·
+6 operator needed (the message gives the exact next command) · 7 state unknown (credentials or
+network lost); rerun to resume · 130 interrupted.
+"""
+
+from __future__ import annotations
+
+from generator.errors import BadInput, ConfigError, StackswapError
+
+__all__ = ["AwsUnreachable", "BadInput", "ColorFailed", "ConfigError", "OperatorNeeded",
+           "Refused", "StackswapError", "StateUnknown", "SwapReverted"]
+
+
+class Refused(StackswapError):
+    """Refused before any change: the state or the request makes the operation unsafe."""
+
+    exit_code = 3
+
+
+class ColorFailed(StackswapError):
+    """The new colour failed its update or its checks; production was never touched."""
+
+    exit_code = 4
+
+
+class SwapReverted(StackswapError):
+    """The swap failed or production did not serve after it; :80 is back on the old colour."""
+
+    exit_code = 5
+
+
+class OperatorNeeded(StackswapError):
+    """A stack is in a state only a person should resolve; the message says how."""
+
+    exit_code = 6
+
+
+class StateUnknown(StackswapError):
+    """AWS could not be read (credentials expired, network lost): nothing is assumed."""
+
+    exit_code = 7
+
+
+class AwsUnreachable(StateUnknown):
+    """A call to AWS failed after botocore's retries (connection, throttling, 5xx)."""

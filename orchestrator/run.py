@@ -1,0 +1,296 @@
+"""Execute a plan step by step; on a failed swap, find and take the way back.
+
+The executor decides nothing about safety that plan.py has not decided, except the way back
+after a failure, which depends on what AWS says at that moment.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from generator.alb import OUTPUT_SECURITY_GROUP, target_group_output
+from generator.config import Config
+from generator.render import alb_stack_body, service_stack_body
+from generator.service import is_fargate
+from orchestrator import probe
+from orchestrator.aws import Aws, Stack
+from orchestrator.errors import ColorFailed, OperatorNeeded, StateUnknown, SwapReverted
+from orchestrator.events import Log
+from orchestrator.plan import (
+    CreateAlb,
+    CreateService,
+    Plan,
+    Step,
+    Swap,
+    UpdateService,
+    Verify,
+    VerifyLive,
+    WaitFor,
+)
+from orchestrator.state import Observed, observe_color, observe_stacks
+from orchestrator.verify import color_problems, listener_url
+from orchestrator.wait import (
+    ROLLED_BACK,
+    SUCCEEDED,
+    Clock,
+    DeadlineExceeded,
+    WaitResult,
+    newest_event_id,
+    wait_for_stack,
+)
+
+VERIFY_POLL_SECONDS = 1.0
+SMOKE_PAUSE_SECONDS = 1.0
+
+
+@dataclass
+class Context:
+    aws: Aws
+    config: Config
+    clock: Clock
+    log: Log
+    # The stack being waited for now (for the message on Ctrl-C), and the operations this run
+    # started itself — the only ones it may ever cancel.
+    current: str | None = None
+    started: set[str] = field(default_factory=set)
+
+    def env_tags(self) -> dict[str, str]:
+        return {"stackswap:env": self.config.name}
+
+
+# --- stack operations ----------------------------------------------------------------------
+
+def operate(ctx: Context, stack: str, start: Callable[[], bool], *, is_new: bool = False
+            ) -> WaitResult | None:
+    """Start an operation on `stack` and wait for it; None when there was nothing to update.
+    On the deadline, cancel the update (it is ours), wait for the rollback and re-raise."""
+    marker = None if is_new else newest_event_id(ctx.aws, stack)
+    if not start():
+        ctx.log.say(f"{stack}: no updates to perform")
+        return None
+    ctx.started.add(stack)
+    try:
+        return wait(ctx, stack, marker)
+    except DeadlineExceeded:
+        if is_new:
+            raise
+        ctx.log.say(f"{stack}: deadline passed, cancelling the update this run started")
+        marker = newest_event_id(ctx.aws, stack)
+        ctx.aws.cancel_update_stack(stack)
+        wait(ctx, stack, marker)
+        raise
+
+
+def wait(ctx: Context, stack: str, marker: str | None) -> WaitResult:
+    ctx.current = stack
+    result = wait_for_stack(ctx.aws, stack, marker=marker,
+                            timeout=ctx.config.deploy.stack_timeout_seconds, clock=ctx.clock,
+                            on_event=lambda event: ctx.log.event(stack, event))
+    ctx.current = None
+    return result
+
+
+def service_parameters(ctx: Context, alb: Stack, color: str, image: str,
+                       previous: Stack | None) -> dict[str, str | None]:
+    """Parameters of a colour's stack. Values derived from the config and the ALB stack are sent
+    fresh; DesiredCount keeps the stack's value once it exists (someone may have scaled it)."""
+    config = ctx.config
+    values: dict[str, str | None] = {
+        "Cluster": config.cluster,
+        "TargetGroupArn": alb.outputs[target_group_output(color)],
+        "Image": image,
+        "DesiredCount": str(config.service.desired_count),
+    }
+    if is_fargate(config):
+        values |= {"VpcId": config.network.vpc_id, "Subnets": ",".join(config.network.subnets),
+                   "LoadBalancerSecurityGroupId": alb.outputs[OUTPUT_SECURITY_GROUP]}
+    if previous is not None and "DesiredCount" in previous.parameters:
+        values["DesiredCount"] = None
+    return values
+
+
+def require_alb(ctx: Context) -> Stack:
+    alb = ctx.aws.describe_stack(ctx.config.alb_stack)
+    if alb is None:
+        raise StateUnknown(f"{ctx.config.alb_stack} disappeared during the run")
+    return alb
+
+
+# --- step handlers -------------------------------------------------------------------------
+
+def create_alb(step: CreateAlb, ctx: Context) -> None:
+    config, name = ctx.config, ctx.config.alb_stack
+    ctx.log.say(f"creating {name} (:80 -> {step.live})")
+    parameters = {"VpcId": config.network.vpc_id, "Subnets": ",".join(config.network.subnets),
+                  "TestCidr": config.network.test_cidr, "LiveColor": step.live}
+    result = operate(ctx, name, lambda: ctx.aws.create_stack(
+        name, alb_stack_body(config), parameters, ctx.env_tags()) or True, is_new=True)
+    require_created(name, result)
+
+
+def create_service(step: CreateService, ctx: Context) -> None:
+    config, name = ctx.config, ctx.config.service_stack(step.color)
+    ctx.log.say(f"creating {name} with {step.image}")
+    parameters = service_parameters(ctx, require_alb(ctx), step.color, step.image, None)
+    result = operate(ctx, name, lambda: ctx.aws.create_stack(
+        name, service_stack_body(config, step.color), parameters, ctx.env_tags()) or True,
+        is_new=True)
+    require_created(name, result)
+
+
+def require_created(name: str, result: WaitResult | None) -> None:
+    if result is not None and result.outcome != SUCCEEDED:
+        raise OperatorNeeded(
+            f"creating {name} failed: {result.failure_text()}. It must be deleted before a "
+            f"rerun: aws cloudformation update-termination-protection "
+            f"--no-enable-termination-protection --stack-name {name} && aws cloudformation "
+            f"delete-stack --stack-name {name}")
+
+
+def update_service(step: UpdateService, ctx: Context) -> None:
+    config, name = ctx.config, ctx.config.service_stack(step.color)
+    ctx.log.say(f"updating {name}: {step.old_image} -> {step.image}")
+    previous = ctx.aws.describe_stack(name)
+    parameters = service_parameters(ctx, require_alb(ctx), step.color, step.image, previous)
+    body = service_stack_body(config, step.color)
+    try:
+        result = operate(ctx, name, lambda: ctx.aws.update_stack(name, parameters, body))
+    except DeadlineExceeded as error:
+        raise ColorFailed(f"{error.message}; the update was cancelled and rolled back. "
+                          f"Production was not touched") from None
+    if result is None or result.outcome == SUCCEEDED:
+        return
+    if result.stack.status == "UPDATE_ROLLBACK_FAILED":
+        raise OperatorNeeded(f"{name} update failed ({result.failure_text()}) and its rollback "
+                             f"failed too; production was not touched. Fix the cause, then: "
+                             f"aws cloudformation continue-update-rollback --stack-name {name}")
+    raise ColorFailed(f"{name} update failed and was rolled back: {result.failure_text()}. "
+                      f"Production was not touched")
+
+
+def wait_for_other(step: WaitFor, ctx: Context) -> None:
+    ctx.log.say(f"waiting for {step.stack} ({step.status}), started by someone else")
+    wait(ctx, step.stack, newest_event_id(ctx.aws, step.stack))
+
+
+def verify(step: Verify, ctx: Context) -> None:
+    """Poll until the colour is steady and healthy on the image, then smoke-test it."""
+    config = ctx.config
+    deadline = ctx.clock.now() + config.deploy.verify_timeout_seconds
+    ctx.log.say(f"verifying {step.color} on {step.image}")
+    while True:
+        observed = observe_stacks(ctx.aws, config)
+        state = observe_color(ctx.aws, config, observed.colors[step.color])
+        problems = color_problems(state, step.image)
+        if not problems:
+            break
+        if ctx.clock.now() >= deadline:
+            raise ColorFailed(f"{step.color} is not fit to serve after "
+                              f"{config.deploy.verify_timeout_seconds} s: "
+                              f"{'; '.join(problems)}. Production was not touched")
+        ctx.clock.sleep(VERIFY_POLL_SECONDS)
+    production = observed.live_color == step.color
+    url = listener_url(config, observed.alb.outputs, production) + config.smoke_path
+    answer = smoke(ctx, url)
+    if not answer.ok:
+        raise ColorFailed(f"smoke test of {step.color} failed: GET {url} -> "
+                          f"{answer.status or 'no answer'} {answer.detail}. "
+                          f"Production was not touched")
+    ctx.log.say(f"{step.color} verified: GET {url} -> {answer.status}")
+
+
+def smoke(ctx: Context, url: str) -> probe.Answer:
+    answer = probe.Answer(None, "not tried")
+    for attempt in range(ctx.config.deploy.smoke_tries):
+        if attempt:
+            ctx.clock.sleep(SMOKE_PAUSE_SECONDS)
+        answer = probe.get(url)
+        if answer.ok:
+            break
+        ctx.log.say(f"  smoke GET {url}: {answer.status or 'no answer'} {answer.detail}")
+    return answer
+
+
+def set_live_color(ctx: Context, color: str) -> WaitResult | None:
+    """The swap itself: a parameter-only update of the ALB stack."""
+    name = ctx.config.alb_stack
+    parameters = {"VpcId": None, "Subnets": None, "TestCidr": None, "LiveColor": color}
+    return operate(ctx, name, lambda: ctx.aws.update_stack(name, parameters))
+
+
+def swap(step: Swap, ctx: Context) -> None:
+    ctx.log.say(f"swapping: :80 {step.from_color} -> {step.to_color}")
+    try:
+        result = set_live_color(ctx, step.to_color)
+    except DeadlineExceeded:
+        result = None
+        ctx.log.say("swap did not finish in time; it was cancelled")
+    if result is not None and result.outcome == SUCCEEDED:
+        return
+    reason = result.failure_text() if result else "deadline passed"
+    observed = observe_stacks(ctx.aws, ctx.config)
+    if result is not None and result.outcome == ROLLED_BACK and \
+            observed.live_color == step.from_color:
+        raise SwapReverted(f"the swap failed and CloudFormation rolled it back ({reason}); "
+                           f":80 is confirmed on {step.from_color}")
+    restore(ctx, step.from_color, f"the swap failed ({reason})")
+
+
+def verify_live(step: VerifyLive, ctx: Context) -> None:
+    observed = observe_stacks(ctx.aws, ctx.config)
+    problems = []
+    if observed.live_color != step.color:
+        problems.append(f":80 forwards to {observed.describe_forwards(observed.production)}")
+    if step.previous and observed.test_color != step.previous:
+        problems.append(f":8080 forwards to {observed.describe_forwards(observed.test)}")
+    if not problems:
+        url = listener_url(ctx.config, observed.alb.outputs, True) + ctx.config.smoke_path
+        answer = smoke(ctx, url)
+        if answer.ok:
+            ctx.log.say(f"production verified: GET {url} -> {answer.status}")
+            return
+        problems.append(f"GET {url} -> {answer.status or 'no answer'} {answer.detail}")
+    if step.previous is None:
+        raise ColorFailed(f"production is not serving on {step.color}: {'; '.join(problems)}")
+    restore(ctx, step.previous, f"production failed its check after the swap "
+                                f"({'; '.join(problems)})")
+
+
+def restore(ctx: Context, color: str, why: str) -> None:
+    """Put :80 back on `color` and confirm it, then report the revert (exit 5)."""
+    observed = observe_stacks(ctx.aws, ctx.config)
+    if observed.live_color != color or observed.alb.parameters.get("LiveColor") != color:
+        ctx.log.say(f"{why}; swapping :80 back to {color}")
+        try:
+            result = set_live_color(ctx, color)
+        except DeadlineExceeded as error:
+            raise OperatorNeeded(f"{why}, and swapping back to {color} did not finish: "
+                                 f"{error.message}. Check the listeners now") from None
+        observed = observe_stacks(ctx.aws, ctx.config)
+        if (result is not None and result.outcome != SUCCEEDED) or observed.live_color != color:
+            raise OperatorNeeded(f"{why}, and :80 could not be put back on {color} "
+                                 f"(:80 forwards to "
+                                 f"{observed.describe_forwards(observed.production)}). "
+                                 f"Run `stackswap status` and fix the listeners now")
+    raise SwapReverted(f"{why}; :80 is confirmed back on {color}")
+
+
+HANDLERS: dict[type, Callable[[Step, Context], None]] = {
+    CreateAlb: create_alb, CreateService: create_service, UpdateService: update_service,
+    WaitFor: wait_for_other, Verify: verify, Swap: swap, VerifyLive: verify_live,
+}
+
+
+def execute(plan: Plan, ctx: Context) -> None:
+    for number, step in enumerate(plan.steps, 1):
+        ctx.log.say(f"[{number}/{len(plan.steps)}] {step.describe()}")
+        HANDLERS[type(step)](step, ctx)
+
+
+def summary(observed: Observed) -> str:
+    live, idle = observed.live_color, observed.idle_color
+    if live is None:
+        return "no live colour"
+    return (f"{live} is live on :80 with {observed.colors[live].image_parameter}; "
+            f"{idle} is on :8080 with {observed.colors[idle].image_parameter}")

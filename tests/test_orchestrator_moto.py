@@ -1,0 +1,128 @@
+"""The stackswap CLI against a moto server over HTTP, with real boto3 clients."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.harness import FailingUpdate
+
+
+@pytest.fixture
+def deployed(env):
+    """First run done: both colours on app:v1, blue live."""
+    result = env.run("deploy", "--image", "app:v1")
+    assert result.code == 0, result
+    env.aws.calls.clear()
+    return env
+
+
+def status(env) -> dict:
+    result = env.run("status", "--json")
+    assert result.code == 0
+    return json.loads(result.out)
+
+
+def test_first_run_creates_the_stacks_with_blue_live(env, capsys):
+    result = env.run("deploy", "--image", "app:v1", capsys=capsys)
+    assert result.code == 0, result.err
+    assert "first run" in result.err
+    for stack in ("shop-elb", "shop-blue", "shop-green"):
+        assert env.stack(stack)["StackStatus"] == "CREATE_COMPLETE"
+        assert env.stack(stack)["EnableTerminationProtection"] is True
+    assert env.parameter("shop-blue", "Image") == env.parameter("shop-green", "Image") == "app:v1"
+    assert (env.forwards(80), env.forwards(8080)) == ("blue", "green")
+    assert "blue is live on :80 with app:v1" in result.out
+
+
+def test_deploy_updates_idle_color_then_swaps(deployed):
+    result = deployed.run("deploy", "--image", "app:v2")
+    assert result.code == 0
+    assert deployed.parameter("shop-green", "Image") == "app:v2"
+    assert deployed.parameter("shop-blue", "Image") == "app:v1"
+    assert (deployed.forwards(80), deployed.forwards(8080)) == ("green", "blue")
+    document = status(deployed)
+    assert document["live"] == "green" and document["idle"] == "blue"
+    assert document["colors"]["green"]["image"] == "app:v2"
+    assert document["colors"]["green"]["healthy_targets"] == 1
+    assert document["colors"]["blue"]["stack_status"] == "CREATE_COMPLETE"
+    # The live colour's stack was never updated by the deploy.
+    assert deployed.aws.calls.count("UpdateStack") == 2  # green's image, then the ALB swap
+
+
+def test_deploy_into_the_live_color_is_refused_without_any_change(deployed, capsys):
+    assert deployed.run("deploy", "--image", "app:v2").code == 0
+    deployed.aws.calls.clear()
+    result = deployed.run("deploy", "--image", "app:v3", "--color", "green", capsys=capsys)
+    assert result.code == 3
+    assert "green is the live colour" in result.err
+    assert deployed.aws.mutating == []
+    assert deployed.parameter("shop-green", "Image") == "app:v2"
+    assert deployed.forwards(80) == "green"
+
+
+def test_rerun_after_success_is_a_no_op(deployed):
+    assert deployed.run("deploy", "--image", "app:v2").code == 0
+    deployed.aws.calls.clear()
+    result = deployed.run("deploy", "--image", "app:v2")
+    assert result.code == 0
+    assert "already live on green" in result.out
+    assert deployed.aws.mutating == []
+
+
+def test_rollback_then_swap(deployed):
+    assert deployed.run("deploy", "--image", "app:v2").code == 0
+    assert deployed.run("rollback").code == 0
+    assert (deployed.forwards(80), deployed.forwards(8080)) == ("blue", "green")
+    assert status(deployed)["live"] == "blue"
+    assert deployed.run("swap").code == 0
+    assert (deployed.forwards(80), deployed.forwards(8080)) == ("green", "blue")
+
+
+def test_no_swap_keeps_production_and_swap_promotes_later(deployed):
+    assert deployed.run("deploy", "--image", "app:v2", "--no-swap").code == 0
+    assert deployed.parameter("shop-green", "Image") == "app:v2"
+    assert deployed.forwards(80) == "blue"
+    assert deployed.run("swap").code == 0
+    assert deployed.forwards(80) == "green"
+
+
+def test_dry_run_prints_the_plan_and_changes_nothing(deployed):
+    result = deployed.run("deploy", "--image", "app:v2", "--dry-run")
+    assert result.code == 0
+    assert "update the green service stack: image app:v1 -> app:v2" in result.out
+    assert "swap listeners: :80 blue -> green, :8080 green -> blue" in result.out
+    assert deployed.aws.mutating == []
+    assert deployed.parameter("shop-green", "Image") == "app:v1"
+
+
+def test_failed_idle_update_stops_before_the_swap(deployed, capsys):
+    failing = FailingUpdate(deployed, "shop-green", "Service",
+                            "ECS Deployment Circuit Breaker was triggered")
+    deployed.aws.hooks.append(("before-call.cloudformation.*", failing))
+    result = deployed.run("deploy", "--image", "app:v2", capsys=capsys)
+    assert result.code == 4
+    assert "Service UPDATE_FAILED: ECS Deployment Circuit Breaker was triggered" in result.err
+    assert failing.updates == 1
+    # The ALB stack was never updated; production is where it was.
+    assert deployed.aws.calls.count("UpdateStack") == 1
+    assert deployed.forwards(80) == "blue"
+    assert deployed.parameter("shop-green", "Image") == "app:v1"
+
+
+def test_failing_smoke_on_test_listener_blocks_the_swap(deployed, capsys):
+    deployed.test.answer(503)
+    result = deployed.run("deploy", "--image", "app:v2", capsys=capsys)
+    assert result.code == 4
+    assert "smoke test of green failed" in result.err
+    assert deployed.forwards(80) == "blue"
+    assert deployed.aws.calls.count("UpdateStack") == 1
+
+
+def test_failing_production_check_after_swap_swaps_back(deployed, capsys):
+    deployed.production.answer(500)
+    result = deployed.run("deploy", "--image", "app:v2", capsys=capsys)
+    assert result.code == 5
+    assert ":80 is confirmed back on blue" in result.err
+    assert (deployed.forwards(80), deployed.forwards(8080)) == ("blue", "green")

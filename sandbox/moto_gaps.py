@@ -19,6 +19,17 @@ container keys ("Image" instead of "image"), so DescribeTaskDefinition shows no 
 replace it the way moto creates one (a new revision, the old one deregistered), as CloudFormation
 does for this immutable resource.
 
+Gap 4 — ELBv2 keys a target group's targets by Id alone, so two targets on one IP with different
+ports (two tasks on 127.0.0.1, or two containers on one EC2 instance) overwrite each other. Real
+ELBv2 identifies a target by Id and Port. Fix: key non-instance targets by "Id:Port".
+
+Gap 5 — an ECS service created or updated through CloudFormation ignores `LoadBalancers`
+(DescribeServices shows `loadBalancers: []`). Fix: copy them onto the service, in the ECS API's
+shape, so the sandbox's data plane (and anyone calling DescribeServices) knows the target group.
+
+Gap 6 — deleting a stack (or rolling back its creation) leaves its ECS service ACTIVE: moto has
+no delete for CloudFormation-managed services. Fix: delete the service as DeleteService would.
+
 Only the sandbox's own moto server (and the tests' server, which is the same) installs these.
 """
 
@@ -28,6 +39,7 @@ from typing import Any
 
 from moto.cloudformation import parsing
 from moto.ecs import models as ecs_models
+from moto.elbv2 import models as elbv2_models
 
 _ORIGINALS: dict[str, Any] = {}
 
@@ -109,6 +121,23 @@ def _build_resource_diff(self: Any, other_template: dict[str, Any],
     return diff
 
 
+def _load_balancers(properties: dict[str, Any]) -> list[dict[str, Any]]:
+    """A CloudFormation `LoadBalancers` property in the ECS API's shape."""
+    return [
+        {"targetGroupArn": item.get("TargetGroupArn"), "containerName": item.get("ContainerName"),
+         "containerPort": int(item["ContainerPort"]) if "ContainerPort" in item else None}
+        for item in properties.get("LoadBalancers") or []
+    ]
+
+
+def _service_create(cls: Any, resource_name: str, cloudformation_json: Any, account_id: str,
+                    region_name: str, **kwargs: Any) -> Any:
+    service = _ORIGINALS["service_create"].__func__(
+        cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+    service.load_balancers = _load_balancers(cloudformation_json["Properties"])
+    return service
+
+
 def _service_update(cls: Any, original_resource: Any, new_resource_name: str,
                     cloudformation_json: Any, account_id: str, region_name: str) -> Any:
     properties = cloudformation_json["Properties"]
@@ -116,8 +145,57 @@ def _service_update(cls: Any, original_resource: Any, new_resource_name: str,
     if isinstance(task_definition, ecs_models.TaskDefinition):
         properties = {**properties, "TaskDefinition": task_definition.arn}
         cloudformation_json = {**cloudformation_json, "Properties": properties}
-    return _ORIGINALS["service_update"].__func__(
+    service = _ORIGINALS["service_update"].__func__(
         cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name)
+    service.load_balancers = _load_balancers(properties)
+    return service
+
+
+def _service_delete(self: Any, account_id: str, region_name: str) -> None:
+    self._backend.delete_service(self.cluster_name, self.name, force=True)
+
+
+def _target_key(group: Any, target: dict[str, Any]) -> str:
+    if group.target_type == "instance":
+        return target["Id"]
+    return f"{target['Id']}:{target.get('Port', group.port)}"
+
+
+def _register_targets(self: Any, targets: list[dict[str, Any]]) -> None:
+    if self.target_type == "instance":
+        _ORIGINALS["register"](self, targets)
+        return
+    for target in targets:
+        key = _target_key(self, target)
+        self.targets[key] = {"Id": target["Id"], "Port": target.get("Port", self.port)}
+        self.deregistered_targets.pop(key, None)
+
+
+def _deregister_targets(self: Any, targets: list[dict[str, Any]]) -> None:
+    if self.target_type == "instance":
+        _ORIGINALS["deregister"](self, targets)
+        return
+    for target in targets:
+        key = _target_key(self, target)
+        registered = self.targets.pop(key, None)
+        if registered is None:
+            raise elbv2_models.InvalidTargetError()
+        self.deregistered_targets[key] = registered
+
+
+def _health_for(self: Any, target: dict[str, Any], ec2_backend: Any) -> Any:
+    if self.target_type == "instance":
+        return _ORIGINALS["health_for"](self, target, ec2_backend)
+    key = _target_key(self, target)
+    registered = self.targets.get(key)
+    if registered is not None:
+        return elbv2_models.FakeHealthStatus(
+            registered["Id"], registered["Port"], self.health_check_port, "healthy")
+    if key in self.deregistered_targets:
+        return elbv2_models.FakeHealthStatus(
+            target["Id"], target.get("Port", self.port), self.health_check_port, "unused",
+            "Target.NotRegistered", "Target is not registered to the target group")
+    return _ORIGINALS["health_for"](self, target, ec2_backend)
 
 
 def _task_definition_update(cls: Any, original_resource: Any, new_resource_name: str,
@@ -133,21 +211,37 @@ def install() -> None:
     """Apply the fixes to moto in this process (idempotent)."""
     if _ORIGINALS:
         return
+    group = elbv2_models.FakeTargetGroup
     _ORIGINALS["build_resource_diff"] = parsing.ResourceMap.build_resource_diff
+    _ORIGINALS["service_create"] = ecs_models.Service.__dict__["create_from_cloudformation_json"]
     _ORIGINALS["service_update"] = ecs_models.Service.__dict__["update_from_cloudformation_json"]
     _ORIGINALS["task_definition_update"] = ecs_models.TaskDefinition.__dict__[
         "update_from_cloudformation_json"]
+    _ORIGINALS["register"] = group.register
+    _ORIGINALS["deregister"] = group.deregister
+    _ORIGINALS["health_for"] = group.health_for
     parsing.ResourceMap.build_resource_diff = _build_resource_diff
+    ecs_models.Service.create_from_cloudformation_json = classmethod(_service_create)
     ecs_models.Service.update_from_cloudformation_json = classmethod(_service_update)
     ecs_models.TaskDefinition.update_from_cloudformation_json = classmethod(
         _task_definition_update)
+    ecs_models.Service.delete = _service_delete
+    group.register = _register_targets
+    group.deregister = _deregister_targets
+    group.health_for = _health_for
 
 
 def uninstall() -> None:
     """Restore plain moto (used by the pin tests)."""
     if not _ORIGINALS:
         return
+    group = elbv2_models.FakeTargetGroup
     parsing.ResourceMap.build_resource_diff = _ORIGINALS.pop("build_resource_diff")
+    ecs_models.Service.create_from_cloudformation_json = _ORIGINALS.pop("service_create")
     ecs_models.Service.update_from_cloudformation_json = _ORIGINALS.pop("service_update")
+    del ecs_models.Service.delete
+    group.register = _ORIGINALS.pop("register")
+    group.deregister = _ORIGINALS.pop("deregister")
+    group.health_for = _ORIGINALS.pop("health_for")
     ecs_models.TaskDefinition.update_from_cloudformation_json = _ORIGINALS.pop(
         "task_definition_update")

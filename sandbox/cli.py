@@ -1,0 +1,353 @@
+"""`stackswap sandbox up|down|status|fail-next-update|demo` — a local AWS with no account.
+
+`up` starts the sandbox server (sandbox.server) in the background, provisions a VPC, two subnets
+and an ECS cluster in it, writes a stackswap config whose production/test URLs are the sandbox's
+listener proxies, and prints the shell lines to `eval`. `down` stops it and removes its files.
+
+For programs (a demo, end-to-end tests, the benchmark):
+
+    with running_sandbox(directory, stack_seconds=0.3) as env:   # env: the variables `up` prints
+        subprocess.run([...], env={**os.environ, **env})
+    # nothing left running here
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import shlex
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from generator.errors import BadInput, StackswapError
+from sandbox.environment import DEFAULT_REGION, provision, write_config
+from sandbox.server import STATE_FILE
+from sandbox.settings import SandboxSettings
+
+DIR_ENV = "STACKSWAP_SANDBOX_DIR"
+DEFAULT_DIR = ".stackswap-sandbox"
+CONFIG_FILE = "stackswap-sandbox.toml"
+ENV_FILE = "env.json"
+LOG_FILE = "server.log"
+ENVIRONMENT_NAME = "demo"
+START_TIMEOUT_SECONDS = 60.0
+STOP_TIMEOUT_SECONDS = 15.0
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+# Processes this Python process started: a child that exited stays a zombie (kill(pid, 0)
+# still succeeds) until it is waited for, so their liveness comes from Popen.
+_CHILDREN: dict[int, subprocess.Popen] = {}
+
+
+class SandboxRefused(StackswapError):
+    """The sandbox cannot do that in its current state (already up, not up)."""
+
+    exit_code = 3
+
+
+def state_dir(directory: str | os.PathLike | None = None) -> Path:
+    return Path(directory or os.environ.get(DIR_ENV) or DEFAULT_DIR).resolve()
+
+
+def process_alive(pid: int) -> bool:
+    child = _CHILDREN.get(pid)
+    if child is not None:
+        return child.poll() is None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def read_state(directory: Path) -> dict[str, Any] | None:
+    """The running sandbox's sandbox.json, or None when no sandbox runs in `directory`."""
+    try:
+        state = json.loads((directory / STATE_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return state if process_alive(int(state.get("pid", 0))) else None
+
+
+def _control(state: dict[str, Any], method: str, path: str, body: dict | None = None,
+             timeout: float = 10.0) -> tuple[int, dict]:
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(state["control_url"] + path, data=data, method=method,
+                                     headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, json.loads(response.read() or b"{}")
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"{}")
+    except OSError as error:
+        raise StackswapError(f"the sandbox server does not answer at {state['control_url']}: "
+                             f"{error}") from None
+
+
+def _last_log_line(directory: Path) -> str:
+    with contextlib.suppress(OSError):
+        lines = (directory / LOG_FILE).read_text(encoding="utf-8").strip().splitlines()
+        if lines:
+            return lines[-1]
+    return "no log"
+
+
+def start_server(directory: Path, settings: SandboxSettings,
+                 exit_with_pid: int | None = None) -> dict[str, Any]:
+    """Start the server in the background; return its sandbox.json once it answers."""
+    directory.mkdir(parents=True, exist_ok=True)
+    if read_state(directory) is not None:
+        raise SandboxRefused(f"a sandbox is already running in {directory} "
+                             f"(`stackswap sandbox down` stops it)")
+    (directory / STATE_FILE).unlink(missing_ok=True)  # a stale one from a killed server
+    command = [sys.executable, "-m", "sandbox.server", "--dir", str(directory)]
+    for name, value in settings.to_dict().items():
+        command += [f"--{name.replace('_', '-')}", str(value)]
+    if exit_with_pid is not None:
+        command += ["--exit-with-pid", str(exit_with_pid)]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")]))}
+    with open(directory / LOG_FILE, "ab") as log:
+        child = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                                 env=env, cwd=directory, start_new_session=True)
+    _CHILDREN[child.pid] = child
+    deadline = time.monotonic() + START_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        if child.poll() is not None:
+            raise StackswapError(f"the sandbox server exited at start (code {child.returncode})"
+                                 f": {_last_log_line(directory)}")
+        state = read_state(directory)
+        if state is not None and state.get("pid") == child.pid:
+            with contextlib.suppress(StackswapError):
+                if _control(state, "GET", "/status", timeout=2)[0] == 200:
+                    return state
+        time.sleep(0.1)  # polling for the server to answer, bounded by the deadline
+    _terminate(child.pid)
+    raise StackswapError(f"the sandbox server did not answer within {START_TIMEOUT_SECONDS:.0f} s"
+                         f": {_last_log_line(directory)}")
+
+
+def environment(state: dict[str, Any], config_path: Path,
+                region: str = DEFAULT_REGION) -> dict[str, str]:
+    """The variables that point boto3, the AWS CLI and stackswap at the sandbox."""
+    return {
+        "AWS_ENDPOINT_URL": state["endpoint"],
+        # Dummy credentials: real ones must never be sent to a local endpoint.
+        "AWS_ACCESS_KEY_ID": "sandbox",
+        "AWS_SECRET_ACCESS_KEY": "sandbox",
+        "AWS_REGION": region,
+        "AWS_DEFAULT_REGION": region,
+        "STACKSWAP_CONFIG": str(config_path),
+        "STACKSWAP_SANDBOX_PROD_URL": state["production_url"],
+        "STACKSWAP_SANDBOX_TEST_URL": state["test_url"],
+        "STACKSWAP_SANDBOX_CONTROL_URL": state["control_url"],
+        "STACKSWAP_SANDBOX_DIR": str(Path(config_path).parent),
+    }
+
+
+def up(directory: Path, settings: SandboxSettings | None = None,
+       exit_with_pid: int | None = None) -> dict[str, str]:
+    """Start the sandbox, provision its network and cluster, write its config; return the env."""
+    state = start_server(directory, settings or SandboxSettings(), exit_with_pid)
+    try:
+        ids = provision(state["endpoint"], name=ENVIRONMENT_NAME, region=DEFAULT_REGION)
+        config_path = write_config(directory / CONFIG_FILE, ids, deploy={
+            "production_url": f'"{state["production_url"]}"',
+            "test_url": f'"{state["test_url"]}"',
+        })
+        env = environment(state, config_path)
+        (directory / ENV_FILE).write_text(json.dumps(env, indent=2) + "\n", encoding="utf-8")
+    except BaseException:
+        down(directory)
+        raise
+    return env
+
+
+def _terminate(pid: int) -> None:
+    """Stop a server that ignored /shutdown: SIGTERM, then SIGKILL, by its pid only."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, sig)
+        if _wait_gone(pid, 5.0):
+            return
+
+
+def _wait_gone(pid: int, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while process_alive(pid):
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.05)  # polling for the process to exit, bounded by the deadline
+    return True
+
+
+def down(directory: Path) -> bool:
+    """Stop the sandbox in `directory` and remove its files; False when none was running."""
+    state = read_state(directory)
+    if state is not None:
+        pid = int(state["pid"])
+        with contextlib.suppress(StackswapError):
+            _control(state, "POST", "/shutdown", timeout=5)
+        if not _wait_gone(pid, STOP_TIMEOUT_SECONDS):
+            _terminate(pid)
+        child = _CHILDREN.pop(pid, None)
+        if child is not None:
+            child.wait(timeout=5)
+    for name in (STATE_FILE, CONFIG_FILE, ENV_FILE, LOG_FILE):
+        (directory / name).unlink(missing_ok=True)
+    with contextlib.suppress(OSError):
+        directory.rmdir()  # only when empty: never remove what the sandbox did not create
+    return state is not None
+
+
+@contextlib.contextmanager
+def running_sandbox(directory: str | os.PathLike, stack_seconds: float = 2.0,
+                    **settings: float) -> Iterator[dict[str, str]]:
+    """A sandbox for the duration of a `with` block; yields the env `up` prints. The server
+    also stops by itself if this process dies."""
+    path = state_dir(directory)
+    env = up(path, SandboxSettings(stack_seconds=stack_seconds, **settings),
+             exit_with_pid=os.getpid())
+    try:
+        yield env
+    finally:
+        down(path)
+
+
+def control(env_or_dir: dict[str, str] | str | os.PathLike, method: str, path: str,
+            body: dict | None = None) -> tuple[int, dict]:
+    """Call the control API of a running sandbox (given its env or its directory)."""
+    if isinstance(env_or_dir, dict):
+        state = {"control_url": env_or_dir["STACKSWAP_SANDBOX_CONTROL_URL"]}
+    else:
+        state = read_state(state_dir(env_or_dir))
+        if state is None:
+            raise SandboxRefused(f"no sandbox is running in {state_dir(env_or_dir)} "
+                                 f"(`stackswap sandbox up` starts one)")
+    return _control(state, method, path, body)
+
+
+# --- the command line -------------------------------------------------------------------------
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise BadInput(message)
+
+
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number of seconds, got {text!r}") from None
+    if not 0 < value <= 86400:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 86400 seconds, got {text}")
+    return value
+
+
+def _parser() -> argparse.ArgumentParser:
+    defaults = SandboxSettings()
+    parser = _Parser(prog="stackswap sandbox", description="A local AWS (moto) with ECS tasks, "
+                     "target health and listeners that serve real HTTP; no account needed.")
+    parser.add_argument("--dir", help=f"state directory (default: ${DIR_ENV} or ./{DEFAULT_DIR})")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    start = commands.add_parser("up", help="start the sandbox; prints lines to `eval`")
+    start.add_argument("--dir", dest="sub_dir", help=argparse.SUPPRESS)
+    start.add_argument("--stack-seconds", type=_positive, default=defaults.stack_seconds,
+                       help="how long stack operations stay *_IN_PROGRESS (%(default)s)")
+    start.add_argument("--health-check-seconds", type=_positive,
+                       default=defaults.health_check_seconds,
+                       help="interval of the target health checks (%(default)s)")
+    start.add_argument("--drain-seconds", type=_positive, default=defaults.drain_seconds,
+                       help="draining time of a deregistered target (%(default)s)")
+    start.add_argument("--circuit-breaker-seconds", type=_positive,
+                       default=defaults.circuit_breaker_seconds,
+                       help="time a service update has to become steady (%(default)s)")
+    start.add_argument("--lifetime-seconds", type=_positive, default=defaults.lifetime_seconds,
+                       help="the server stops by itself after this (%(default)s)")
+    for name, text in (("down", "stop the sandbox and remove its files"),
+                       ("status", "what runs: server, listeners, stacks, tasks"),
+                       ("demo", "the whole blue/green cycle (needs the orchestrator)")):
+        commands.add_parser(name, help=text).add_argument("--dir", dest="sub_dir",
+                                                          help=argparse.SUPPRESS)
+    fail = commands.add_parser("fail-next-update",
+                               help="make the next update of STACK fail and roll back")
+    fail.add_argument("stack", metavar="STACK")
+    fail.add_argument("--dir", dest="sub_dir", help=argparse.SUPPRESS)
+    return parser
+
+
+def _print_status(status: dict[str, Any]) -> None:
+    print(f"sandbox server pid {status['pid']}, up {status['uptime_seconds']} s")
+    print(f"  AWS endpoint   {status['endpoint']}")
+    print(f"  production :80 {status['production_url']}")
+    print(f"  test :8080     {status['test_url']}")
+    print(f"  control API    {status['control_url']}")
+    print("stacks:" if status["stacks"] else "stacks: none")
+    for stack in status["stacks"]:
+        print(f"  {stack['name']:<24} {stack['status']}")
+    tasks = {(t["cluster"], t["service"]): t["tasks"] for t in status["tasks"]}
+    print("services:" if status["services"] else "services: none")
+    for service in status["services"]:
+        print(f"  {service['service']:<40} {service['running']}/{service['desired']} running, "
+              f"{service['pending']} pending, {service['deployments']} deployment(s)")
+        for task in tasks.get((service["cluster"], service["service"]), []):
+            print(f"    {task['id']:<10} {task['state']:<9} {task['image']:<20} "
+                  f"127.0.0.1:{task['port']}")
+
+
+def run(args: argparse.Namespace) -> int:
+    directory = state_dir(args.sub_dir or args.dir)
+    if args.command == "up":
+        settings = SandboxSettings(
+            stack_seconds=args.stack_seconds, health_check_seconds=args.health_check_seconds,
+            drain_seconds=args.drain_seconds, circuit_breaker_seconds=args.circuit_breaker_seconds,
+            lifetime_seconds=args.lifetime_seconds)
+        env = up(directory, settings)
+        print("# stackswap sandbox is up; `eval` these lines, `stackswap sandbox down` stops it")
+        print("unset AWS_PROFILE AWS_SESSION_TOKEN")
+        for key, value in env.items():
+            print(f"export {key}={shlex.quote(value)}")
+        return 0
+    if args.command == "down":
+        was_running = down(directory)
+        print(f"sandbox in {directory} stopped" if was_running
+              else f"no sandbox was running in {directory}")
+        return 0
+    if args.command == "status":
+        status_code, status = control(directory, "GET", "/status")
+        if status_code != 200:
+            raise StackswapError(f"sandbox status failed: {status.get('error', status_code)}")
+        _print_status(status)
+        return 0
+    if args.command == "fail-next-update":
+        status_code, answer = control(directory, "POST", "/fail-next-update",
+                                      {"stack": args.stack})
+        if status_code == 404:
+            raise BadInput(answer.get("error", f"no stack named {args.stack}"))
+        if status_code != 200:
+            raise StackswapError(f"fail-next-update failed: {answer.get('error', status_code)}")
+        print(f"the next update of {args.stack} will fail and roll back")
+        return 0
+    raise StackswapError("stackswap sandbox demo needs the orchestrator, which is not there yet")
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        return run(_parser().parse_args(argv))
+    except StackswapError as error:
+        print(f"stackswap: {error.message}", file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        print("stackswap: interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,76 @@
+"""The sandbox server's own small HTTP API on loopback, used by `sandbox status`,
+`sandbox fail-next-update`, `sandbox down` and the tests — never by the orchestrator.
+
+    GET  /status                      what runs: endpoint, proxies, stacks, tasks
+    POST /fail-next-update  {"stack": NAME}   404 when no such stack
+    POST /reset                       stop all tasks, forget everything, reset moto
+    POST /shutdown                    stop the server process
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+class ControlApi:
+    def __init__(self, routes: dict[tuple[str, str], Callable[[dict], tuple[int, Any]]]) -> None:
+        api = self
+
+        class Handler(_Handler):
+            owner = api
+
+        self.routes = routes
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._server.block_on_close = False
+        self._thread = threading.Thread(target=self._server.serve_forever,
+                                        kwargs={"poll_interval": 0.2}, name="control-api",
+                                        daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    owner: ControlApi
+
+    def _handle(self) -> None:
+        route = self.owner.routes.get((self.command, self.path.split("?", 1)[0]))
+        if route is None:
+            self._reply(404, {"error": f"no such endpoint: {self.command} {self.path}"})
+            return
+        length = int(self.headers.get("Content-Length") or 0)
+        try:
+            request = json.loads(self.rfile.read(length) or b"{}") if length else {}
+        except json.JSONDecodeError:
+            self._reply(400, {"error": "the body must be JSON"})
+            return
+        status, body = route(request if isinstance(request, dict) else {})
+        self._reply(status, body)
+
+    do_GET = do_POST = _handle
+
+    def _reply(self, status: int, body: Any) -> None:
+        data = json.dumps(body, default=str).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass

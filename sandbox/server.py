@@ -1,0 +1,204 @@
+"""The sandbox server process: moto with the sandbox's control plane, data plane, listener
+proxies and control API, all on 127.0.0.1 ports chosen at start.
+
+    python -m sandbox.server --dir DIR [--stack-seconds S] ...
+
+writes DIR/sandbox.json (pid, endpoint, proxy and control URLs) once everything answers, and
+removes it when it stops. It stops on POST /shutdown, SIGTERM/SIGINT, when DIR/sandbox.json is
+removed, when --exit-with-pid's process is gone, or after --lifetime-seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+from moto.server import ThreadedMotoServer
+from werkzeug.serving import make_server
+
+from sandbox import backends, control_plane, moto_gaps, target_health
+from sandbox.control_api import ControlApi
+from sandbox.control_plane import ControlPlane
+from sandbox.data_plane import DataPlane
+from sandbox.proxy import ListenerProxy
+from sandbox.settings import SandboxSettings
+
+log = logging.getLogger("sandbox.server")
+
+STATE_FILE = "sandbox.json"
+PRODUCTION_LISTENER_PORT = 80
+TEST_LISTENER_PORT = 8080
+
+
+class LockedMotoServer(ThreadedMotoServer):
+    """moto's threaded server with every request run under MOTO_LOCK (see sandbox.backends)."""
+
+    def _server_entry(self) -> None:
+        from moto.moto_server.werkzeug_app import MotoRequestHandler
+
+        app = backends.LockedWsgiApp(DomainDispatcherApplication(create_backend_app))
+        self._server = make_server(self._ip_address, self._port, app, True,
+                                   request_handler=MotoRequestHandler)
+        self._server_ready_event.set()
+        self._server.serve_forever()
+
+
+def process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class SandboxServer:
+    def __init__(self, settings: SandboxSettings) -> None:
+        self.settings = settings
+        self.book = target_health.TargetHealthBook()
+        self.data_plane = DataPlane(settings, self.book)
+        self.control = ControlPlane(settings, self.data_plane)
+        self.moto = LockedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        self.production = ListenerProxy(PRODUCTION_LISTENER_PORT, self.book)
+        self.test = ListenerProxy(TEST_LISTENER_PORT, self.book)
+        self.api = ControlApi({
+            ("GET", "/status"): lambda _: (200, self.status()),
+            ("POST", "/fail-next-update"): self._fail_next_update,
+            ("POST", "/reset"): lambda _: (200, self.reset()),
+            ("POST", "/shutdown"): lambda _: (200, self.request_shutdown()),
+        })
+        self.shutdown_requested = threading.Event()
+        self.started_at = time.monotonic()
+
+    def start(self) -> None:
+        moto_gaps.install()
+        target_health.install(self.book)
+        control_plane.install(self.control)
+        self.moto.start()
+        for part in (self.production, self.test, self.api, self.data_plane):
+            part.start()
+
+    def stop(self) -> None:
+        for part in (self.api, self.control, self.data_plane, self.production, self.test):
+            part.stop()
+        self.moto.stop()
+
+    @property
+    def endpoint(self) -> str:
+        host, port = self.moto.get_host_and_port()
+        return f"http://{host}:{port}"
+
+    def info(self) -> dict[str, Any]:
+        return {"pid": os.getpid(), "endpoint": self.endpoint, "control_url": self.api.url,
+                "production_url": self.production.url, "test_url": self.test.url,
+                "settings": self.settings.to_dict()}
+
+    def status(self) -> dict[str, Any]:
+        with backends.MOTO_LOCK:
+            stacks = [{"name": stack.name, "status": stack.status,
+                       "parameters": dict(stack.parameters)}
+                      for stack in backends.all_stacks()]
+            services = []
+            for backend in backends.ecs():
+                for service in backend.services.values():
+                    if service.status == "ACTIVE":
+                        services.append({
+                            "cluster": service.cluster_name, "service": service.name,
+                            "desired": service.desired_count, "running": service.running_count,
+                            "pending": service.pending_count,
+                            "deployments": len(service.deployments),
+                            "task_definition": service.task_definition})
+        return {**self.info(), "uptime_seconds": round(time.monotonic() - self.started_at, 1),
+                "stacks": stacks, "services": services, "tasks": self.data_plane.status()}
+
+    def _fail_next_update(self, request: dict) -> tuple[int, dict]:
+        stack = request.get("stack")
+        if not isinstance(stack, str) or not stack:
+            return 400, {"error": "give the stack name as {\"stack\": NAME}"}
+        if not self.control.fail_next_update(stack):
+            return 404, {"error": f"no stack named {stack} in the sandbox"}
+        return 200, {"stack": stack, "fails": "next update"}
+
+    def reset(self) -> dict:
+        """Back to an empty account: no tasks, no pending operations, moto reset."""
+        self.control.reset()
+        self.data_plane.stop_all_tasks()
+        request = urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST")
+        with urllib.request.urlopen(request, timeout=10) as response:
+            response.read()
+        return {"reset": True}
+
+    def request_shutdown(self) -> dict:
+        self.shutdown_requested.set()
+        return {"stopping": os.getpid()}
+
+
+def _write_state(path: Path, info: dict[str, Any]) -> None:
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
+    temporary.replace(path)  # atomic: a reader never sees half a file
+
+
+def _should_stop(server: SandboxServer, state: Path, exit_with_pid: int | None,
+                 deadline: float) -> str | None:
+    if server.shutdown_requested.is_set():
+        return "shutdown requested"
+    if not state.exists():
+        return f"{state} was removed"
+    if exit_with_pid is not None and not process_alive(exit_with_pid):
+        return f"process {exit_with_pid} is gone"
+    if time.monotonic() >= deadline:
+        return "lifetime over"
+    return None
+
+
+def main(argv: list[str] | None = None) -> int:
+    defaults = SandboxSettings()
+    parser = argparse.ArgumentParser(prog="python -m sandbox.server", description=__doc__)
+    parser.add_argument("--dir", required=True, help="state directory (sandbox.json goes there)")
+    for name in defaults.to_dict():
+        parser.add_argument(f"--{name.replace('_', '-')}", type=float,
+                            default=getattr(defaults, name))
+    parser.add_argument("--exit-with-pid", type=int, default=None,
+                        help="stop when this process is gone")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per API call is noise
+    settings = SandboxSettings(**{name: getattr(args, name) for name in defaults.to_dict()})
+    state = Path(args.dir) / STATE_FILE
+    server = SandboxServer(settings)
+    server.start()
+    signal.signal(signal.SIGTERM, lambda *_: server.shutdown_requested.set())
+    signal.signal(signal.SIGINT, lambda *_: server.shutdown_requested.set())
+    _write_state(state, server.info())
+    log.info("sandbox up: %s", json.dumps(server.info()))
+    deadline = time.monotonic() + settings.lifetime_seconds
+    reason = None
+    while reason is None:
+        server.shutdown_requested.wait(0.5)
+        reason = _should_stop(server, state, args.exit_with_pid, deadline)
+    log.info("sandbox stopping: %s", reason)
+    server.stop()
+    try:
+        if json.loads(state.read_text(encoding="utf-8")).get("pid") == os.getpid():
+            state.unlink()
+    except (OSError, ValueError):
+        pass
+    log.info("sandbox stopped")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -48,7 +48,7 @@ class FakeListener:
     def __init__(self) -> None:
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         self.server.answer = (200, b"ok")
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
 
     def answer(self, status: int) -> None:
@@ -88,6 +88,22 @@ class HookedAws:
         return [name for name in self.calls if name in MUTATING]
 
 
+class VirtualClock:
+    """Time that passes only when the code under test sleeps: waits and deadlines run at full
+    logic but no real delay (moto finishes every stack operation at once anyway)."""
+
+    def __init__(self) -> None:
+        self.time = 1000.0
+        self.slept: list[float] = []
+
+    def now(self) -> float:
+        return self.time
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.time += seconds
+
+
 @dataclass
 class Result:
     code: int
@@ -112,6 +128,7 @@ class Env:
     def run(self, *argv: str, capsys=None, **kwargs) -> Result:
         out = StringIO()
         with redirect_stdout(out):
+            kwargs.setdefault("clock", VirtualClock())
             code = cli.main([*argv, "--config", str(self.config_path)],
                             connect_aws=self.aws, **kwargs)
         err = capsys.readouterr().err if capsys else ""

@@ -255,42 +255,41 @@ class ControlPlane:
     def _run_update(self, operation: Operation) -> None:
         stack = operation.stack
         self._wait(self.settings.stack_seconds, operation)
+        if self._stop.is_set():
+            return
+        if operation.cancelled:
+            self._roll_back(operation, applied=False, reason=CANCELLED_REASON)
+            return
+        attempted = False  # whether moto was asked to apply the update (it may have in part)
         with backends.MOTO_LOCK:
-            if self._stop.is_set():
-                return
-            if operation.cancelled:
-                self._roll_back(operation, applied=False, reason=CANCELLED_REASON)
-                return
-            if operation.fail:
-                failing = self._failing_resource(operation)
+            failing = self._failing_resource(operation) if operation.fail else None
+            if failing is not None:
                 add_event(stack, "UPDATE_FAILED", failing, FAIL_NEXT_UPDATE_REASON)
-                self._roll_back(operation, applied=False, reason=(
-                    f"The following resource(s) failed to update: [{failing}]. "))
-                return
-            try:
-                self._apply(stack, operation.template, operation.parameters,
-                            operation.role_arn, operation.tags)
-            except Exception as error:  # moto rejected the change: CloudFormation rolls back
-                log.exception("update of %s failed", stack.name)
-                failing = (operation.resources or ["Stack"])[0]
-                add_event(stack, "UPDATE_FAILED", failing, str(error) or type(error).__name__)
-                self._roll_back(operation, applied=True, reason=(
-                    f"The following resource(s) failed to update: [{failing}]. "))
-                return
+            else:
+                attempted = True
+                try:
+                    self._apply(stack, operation.template, operation.parameters,
+                                operation.role_arn, operation.tags)
+                except Exception as error:  # moto rejected it: CloudFormation rolls back
+                    log.exception("update of %s failed", stack.name)
+                    failing = (operation.resources or ["Stack"])[0]
+                    add_event(stack, "UPDATE_FAILED", failing, str(error) or "update failed")
             services = self._services(operation)
-            self._complete_resources(operation, "UPDATE_COMPLETE", skip=set(services))
+            if failing is None:
+                self._complete_resources(operation, "UPDATE_COMPLETE", skip=set(services))
+        if failing is not None:
+            self._roll_back(operation, applied=attempted, reason=_failed_to_update([failing]))
+            return
         steady = self._wait_steady(operation, services) if services else True
+        if self._stop.is_set():
+            return
+        if operation.cancelled:
+            self._roll_back(operation, applied=True, reason=CANCELLED_REASON)
+            return
         with backends.MOTO_LOCK:
-            if self._stop.is_set():
-                return
-            if operation.cancelled:
-                self._roll_back(operation, applied=True, reason=CANCELLED_REASON)
-            elif not steady:
+            if not steady:
                 for logical_id in sorted(services):
                     add_event(stack, "UPDATE_FAILED", logical_id, CIRCUIT_BREAKER_REASON)
-                failed = ", ".join(sorted(services))
-                self._roll_back(operation, applied=True, reason=(
-                    f"The following resource(s) failed to update: [{failed}]. "))
             else:
                 for logical_id in services:
                     add_event(stack, "UPDATE_COMPLETE", logical_id)
@@ -298,6 +297,8 @@ class ControlPlane:
                 add_event(stack, "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS")
                 stack.status = "UPDATE_COMPLETE"
                 add_event(stack, "UPDATE_COMPLETE")
+                return
+        self._roll_back(operation, applied=True, reason=_failed_to_update(sorted(services)))
 
     def _failing_resource(self, operation: Operation) -> str:
         resources = list(operation.stack.template_dict.get("Resources", {}))
@@ -318,23 +319,27 @@ class ControlPlane:
             self.data_plane.publish()
 
     def _roll_back(self, operation: Operation, applied: bool, reason: str) -> None:
-        """UPDATE_ROLLBACK_IN_PROGRESS -> UPDATE_ROLLBACK_COMPLETE, the stack back on its
-        previous template and parameters (re-applied only if the update had been applied)."""
+        """UPDATE_ROLLBACK_IN_PROGRESS for stack_seconds, then UPDATE_ROLLBACK_COMPLETE with the
+        stack on its previous template and parameters (re-applied if the update was applied)."""
         stack = operation.stack
-        stack.status = "UPDATE_ROLLBACK_IN_PROGRESS"
-        add_event(stack, "UPDATE_ROLLBACK_IN_PROGRESS", reason=reason)
-        if applied:
-            previous = operation.previous
-            try:
-                self._apply(stack, previous["template"], previous["parameters"],
-                            previous["role_arn"], previous["tags"])
-            except Exception:
-                log.exception("rollback of %s failed", stack.name)
-        self._complete_resources(operation, "UPDATE_COMPLETE", skip=set())
-        stack.status = "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS"
-        add_event(stack, "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS")
-        stack.status = "UPDATE_ROLLBACK_COMPLETE"
-        add_event(stack, "UPDATE_ROLLBACK_COMPLETE")
+        with backends.MOTO_LOCK:
+            stack.status = "UPDATE_ROLLBACK_IN_PROGRESS"
+            add_event(stack, "UPDATE_ROLLBACK_IN_PROGRESS", reason=reason)
+            if applied:
+                previous = operation.previous
+                try:
+                    self._apply(stack, previous["template"], previous["parameters"],
+                                previous["role_arn"], previous["tags"])
+                except Exception:
+                    log.exception("rollback of %s failed", stack.name)
+        if self._stop.wait(self.settings.stack_seconds):
+            return
+        with backends.MOTO_LOCK:
+            self._complete_resources(operation, "UPDATE_COMPLETE", skip=set())
+            stack.status = "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS"
+            add_event(stack, "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS")
+            stack.status = "UPDATE_ROLLBACK_COMPLETE"
+            add_event(stack, "UPDATE_ROLLBACK_COMPLETE")
 
     def _run_delete(self, operation: Operation, delete: Callable[[], None]) -> None:
         if not self._wait(self.settings.stack_seconds, operation):
@@ -344,6 +349,10 @@ class ControlPlane:
             _without_new_events(stack, delete)
             add_event(stack, "DELETE_COMPLETE")
             stack.status = "DELETE_COMPLETE"
+
+
+def _failed_to_update(logical_ids: list[str]) -> str:
+    return f"The following resource(s) failed to update: [{', '.join(logical_ids)}]. "
 
 
 # --- installing the control plane into moto ---------------------------------------------------

@@ -4,6 +4,7 @@ When one of these fails after a moto upgrade, moto fixed the gap: drop its fix."
 from __future__ import annotations
 
 import pytest
+from moto.cloudformation.responses import CloudFormationResponse
 
 from sandbox import moto_gaps
 from sandbox.environment import client
@@ -63,3 +64,63 @@ Outputs: {Arn: {Value: !Ref Task}}
                      Parameters=[{"ParameterKey": "Image", "ParameterValue": "app:v2"}])
     task = ecs.describe_task_definition(taskDefinition=outputs(cfn, "gap3")["Arn"])
     assert "image" not in task["taskDefinition"]["containerDefinitions"][0]
+
+
+def _ip_target_group(aws) -> str:
+    elbv2 = client("elbv2", aws.endpoint, aws.region)
+    return elbv2.create_target_group(Name="pins", Protocol="HTTP", Port=8000, TargetType="ip",
+                                     VpcId=aws.ids["vpc_id"])["TargetGroups"][0]["TargetGroupArn"]
+
+
+def test_gap_4_targets_on_one_ip_overwrite_each_other(aws, plain_moto):
+    elbv2 = client("elbv2", aws.endpoint, aws.region)
+    group = _ip_target_group(aws)
+    elbv2.register_targets(TargetGroupArn=group, Targets=[{"Id": "127.0.0.1", "Port": 40001},
+                                                          {"Id": "127.0.0.1", "Port": 40002}])
+    described = elbv2.describe_target_health(TargetGroupArn=group)["TargetHealthDescriptions"]
+    # Real ELBv2 identifies a target by Id and Port: it would list both.
+    assert [d["Target"]["Port"] for d in described] == [40002]
+
+
+def test_gap_5_cloudformation_service_has_no_load_balancers(plain_moto, stacks):
+    config, cfn, _ = stacks
+    ecs = client("ecs", cfn.meta.endpoint_url, cfn.meta.region_name)
+    service_arn = outputs(cfn, config.service_stack("blue"))["ServiceArn"]
+    (service,) = ecs.describe_services(cluster=config.cluster, services=[service_arn])["services"]
+    assert service["loadBalancers"] == []
+
+
+def test_gap_6_deleted_stack_leaves_its_service_active(plain_moto, stacks):
+    config, cfn, _ = stacks
+    ecs = client("ecs", cfn.meta.endpoint_url, cfn.meta.region_name)
+    service_arn = outputs(cfn, config.service_stack("blue"))["ServiceArn"]
+    cfn.delete_stack(StackName=config.service_stack("blue"))
+    (service,) = ecs.describe_services(cluster=config.cluster, services=[service_arn])["services"]
+    assert service["status"] == "ACTIVE"
+
+
+# The gaps below are filled by the sandbox's control and data planes (sandbox/control_plane.py,
+# sandbox/data_plane.py, sandbox/target_health.py), not by moto_gaps; the pins still apply.
+
+
+def test_stack_operations_complete_inside_the_call(stacks):
+    config, cfn, _ = stacks
+    (described,) = cfn.describe_stacks(StackName=config.service_stack("blue"))["Stacks"]
+    assert described["StackStatus"] == "CREATE_COMPLETE"  # real: CREATE_IN_PROGRESS for minutes
+
+
+def test_cancel_update_stack_is_not_implemented():
+    # Over HTTP moto answers a 500 page ("The cancel_update_stack action has not been
+    # implemented") that botocore cannot even parse.
+    assert not hasattr(CloudFormationResponse, "cancel_update_stack")
+
+
+def test_registered_targets_are_healthy_at_once_and_services_run_no_tasks(stacks, aws):
+    elbv2 = client("elbv2", aws.endpoint, aws.region)
+    group = _ip_target_group(aws)
+    elbv2.register_targets(TargetGroupArn=group, Targets=[{"Id": "127.0.0.1", "Port": 9}])
+    (described,) = elbv2.describe_target_health(TargetGroupArn=group)["TargetHealthDescriptions"]
+    assert described["TargetHealth"]["State"] == "healthy"  # nothing listens on port 9
+    config, cfn, _ = stacks
+    ecs = client("ecs", cfn.meta.endpoint_url, cfn.meta.region_name)
+    assert ecs.list_tasks(cluster=config.cluster)["taskArns"] == []

@@ -1,0 +1,97 @@
+"""`stackswap sandbox up|status|fail-next-update|down` as a user runs them (sandbox.cli.main),
+and `running_sandbox` for programs: what they print, their exit codes, and that nothing is left
+running or on disk afterwards."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from urllib.parse import urlsplit
+
+from generator.config import load_config
+from sandbox.cli import main, process_alive, running_sandbox
+from tests.conftest import REPO
+
+EXPORTED = {"AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION",
+            "AWS_DEFAULT_REGION", "STACKSWAP_CONFIG", "STACKSWAP_SANDBOX_PROD_URL",
+            "STACKSWAP_SANDBOX_TEST_URL"}
+
+
+def listening(url: str) -> bool:
+    parts = urlsplit(url)
+    with socket.socket() as probe:
+        probe.settimeout(1)
+        return probe.connect_ex((parts.hostname, parts.port)) == 0
+
+
+def test_up_status_down_leave_nothing_behind(tmp_path, capsys):
+    directory = tmp_path / "sandbox"
+    assert main(["--dir", str(directory), "up", "--stack-seconds", "0.3"]) == 0
+    printed = capsys.readouterr().out.splitlines()
+    exports = dict(line.removeprefix("export ").split("=", 1)
+                   for line in printed if line.startswith("export "))
+    assert set(exports) >= EXPORTED
+    pid = json.loads((directory / "sandbox.json").read_text())["pid"]
+    urls = [exports[key] for key in ("AWS_ENDPOINT_URL", "STACKSWAP_SANDBOX_PROD_URL",
+                                     "STACKSWAP_SANDBOX_TEST_URL",
+                                     "STACKSWAP_SANDBOX_CONTROL_URL")]
+    try:
+        assert process_alive(pid) and all(map(listening, urls))
+        assert all(urlsplit(url).hostname == "127.0.0.1" for url in urls)
+        config = load_config(exports["STACKSWAP_CONFIG"])
+        assert (config.deploy.production_url, config.deploy.test_url) == (
+            exports["STACKSWAP_SANDBOX_PROD_URL"], exports["STACKSWAP_SANDBOX_TEST_URL"])
+        try:
+            urllib.request.urlopen(exports["STACKSWAP_SANDBOX_PROD_URL"], timeout=5)
+        except urllib.error.HTTPError as error:
+            assert error.code == 503  # no stacks yet: nothing behind :80
+
+        assert main(["--dir", str(directory), "up"]) == 3
+        refused = capsys.readouterr().err
+        assert refused.count("\n") == 1 and "already running" in refused
+
+        assert main(["--dir", str(directory), "status"]) == 0
+        assert f"pid {pid}" in capsys.readouterr().out
+        assert main(["--dir", str(directory), "fail-next-update", "no-such-stack"]) == 2
+        assert "no stack named no-such-stack" in capsys.readouterr().err
+    finally:
+        assert main(["--dir", str(directory), "down"]) == 0
+    assert "stopped" in capsys.readouterr().out
+    assert not process_alive(pid)
+    assert not any(map(listening, urls))
+    assert not directory.exists()
+
+    assert main(["--dir", str(directory), "down"]) == 0
+    assert "no sandbox was running" in capsys.readouterr().out
+    assert main(["--dir", str(directory), "status"]) == 3
+
+
+def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys):
+    for argv in (["up", "--stack-seconds", "-1"], ["explode"], ["fail-next-update"]):
+        assert main(["--dir", str(tmp_path), *argv]) == 2
+        error = capsys.readouterr().err
+        assert error.startswith("stackswap: ") and error.count("\n") == 1
+
+
+def test_demo_needs_the_orchestrator(tmp_path, capsys):
+    assert main(["--dir", str(tmp_path), "demo"]) == 1
+    assert "needs the orchestrator" in capsys.readouterr().err
+
+
+def test_running_sandbox_stops_everything_on_exit(tmp_path):
+    with running_sandbox(tmp_path / "sandbox", stack_seconds=0.3) as env:
+        pid = json.loads((tmp_path / "sandbox" / "sandbox.json").read_text())["pid"]
+        assert process_alive(pid) and listening(env["AWS_ENDPOINT_URL"])
+    assert not process_alive(pid) and not listening(env["AWS_ENDPOINT_URL"])
+    assert not (tmp_path / "sandbox").exists()
+
+
+def test_python_m_sandbox_runs_the_cli(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "sandbox", "--dir", str(tmp_path), "status"],
+                          cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 3
+    assert done.stderr.startswith("stackswap: no sandbox is running")

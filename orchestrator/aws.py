@@ -189,10 +189,17 @@ class Aws:
             )
 
     def update_stack(self, name: str, parameters: dict[str, str | None],
-                     body: str | None = None) -> bool:
+                     body: str | None = None, rollback_alarms: tuple[str, ...] = (),
+                     monitoring_minutes: int = 0) -> bool:
         """Update a stack; a None parameter value keeps its previous value, a None body keeps
-        the previous template. False when CloudFormation says there is nothing to update."""
+        the previous template; alarm ARNs become CloudFormation rollback triggers. False when
+        CloudFormation says there is nothing to update."""
         template = {"TemplateBody": body} if body is not None else {"UsePreviousTemplate": True}
+        if rollback_alarms:
+            template["RollbackConfiguration"] = {
+                "RollbackTriggers": [{"Arn": arn, "Type": "AWS::CloudWatch::Alarm"}
+                                     for arn in rollback_alarms],
+                "MonitoringTimeInMinutes": monitoring_minutes}
         try:
             with translated(f"UpdateStack {name}"):
                 self.client("cloudformation").update_stack(
@@ -250,3 +257,51 @@ class Aws:
             described = self.client("ecs").describe_task_definition(
                 taskDefinition=task_definition)["taskDefinition"]
         return {c["name"]: c.get("image", "") for c in described.get("containerDefinitions", [])}
+
+    def continue_update_rollback(self, name: str, skip: list[str]) -> None:
+        with translated(f"ContinueUpdateRollback {name}"):
+            self.client("cloudformation").continue_update_rollback(
+                StackName=name, ResourcesToSkip=skip,
+                ClientRequestToken=request_token("continue"))
+
+    # --- CloudWatch alarms -----------------------------------------------------------------
+
+    def alarms(self, names: list[str]) -> dict[str, tuple[str, str]]:
+        """name -> (ARN, state) of the named metric alarms that exist."""
+        if not names:
+            return {}
+        with translated("DescribeAlarms"):
+            found = self.client("cloudwatch").describe_alarms(AlarmNames=names)
+        return {a["AlarmName"]: (a["AlarmArn"], a["StateValue"])
+                for a in found.get("MetricAlarms", [])}
+
+    # --- the deploy lock (SSM Parameter Store) ---------------------------------------------
+
+    def read_parameter(self, name: str) -> str | None:
+        try:
+            with translated("GetParameter"):
+                return self.client("ssm").get_parameter(Name=name)["Parameter"]["Value"]
+        except AwsRefusal as error:
+            if error.code == "ParameterNotFound":
+                return None
+            raise
+
+    def create_parameter(self, name: str, value: str) -> bool:
+        """Create the parameter only if it does not exist; False when it already does."""
+        try:
+            with translated("PutParameter"):
+                self.client("ssm").put_parameter(Name=name, Value=value, Type="String",
+                                                 Overwrite=False)
+        except AwsRefusal as error:
+            if error.code == "ParameterAlreadyExists":
+                return False
+            raise
+        return True
+
+    def delete_parameter(self, name: str) -> None:
+        try:
+            with translated("DeleteParameter"):
+                self.client("ssm").delete_parameter(Name=name)
+        except AwsRefusal as error:
+            if error.code != "ParameterNotFound":
+                raise

@@ -18,7 +18,15 @@ from generator.config import COLORS, Config, load_config
 from generator.errors import BadInput, StackswapError
 from orchestrator.aws import Aws
 from orchestrator.events import Log
-from orchestrator.plan import DeployRequest, Plan, WaitFor, plan_deploy, plan_promote
+from orchestrator.lock import DeployLock, Holder, lock_name
+from orchestrator.plan import (
+    DeployRequest,
+    Plan,
+    WaitFor,
+    plan_deploy,
+    plan_promote,
+    plan_recover,
+)
 from orchestrator.run import Context, execute, summary
 from orchestrator.state import Observed, observe, observe_stacks
 from orchestrator.wait import Clock, SystemClock
@@ -60,7 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     changing.add_argument("--dry-run", action="store_true",
                           help="print the plan and change nothing")
     changing.add_argument("--wait", action="store_true",
-                          help="wait for an operation in progress instead of refusing")
+                          help="wait for another stackswap run to finish instead of refusing")
 
     parser = Parser(prog="stackswap", description="Blue/green deployments for Amazon ECS with "
                     "CloudFormation stack updates.",
@@ -83,6 +91,14 @@ def build_parser() -> argparse.ArgumentParser:
                         help="verify the colour on :8080 and make it live")
     commands.add_parser("rollback", parents=[common, changing],
                         help="put the previous colour (still on :8080) back on :80")
+    recover = commands.add_parser(
+        "recover", parents=[common, changing],
+        help="continue the rollback of a stack stuck in UPDATE_ROLLBACK_FAILED")
+    recover.add_argument("--skip", action="append", default=[], metavar="RESOURCE",
+                         help="logical id of a resource CloudFormation should skip (repeatable; "
+                         "only when you have fixed or given up on it by hand)")
+    commands.add_parser("unlock", parents=[common],
+                        help="remove the deploy lock left by a run that is gone")
     status = commands.add_parser("status", parents=[common],
                                  help="colours, images, health, listeners, drift")
     status.add_argument("--json", action="store_true", help="machine-readable output")
@@ -104,19 +120,44 @@ def connect(args: argparse.Namespace, connect_aws: ConnectAws) -> tuple[Config, 
 
 def run_plan(ctx: Context, args: argparse.Namespace,
              make_plan: Callable[[Observed], Plan]) -> int:
-    for _ in range(MAX_REPLANS):
-        plan = make_plan(observe_stacks(ctx.aws, ctx.config))
-        if args.dry_run:
-            print("\n".join(["dry run, nothing changed:", *plan.lines()]))
-            return 0
-        for note in plan.notes:
-            ctx.log.say(note)
-        execute(plan, ctx)
-        if not (plan.steps and isinstance(plan.steps[0], WaitFor)):
-            print(summary(observe_stacks(ctx.aws, ctx.config)) if plan.steps
-                  else "\n".join(plan.notes))
-            return 0
+    # Plan once without the lock: refusals and dry runs make no mutating call at all.
+    plan = make_plan(observe_stacks(ctx.aws, ctx.config))
+    if args.dry_run:
+        print("\n".join(["dry run, nothing changed:", *plan.lines()]))
+        return 0
+    if not plan.needs_lock:
+        return finish(ctx, plan)
+    lock = DeployLock(ctx.aws, ctx.config, args.command, ctx.log)
+    lock.acquire(ctx.clock, args.wait)
+    try:
+        for _ in range(MAX_REPLANS):
+            # Plan again under the lock: the state may have moved while we waited for it.
+            plan = make_plan(observe_stacks(ctx.aws, ctx.config))
+            if not (plan.steps and isinstance(plan.steps[0], WaitFor)):
+                return finish(ctx, plan)
+            execute(plan, ctx)
+    finally:
+        lock.release()
     raise StackswapError("the environment kept changing while waiting; run again")
+
+
+def finish(ctx: Context, plan: Plan) -> int:
+    for note in plan.notes:
+        ctx.log.say(note)
+    execute(plan, ctx)
+    print("\n".join([*plan.notes, summary(observe_stacks(ctx.aws, ctx.config))]))
+    return 0
+
+
+def unlock(ctx: Context) -> int:
+    name = lock_name(ctx.config)
+    current = ctx.aws.read_parameter(name)
+    if current is None:
+        print(f"{ctx.config.name} is not locked")
+        return 0
+    ctx.aws.delete_parameter(name)
+    print(f"removed the lock of {Holder.parse(current).describe()}")
+    return 0
 
 
 def status_document(config: Config, observed: Observed) -> dict:
@@ -175,10 +216,15 @@ def command(args: argparse.Namespace, ctx_holder: list[Context], connect_aws: Co
         else:
             print_status(document)
         return 0
+    alarms = config.deploy.alarms
     if args.command == "deploy":
-        request = DeployRequest(args.image, args.color, not args.no_swap, args.wait)
-        return run_plan(ctx, args, lambda observed: plan_deploy(observed, request))
-    return run_plan(ctx, args, lambda observed: plan_promote(observed, args.command, args.wait))
+        request = DeployRequest(args.image, args.color, not args.no_swap)
+        return run_plan(ctx, args, lambda observed: plan_deploy(observed, request, alarms))
+    if args.command == "recover":
+        return run_plan(ctx, args, lambda observed: plan_recover(observed, tuple(args.skip)))
+    if args.command == "unlock":
+        return unlock(ctx)
+    return run_plan(ctx, args, lambda observed: plan_promote(observed, args.command, alarms))
 
 
 def main(argv: list[str] | None = None, *, connect_aws: ConnectAws = Aws.connect,
@@ -202,8 +248,8 @@ def main(argv: list[str] | None = None, *, connect_aws: ConnectAws = Aws.connect
         waiting = holder[0].current if holder else None
         where = (f" while waiting for {waiting}; CloudFormation carries on with it"
                  if waiting else "")
-        print(f"\nstackswap: interrupted{where}. Rerun the same command with --wait to resume "
-              f"from what AWS says", file=sys.stderr)
+        print(f"\nstackswap: interrupted{where}. Rerun the same command to resume from what "
+              f"AWS says", file=sys.stderr)
         return EXIT_INTERRUPTED
     except Exception as error:  # a bug: say so in one line, the traceback with --debug
         if args.debug:

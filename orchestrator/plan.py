@@ -85,7 +85,18 @@ class VerifyLive:
         return f"confirm :80 -> {self.color} and production answers 2xx"
 
 
-Step = CreateAlb | CreateService | UpdateService | WaitFor | Verify | Swap | VerifyLive
+@dataclass(frozen=True)
+class ContinueRollback:
+    stack: str
+    skip: tuple[str, ...] = ()
+
+    def describe(self) -> str:
+        skipping = f", skipping {', '.join(self.skip)}" if self.skip else ""
+        return f"continue the failed rollback of {self.stack}{skipping}"
+
+
+Step = (CreateAlb | CreateService | UpdateService | WaitFor | Verify | Swap | VerifyLive
+        | ContinueRollback)
 
 
 @dataclass(frozen=True)
@@ -93,6 +104,11 @@ class Plan:
     action: str
     steps: tuple[Step, ...]
     notes: tuple[str, ...] = ()
+
+    @property
+    def needs_lock(self) -> bool:
+        """Whether the plan changes anything (or waits for a change) — checks alone do not."""
+        return any(not isinstance(step, Verify | VerifyLive) for step in self.steps)
 
     def lines(self) -> list[str]:
         lines = list(self.notes)
@@ -105,24 +121,25 @@ class DeployRequest:
     image: str
     color: str | None = None
     swap: bool = True
-    wait: bool = False
 
 
 # --- checks -----------------------------------------------------------------------------------
 
-def blocker(stack: Stack, wait: bool) -> WaitFor | None:
-    """None when the stack can be worked on; WaitFor when busy and --wait; otherwise raises."""
+def blocker(stack: Stack) -> WaitFor | None:
+    """None when the stack can be worked on; WaitFor when an operation is in progress;
+    otherwise raises with what the operator must do.
+
+    Waiting is safe because the caller holds the deploy lock: an operation in progress now was
+    started by a run that is gone (interrupted, lost its connection) or by hand, so waiting for
+    it and planning again is how a rerun resumes. It is never cancelled: it is not ours."""
     name, status = stack.name, stack.status
     if status.endswith("_IN_PROGRESS"):
-        if wait:
-            return WaitFor(name, status)
-        raise Refused(f"{name} is {status} (another deploy or a change in progress); rerun "
-                      f"with --wait to wait for it and continue")
+        return WaitFor(name, status)
     if status == "UPDATE_ROLLBACK_FAILED":
         raise OperatorNeeded(
             f"{name} is UPDATE_ROLLBACK_FAILED: CloudFormation could not roll it back. Fix the "
-            f"cause ({stack.reason or 'see its events'}), then run: aws cloudformation "
-            f"continue-update-rollback --stack-name {name}")
+            f"cause ({stack.reason or 'see its events'}), then run `stackswap recover` (it "
+            f"runs aws cloudformation continue-update-rollback --stack-name {name})")
     if status in MUST_DELETE:
         raise OperatorNeeded(
             f"{name} is {status}: it can only be deleted. Run: aws cloudformation "
@@ -133,11 +150,21 @@ def blocker(stack: Stack, wait: bool) -> WaitFor | None:
     return None
 
 
-def first_blocker(stacks: list[Stack | None], wait: bool) -> WaitFor | None:
+def first_blocker(stacks: list[Stack | None]) -> WaitFor | None:
     for stack in stacks:
-        if stack is not None and (waiting := blocker(stack, wait)):
+        if stack is not None and (waiting := blocker(stack)):
             return waiting
     return None
+
+
+def refuse_alarms(observed: Observed, alarm_names: tuple[str, ...]) -> None:
+    missing = [name for name in alarm_names if name not in observed.alarms]
+    if missing:
+        raise Refused(f"alarm(s) not found: {', '.join(missing)} (deploy.alarms in the config)")
+    firing = [name for name in alarm_names if observed.alarms[name][1] == "ALARM"]
+    if firing:
+        raise Refused(f"alarm(s) already in ALARM: {', '.join(firing)}; refusing to deploy "
+                      f"into a system that is already failing")
 
 
 def refuse_drift(observed: Observed) -> None:
@@ -172,18 +199,22 @@ def plan_first_run(observed: Observed, request: DeployRequest) -> Plan:
     return Plan("deploy", tuple(steps), (note,))
 
 
-def plan_deploy(observed: Observed, request: DeployRequest) -> Plan:
-    if observed.alb is None or any(observed.colors[c].stack is None for c in COLORS):
-        waiting = first_blocker(all_stacks(observed), request.wait)
-        return Plan("deploy", (waiting,)) if waiting else plan_first_run(observed, request)
-    waiting = first_blocker(all_stacks(observed), request.wait)
+def plan_deploy(observed: Observed, request: DeployRequest,
+                alarm_names: tuple[str, ...] = ()) -> Plan:
+    waiting = first_blocker(all_stacks(observed))
     if waiting:
         return Plan("deploy", (waiting,))
+    if observed.alb is None or any(observed.colors[c].stack is None for c in COLORS):
+        return plan_first_run(observed, request)
     refuse_drift(observed)
     live = observed.live_color
     live_image = observed.colors[live].image_parameter
     if live_image == request.image and request.color in (None, live):
-        return Plan("deploy", (), (f"{request.image} is already live on {live}; nothing to do",))
+        # A rerun after success (or after an interruption during the swap): check, change
+        # nothing.
+        return Plan("deploy", (VerifyLive(live, None),),
+                    (f"{request.image} is already live on {live}; nothing to change",))
+    refuse_alarms(observed, alarm_names)
     target = request.color or other(live)
     if target == live:
         raise Refused(f"{target} is the live colour (it serves :80); stackswap never deploys "
@@ -195,7 +226,7 @@ def plan_deploy(observed: Observed, request: DeployRequest) -> Plan:
     return Plan("deploy", tuple(steps))
 
 
-def plan_promote(observed: Observed, action: str, wait: bool = False) -> Plan:
+def plan_promote(observed: Observed, action: str, alarm_names: tuple[str, ...] = ()) -> Plan:
     """`swap` and `rollback`: put the colour now on :8080 on :80 after verifying it. They are
     one operation — the previous colour is the one still running behind :8080."""
     missing = [s for s in ("alb", *COLORS) if (observed.alb if s == "alb"
@@ -203,10 +234,11 @@ def plan_promote(observed: Observed, action: str, wait: bool = False) -> Plan:
     if missing:
         raise Refused(f"cannot {action}: stacks missing ({', '.join(missing)}); run "
                       f"`stackswap deploy --image IMAGE` first")
-    waiting = first_blocker(all_stacks(observed), wait)
+    waiting = first_blocker(all_stacks(observed))
     if waiting:
         return Plan(action, (waiting,))
     refuse_drift(observed)
+    refuse_alarms(observed, alarm_names)
     live, target = observed.live_color, observed.idle_color
     image = observed.colors[target].image_parameter
     if not image:
@@ -214,3 +246,15 @@ def plan_promote(observed: Observed, action: str, wait: bool = False) -> Plan:
     return Plan(action, (Verify(target, image), Swap(live, target), VerifyLive(target, live)),
                 (f"{action}: {target} ({image}) goes live, {live} "
                  f"({observed.colors[live].image_parameter}) moves to :8080",))
+
+
+def plan_recover(observed: Observed, skip: tuple[str, ...]) -> Plan:
+    """Continue the rollback of every stack stuck in UPDATE_ROLLBACK_FAILED. Resources are
+    skipped only when the operator names them (--skip)."""
+    stuck = [s for s in all_stacks(observed) if s and s.status == "UPDATE_ROLLBACK_FAILED"]
+    if not stuck:
+        return Plan("recover", (), ("no stack is UPDATE_ROLLBACK_FAILED; nothing to recover",))
+    if skip and len(stuck) > 1:
+        raise Refused("--skip names resources of one stack, but several stacks are stuck: "
+                      + ", ".join(s.name for s in stuck))
+    return Plan("recover", tuple(ContinueRollback(s.name, skip) for s in stuck))

@@ -18,6 +18,7 @@ from orchestrator.aws import Aws, Stack
 from orchestrator.errors import ColorFailed, OperatorNeeded, StateUnknown, SwapReverted
 from orchestrator.events import Log
 from orchestrator.plan import (
+    ContinueRollback,
     CreateAlb,
     CreateService,
     Plan,
@@ -84,9 +85,16 @@ def operate(ctx: Context, stack: str, start: Callable[[], bool], *, is_new: bool
 
 def wait(ctx: Context, stack: str, marker: str | None) -> WaitResult:
     ctx.current = stack
-    result = wait_for_stack(ctx.aws, stack, marker=marker,
-                            timeout=ctx.config.deploy.stack_timeout_seconds, clock=ctx.clock,
-                            on_event=lambda event: ctx.log.event(stack, event))
+    try:
+        result = wait_for_stack(ctx.aws, stack, marker=marker,
+                                timeout=ctx.config.deploy.stack_timeout_seconds, clock=ctx.clock,
+                                on_event=lambda event: ctx.log.event(stack, event))
+    except StateUnknown as error:
+        if isinstance(error, DeadlineExceeded):
+            raise
+        raise StateUnknown(f"lost track of {stack} while waiting for it: {error.message}. "
+                           f"CloudFormation carries on; rerun the same command to resume"
+                           ) from None
     ctx.current = None
     return result
 
@@ -212,17 +220,25 @@ def smoke(ctx: Context, url: str) -> probe.Answer:
     return answer
 
 
-def set_live_color(ctx: Context, color: str) -> WaitResult | None:
-    """The swap itself: a parameter-only update of the ALB stack."""
-    name = ctx.config.alb_stack
+def set_live_color(ctx: Context, color: str, watch_alarms: bool = False) -> WaitResult | None:
+    """The swap itself: a parameter-only update of the ALB stack. With watch_alarms, the
+    config's alarms are CloudFormation rollback triggers: if one fires during the update or the
+    monitoring time after it, CloudFormation itself puts the listeners back — even if this
+    process has died."""
+    name, deploy = ctx.config.alb_stack, ctx.config.deploy
     parameters = {"VpcId": None, "Subnets": None, "TestCidr": None, "LiveColor": color}
-    return operate(ctx, name, lambda: ctx.aws.update_stack(name, parameters))
+    alarms: tuple[str, ...] = ()
+    if watch_alarms and deploy.alarms:
+        alarms = tuple(arn for arn, _ in ctx.aws.alarms(list(deploy.alarms)).values())
+    return operate(ctx, name, lambda: ctx.aws.update_stack(
+        name, parameters, rollback_alarms=alarms,
+        monitoring_minutes=deploy.alarm_monitoring_minutes))
 
 
 def swap(step: Swap, ctx: Context) -> None:
     ctx.log.say(f"swapping: :80 {step.from_color} -> {step.to_color}")
     try:
-        result = set_live_color(ctx, step.to_color)
+        result = set_live_color(ctx, step.to_color, watch_alarms=True)
     except DeadlineExceeded:
         result = None
         ctx.log.say("swap did not finish in time; it was cancelled")
@@ -244,6 +260,9 @@ def verify_live(step: VerifyLive, ctx: Context) -> None:
         problems.append(f":80 forwards to {observed.describe_forwards(observed.production)}")
     if step.previous and observed.test_color != step.previous:
         problems.append(f":8080 forwards to {observed.describe_forwards(observed.test)}")
+    firing = [name for name, (_, state) in observed.alarms.items() if state == "ALARM"]
+    if firing:
+        problems.append(f"alarm(s) in ALARM: {', '.join(firing)}")
     if not problems:
         url = listener_url(ctx.config, observed.alb.outputs, True) + ctx.config.smoke_path
         answer = smoke(ctx, url)
@@ -276,9 +295,21 @@ def restore(ctx: Context, color: str, why: str) -> None:
     raise SwapReverted(f"{why}; :80 is confirmed back on {color}")
 
 
+def continue_rollback(step: ContinueRollback, ctx: Context) -> None:
+    ctx.log.say(f"continuing the rollback of {step.stack}")
+    result = operate(ctx, step.stack, lambda: ctx.aws.continue_update_rollback(
+        step.stack, list(step.skip)) or True)
+    if result is not None and result.stack.status != "UPDATE_ROLLBACK_COMPLETE":
+        raise OperatorNeeded(
+            f"{step.stack} is {result.stack.status} again: {result.failure_text()}. Fix the "
+            f"cause, or skip the failing resource explicitly: stackswap recover --skip "
+            f"{result.first_failure.logical_id if result.first_failure else 'RESOURCE'}")
+
+
 HANDLERS: dict[type, Callable[[Step, Context], None]] = {
     CreateAlb: create_alb, CreateService: create_service, UpdateService: update_service,
     WaitFor: wait_for_other, Verify: verify, Swap: swap, VerifyLive: verify_live,
+    ContinueRollback: continue_rollback,
 }
 
 

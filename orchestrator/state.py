@@ -73,6 +73,8 @@ class Observed:
     # Target groups (ARNs, with weights) each listener forwards to.
     production: list[tuple[str, int]] = field(default_factory=list)
     test: list[tuple[str, int]] = field(default_factory=list)
+    # The config's CloudWatch alarms that exist: name -> (ARN, state).
+    alarms: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     def color_of(self, target_group: str) -> str | None:
         for color, state in self.colors.items():
@@ -140,7 +142,7 @@ def observe_stacks(aws: Aws, config: Config) -> Observed:
         production = aws.listener_forwards(outputs[OUTPUT_PRODUCTION_LISTENER])
     if OUTPUT_TEST_LISTENER in outputs:
         test = aws.listener_forwards(outputs[OUTPUT_TEST_LISTENER])
-    return Observed(alb, colors, production, test)
+    return Observed(alb, colors, production, test, aws.alarms(list(config.deploy.alarms)))
 
 
 def observe_service(aws: Aws, config: Config, stack: Stack | None) -> ServiceState | None:
@@ -170,4 +172,4 @@ def observe(aws: Aws, config: Config) -> Observed:
     observed = observe_stacks(aws, config)
     colors = {color: observe_color(aws, config, state)
               for color, state in observed.colors.items()}
-    return Observed(observed.alb, colors, observed.production, observed.test)
+    return Observed(observed.alb, colors, observed.production, observed.test, observed.alarms)

@@ -27,9 +27,14 @@ from orchestrator import cli
 from orchestrator.aws import Aws
 from sandbox.environment import client
 
-MUTATING = {"CreateStack", "UpdateStack", "DeleteStack", "CancelUpdateStack",
+MUTATING = {"CreateStack", "UpdateStack", "DeleteStack", "CancelUpdateStack", "PutParameter",
+            "DeleteParameter",
             "ContinueUpdateRollback", "SetStackPolicy", "UpdateTerminationProtection",
             "ExecuteChangeSet", "ModifyListener", "UpdateService", "RegisterTargets"}
+
+# IAM action prefixes that differ from the botocore endpoint prefix (elbv2's endpoint prefix is
+# already "elasticloadbalancing", CloudFormation's "cloudformation", ECS's "ecs").
+IAM_PREFIXES = {"monitoring": "cloudwatch"}
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
@@ -72,6 +77,9 @@ class HookedAws:
 
     hooks: list[tuple[str, Callable]] = field(default_factory=list)
     calls: list[str] = field(default_factory=list)
+    # The same calls as IAM actions ("elasticloadbalancing:DescribeListeners"), which is what a
+    # policy must allow: tests/test_deploy_role.py compares them with the deploy role.
+    actions: list[str] = field(default_factory=list)
 
     def __call__(self, region: str, profile: str | None, endpoint: str | None) -> Aws:
         session = boto3.Session(region_name=region)
@@ -82,6 +90,8 @@ class HookedAws:
 
     def _record(self, model, **kwargs) -> None:
         self.calls.append(model.name)
+        prefix = model.service_model.endpoint_prefix
+        self.actions.append(f"{IAM_PREFIXES.get(prefix, prefix)}:{model.name}")
 
     @property
     def mutating(self) -> list[str]:

@@ -126,3 +126,46 @@ def test_failing_production_check_after_swap_swaps_back(deployed, capsys):
     assert result.code == 5
     assert ":80 is confirmed back on blue" in result.err
     assert (deployed.forwards(80), deployed.forwards(8080)) == ("blue", "green")
+
+
+def hold_lock(env, expires_in: float) -> None:
+    import json
+    import time
+    env.client("ssm").put_parameter(
+        Name="/stackswap/shop/lock", Type="String",
+        Value=json.dumps({"owner": "ci@runner:42", "command": "deploy",
+                          "expires": time.time() + expires_in}))
+
+
+def test_a_second_deploy_refuses_while_another_holds_the_lock(deployed, capsys):
+    hold_lock(deployed, 3600)
+    result = deployed.run("deploy", "--image", "app:v2", capsys=capsys)
+    assert result.code == 3
+    assert "another stackswap run holds the lock of shop: ci@runner:42 (deploy" in result.err
+    assert [c for c in deployed.aws.mutating if c != "PutParameter"] == []
+    assert deployed.parameter("shop-green", "Image") == "app:v1"
+    unlocked = deployed.run("unlock")
+    assert unlocked.code == 0 and "removed the lock of ci@runner:42" in unlocked.out
+    assert deployed.run("deploy", "--image", "app:v2").code == 0
+
+
+def test_an_expired_lock_is_taken_over_and_every_run_releases_its_own(deployed):
+    hold_lock(deployed, -1)
+    assert deployed.run("deploy", "--image", "app:v2").code == 0
+    ssm = deployed.client("ssm")
+    assert ssm.describe_parameters()["Parameters"] == []
+
+
+def test_an_alarm_already_firing_blocks_the_deploy(deployed, capsys):
+    cloudwatch = deployed.client("cloudwatch")
+    cloudwatch.put_metric_alarm(AlarmName="shop-5xx", MetricName="HTTPCode_Target_5XX_Count",
+                                Namespace="AWS/ApplicationELB", Statistic="Sum", Period=60,
+                                EvaluationPeriods=1, Threshold=1,
+                                ComparisonOperator="GreaterThanThreshold")
+    cloudwatch.set_alarm_state(AlarmName="shop-5xx", StateValue="ALARM", StateReason="test")
+    text = deployed.config_path.read_text().replace("[deploy]", '[deploy]\nalarms = ["shop-5xx"]')
+    deployed.config_path.write_text(text)
+    result = deployed.run("deploy", "--image", "app:v2", capsys=capsys)
+    assert result.code == 3
+    assert "alarm(s) already in ALARM: shop-5xx" in result.err
+    assert deployed.aws.calls.count("UpdateStack") == 0

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from orchestrator.aws import Stack
 from orchestrator.errors import OperatorNeeded, Refused
 from orchestrator.plan import (
+    ContinueRollback,
     CreateAlb,
     CreateService,
     DeployRequest,
@@ -17,6 +20,7 @@ from orchestrator.plan import (
     WaitFor,
     plan_deploy,
     plan_promote,
+    plan_recover,
 )
 from orchestrator.state import ColorState, Observed
 
@@ -44,8 +48,8 @@ def world(live: str | None = "blue", *, alb: str | None = "UPDATE_COMPLETE",
     return Observed(alb_stack, colors, production, test)
 
 
-def deploy(image="app:v2", color=None, swap=True, wait=False) -> DeployRequest:
-    return DeployRequest(image, color, swap, wait)
+def deploy(image="app:v2", color=None, swap=True) -> DeployRequest:
+    return DeployRequest(image, color, swap)
 
 
 @pytest.mark.parametrize(("observed", "request_", "steps"), [
@@ -62,9 +66,10 @@ def deploy(image="app:v2", color=None, swap=True, wait=False) -> DeployRequest:
     # an idle stack left UPDATE_ROLLBACK_COMPLETE by an earlier failure is updatable
     (world("blue", green=("UPDATE_ROLLBACK_COMPLETE", "app:v1")), deploy(swap=False),
      (UpdateService("green", "app:v2", "app:v1"), Verify("green", "app:v2"))),
-    # the image is already live: nothing to do
-    (world("green", green=("UPDATE_COMPLETE", "app:v2")), deploy(), ()),
-    (world("green", green=("UPDATE_COMPLETE", "app:v2")), deploy(color="green"), ()),
+    # the image is already live: only check production, change nothing
+    (world("green", green=("UPDATE_COMPLETE", "app:v2")), deploy(), (VerifyLive("green", None),)),
+    (world("green", green=("UPDATE_COMPLETE", "app:v2")), deploy(color="green"),
+     (VerifyLive("green", None),)),
     # the idle colour already has the image (e.g. after --no-swap): update is a no-op, verify, swap
     (world("blue", green=("UPDATE_COMPLETE", "app:v2")), deploy(),
      (UpdateService("green", "app:v2", "app:v2"), Verify("green", "app:v2"),
@@ -76,11 +81,15 @@ def deploy(image="app:v2", color=None, swap=True, wait=False) -> DeployRequest:
     # an interrupted first run resumes: only the missing stack is created
     (world("blue", green=None), deploy(image="app:v1"),
      (CreateService("green", "app:v1"), Verify("green", "app:v1"))),
-    # busy stacks with --wait: wait first, then plan again
-    (world("blue", green=("UPDATE_IN_PROGRESS", "app:v2")), deploy(wait=True),
+    # an operation in progress (we hold the lock, so its run is gone): wait, then plan again
+    (world("blue", green=("UPDATE_IN_PROGRESS", "app:v2")), deploy(),
      (WaitFor("shop-green", "UPDATE_IN_PROGRESS"),)),
-    (world("blue", alb="UPDATE_IN_PROGRESS"), deploy(wait=True),
+    (world("blue", alb="UPDATE_IN_PROGRESS"), deploy(),
      (WaitFor("shop-elb", "UPDATE_IN_PROGRESS"),)),
+    (world("blue", blue=("UPDATE_ROLLBACK_IN_PROGRESS", "app:v1")), deploy(),
+     (WaitFor("shop-blue", "UPDATE_ROLLBACK_IN_PROGRESS"),)),
+    (world(None, alb="CREATE_IN_PROGRESS", blue=None, green=None), deploy(),
+     (WaitFor("shop-elb", "CREATE_IN_PROGRESS"),)),
 ])
 def test_deploy_plans(observed, request_, steps):
     assert plan_deploy(observed, request_).steps == steps
@@ -89,11 +98,8 @@ def test_deploy_plans(observed, request_, steps):
 @pytest.mark.parametrize(("observed", "request_", "error", "message"), [
     (world("blue"), deploy(color="blue"), Refused, "blue is the live colour"),
     (world("green"), deploy(color="green"), Refused, "green is the live colour"),
-    (world("blue", green=("UPDATE_IN_PROGRESS", "app:v2")), deploy(), Refused, "--wait"),
-    (world("blue", blue=("UPDATE_ROLLBACK_IN_PROGRESS", "app:v1")), deploy(), Refused,
-     "shop-blue is UPDATE_ROLLBACK_IN_PROGRESS"),
     (world("blue", green=("UPDATE_ROLLBACK_FAILED", "app:v1")), deploy(), OperatorNeeded,
-     "continue-update-rollback --stack-name shop-green"),
+     "stackswap recover"),
     (world("blue", green=("ROLLBACK_COMPLETE", "app:v1")), deploy(), OperatorNeeded,
      "delete-stack --stack-name shop-green"),
     (world("blue", alb="DELETE_FAILED"), deploy(), OperatorNeeded, "shop-elb is DELETE_FAILED"),
@@ -127,7 +133,6 @@ def test_swap_and_rollback_promote_the_idle_color_after_verifying_it(action, liv
 @pytest.mark.parametrize(("observed", "error", "message"), [
     (world(None, alb=None, blue=None, green=None), Refused, "stacks missing (alb, blue, green)"),
     (world("blue", green=None), Refused, "stacks missing (green)"),
-    (world("blue", alb="UPDATE_IN_PROGRESS"), Refused, "shop-elb is UPDATE_IN_PROGRESS"),
     (world("blue", live_parameter="green"), Refused, "changed by hand"),
     (world("blue", green=("UPDATE_ROLLBACK_FAILED", "app:v1")), OperatorNeeded,
      "continue-update-rollback"),
@@ -146,3 +151,29 @@ def test_dry_run_lines_say_what_changes():
         "3. swap listeners: :80 blue -> green, :8080 green -> blue",
         "4. confirm :80 -> green and production answers 2xx",
     ]
+
+
+def test_promote_waits_for_an_operation_in_progress():
+    plan = plan_promote(world("blue", alb="UPDATE_IN_PROGRESS"), "swap")
+    assert plan.steps == (WaitFor("shop-elb", "UPDATE_IN_PROGRESS"),)
+
+
+def test_alarm_in_alarm_refuses_and_a_missing_alarm_is_named():
+    quiet = dataclasses.replace(world("blue"), alarms={"shop-5xx": ("arn:a", "OK")})
+    assert plan_deploy(quiet, deploy(), ("shop-5xx",)).steps[0] == UpdateService(
+        "green", "app:v2", "app:v1")
+    firing = dataclasses.replace(world("blue"), alarms={"shop-5xx": ("arn:a", "ALARM")})
+    with pytest.raises(Refused, match="already in ALARM: shop-5xx"):
+        plan_deploy(firing, deploy(), ("shop-5xx",))
+    with pytest.raises(Refused, match="already in ALARM"):
+        plan_promote(firing, "rollback", ("shop-5xx",))
+    with pytest.raises(Refused, match="alarm\\(s\\) not found: shop-typo"):
+        plan_deploy(quiet, deploy(), ("shop-typo",))
+
+
+def test_recover_continues_only_stuck_rollbacks_and_skips_only_named_resources():
+    stuck = world("blue", green=("UPDATE_ROLLBACK_FAILED", "app:v2"))
+    assert plan_recover(stuck, ()).steps == (ContinueRollback("shop-green", ()),)
+    assert plan_recover(stuck, ("Service",)).steps == (ContinueRollback("shop-green",
+                                                                        ("Service",)),)
+    assert plan_recover(world("blue"), ()).steps == ()

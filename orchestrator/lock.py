@@ -1,0 +1,97 @@
+"""One deploy at a time per environment: a lock kept in AWS, not on anyone's disk.
+
+Where: an SSM Parameter Store parameter `/stackswap/<name>/lock`. PutParameter with
+Overwrite=false is an atomic create-if-absent, SSM needs no infrastructure of its own (a DynamoDB
+table would have to be created and paid for first), and everyone who may deploy can reach it —
+two laptops and a CI runner included. The value says who holds it and until when: a run that
+died leaves a lock that expires by itself (after twice the stack deadline plus the verify time),
+and `stackswap unlock` removes one by hand.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import socket
+import time
+from dataclasses import dataclass
+
+from generator.config import Config
+from orchestrator.aws import Aws
+from orchestrator.errors import Refused
+from orchestrator.events import Log
+from orchestrator.wait import Clock
+
+LOCK_POLL_SECONDS = 2.0
+
+
+def lock_name(config: Config) -> str:
+    return f"/stackswap/{config.name}/lock"
+
+
+def lock_lifetime(config: Config) -> float:
+    return 2 * config.deploy.stack_timeout_seconds + config.deploy.verify_timeout_seconds + 300
+
+
+def whoami() -> str:
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = "unknown"
+    return f"{user}@{socket.gethostname()}:{os.getpid()}"
+
+
+@dataclass(frozen=True)
+class Holder:
+    owner: str
+    command: str
+    expires: float
+
+    @classmethod
+    def parse(cls, value: str) -> Holder:
+        try:
+            raw = json.loads(value)
+            return cls(str(raw["owner"]), str(raw["command"]), float(raw["expires"]))
+        except (ValueError, KeyError, TypeError):
+            return cls("unknown (unreadable lock)", "?", 0.0)
+
+    def describe(self) -> str:
+        until = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(self.expires))
+        return f"{self.owner} ({self.command}, until {until})"
+
+
+class DeployLock:
+    def __init__(self, aws: Aws, config: Config, command: str, log: Log) -> None:
+        self.aws, self.config, self.command, self.log = aws, config, command, log
+        self.name = lock_name(config)
+        self.value = json.dumps({"owner": whoami(), "command": command,
+                                 "expires": time.time() + lock_lifetime(config)})
+        self.held = False
+
+    def acquire(self, clock: Clock, wait: bool) -> None:
+        deadline = clock.now() + lock_lifetime(self.config)
+        while True:
+            if self.aws.create_parameter(self.name, self.value):
+                self.held = True
+                return
+            current = self.aws.read_parameter(self.name)
+            if current is None:
+                continue  # released between our two calls: try again
+            holder = Holder.parse(current)
+            if holder.expires < time.time():
+                self.log.say(f"taking over an expired lock of {holder.describe()}")
+                self.aws.delete_parameter(self.name)
+                continue
+            if not wait or clock.now() >= deadline:
+                raise Refused(f"another stackswap run holds the lock of {self.config.name}: "
+                              f"{holder.describe()}. Rerun with --wait to wait for it, or, if "
+                              f"that run is gone, `stackswap unlock`")
+            self.log.say(f"waiting for the lock held by {holder.describe()}")
+            clock.sleep(LOCK_POLL_SECONDS)
+
+    def release(self) -> None:
+        # Only our own lock is removed: re-read it first.
+        if self.held and self.aws.read_parameter(self.name) == self.value:
+            self.aws.delete_parameter(self.name)
+        self.held = False

@@ -352,3 +352,28 @@ def test_delete_stack_takes_time_and_stops_the_tasks(shop, sandbox):
 
     wait_for(only_blue_runs, "green's tasks stopped")
     assert get(shop.test)[0] == 503 and shop.answers(shop.prod) == {"hello from app:v1"}
+
+
+def test_crash_image_at_create_rolls_the_stack_back(sandbox, account):
+    ids, config = account
+    shop = Shop(sandbox, config, ids, {})
+    subnets = ",".join(ids["subnets"])
+    shop.cfn.create_stack(StackName=config.alb_stack, TemplateBody=alb_stack_body(config),
+                          Parameters=params(VpcId=ids["vpc_id"], Subnets=subnets,
+                                            TestCidr="127.0.0.0/8", LiveColor="blue"))
+    shop.settle(config.alb_stack)
+    alb = outputs(shop.cfn, config.alb_stack)
+    stack = config.service_stack("blue")
+    shop.cfn.create_stack(
+        StackName=stack, TemplateBody=service_stack_body(config, "blue"),
+        Capabilities=["CAPABILITY_IAM"],
+        Parameters=params(Cluster=config.cluster, Image="app:v1-crash", DesiredCount="2",
+                          TargetGroupArn=alb["BlueTargetGroupArn"], VpcId=ids["vpc_id"],
+                          Subnets=subnets,
+                          LoadBalancerSecurityGroupId=alb["LoadBalancerSecurityGroupId"]))
+    status, _ = shop.settle(stack, timeout=CIRCUIT_BREAKER_SECONDS + 15)
+    assert status == "ROLLBACK_COMPLETE"
+    (failed,) = [e for e in shop.events(stack) if e["ResourceStatus"] == "CREATE_FAILED"]
+    assert failed["ResourceStatusReason"] == "ECS Deployment Circuit Breaker was triggered"
+    wait_for(lambda: control(sandbox, "GET", "/status")[1]["tasks"] == [], "no task left")
+    assert get(shop.prod)[0] == 503

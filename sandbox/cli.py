@@ -276,10 +276,14 @@ def _parser() -> argparse.ArgumentParser:
     start.add_argument("--lifetime-seconds", type=_positive, default=defaults.lifetime_seconds,
                        help="the server stops by itself after this (%(default)s)")
     for name, text in (("down", "stop the sandbox and remove its files"),
-                       ("status", "what runs: server, listeners, stacks, tasks"),
-                       ("demo", "the whole blue/green cycle (needs the orchestrator)")):
+                       ("status", "what runs: server, listeners, stacks, tasks")):
         commands.add_parser(name, help=text).add_argument("--dir", dest="sub_dir",
                                                           help=argparse.SUPPRESS)
+    demo = commands.add_parser("demo", help="the whole blue/green cycle on a sandbox of its own: "
+                               "v1, v2 behind :8080, swap, rollback")
+    demo.add_argument("--dir", dest="sub_dir", help=argparse.SUPPRESS)
+    demo.add_argument("--stack-seconds", type=_positive, default=defaults.stack_seconds,
+                      help="how long stack operations stay *_IN_PROGRESS (%(default)s)")
     fail = commands.add_parser("fail-next-update",
                                help="make the next update of STACK fail and roll back")
     fail.add_argument("stack", metavar="STACK")
@@ -339,7 +343,9 @@ def run(args: argparse.Namespace) -> int:
             raise StackswapError(f"fail-next-update failed: {answer.get('error', status_code)}")
         print(f"the next update of {args.stack} will fail and roll back")
         return 0
-    raise StackswapError("stackswap sandbox demo needs the orchestrator, which is not there yet")
+    from sandbox.demo import main as demo  # imports the orchestrator's CLI only when needed
+
+    return demo(stack_seconds=args.stack_seconds)
 
 
 def main(argv: list[str] | None = None) -> int:

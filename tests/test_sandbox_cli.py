@@ -77,9 +77,15 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys):
         assert error.startswith("stackswap: ") and error.count("\n") == 1
 
 
-def test_demo_needs_the_orchestrator(tmp_path, capsys):
-    assert main(["--dir", str(tmp_path), "demo"]) == 1
-    assert "needs the orchestrator" in capsys.readouterr().err
+def test_demo_shows_v1_then_v2_after_the_swap_then_v1_after_the_rollback(capsys):
+    assert main(["demo", "--stack-seconds", "0.3"]) == 0
+    out = capsys.readouterr().out
+    answers = [line.split("✓")[0].strip() for line in out.splitlines() if "expected:" in line]
+    assert answers == ["hello from app:v1", "hello from app:v2", "hello from app:v1",
+                       "hello from app:v2", "hello from app:v1"]
+    loops = [line for line in out.splitlines() if line.strip().startswith("production during")]
+    assert len(loops) == 2 and all(", 0 failed," in line for line in loops)
+    assert "demo passed" in out
 
 
 def test_running_sandbox_stops_everything_on_exit(tmp_path):

@@ -1,0 +1,155 @@
+"""`make demo`: the whole blue/green cycle on a local sandbox, as a newcomer would type it.
+
+sandbox up → first deploy of app:v1 → prod answers v1 → deploy app:v2 to the idle colour without
+swapping → test answers v2, prod still v1 → swap → prod v2 → rollback → prod v1 → sandbox down.
+A request loop runs against production during the swap and the rollback and reports its count.
+Every command is the real `stackswap` CLI in a subprocess; exit 0 only if every check held.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from sandbox.cli import running_sandbox
+
+RULE = "─" * 72
+
+
+def say(text: str = "") -> None:
+    print(text, flush=True)
+
+
+def fetch(url: str) -> str:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.read().decode().strip()
+    except (urllib.error.URLError, OSError) as error:
+        return f"<no answer: {error}>"
+
+
+@dataclass
+class RequestLoop:
+    """GET the production URL as fast as it answers, counting failures."""
+
+    url: str
+    sent: int = 0
+    failed: list[str] = field(default_factory=list)
+    answers: set[str] = field(default_factory=set)
+    _stop: threading.Event = field(default_factory=threading.Event)
+
+    def run(self) -> None:
+        deadline = time.monotonic() + 600  # bounded, whatever happens
+        while not self._stop.is_set() and time.monotonic() < deadline:
+            self.sent += 1
+            try:
+                with urllib.request.urlopen(self.url, timeout=5) as response:
+                    self.answers.add(response.read().decode().strip())
+            except (urllib.error.URLError, OSError) as error:
+                self.failed.append(str(error))
+
+    @contextmanager
+    def running(self) -> Iterator[RequestLoop]:
+        thread = threading.Thread(target=self.run, daemon=True)
+        thread.start()
+        try:
+            yield self
+        finally:
+            self._stop.set()
+            thread.join(timeout=10)
+
+
+class Demo:
+    def __init__(self, env: dict[str, str]) -> None:
+        self.env = env
+        self.prod = env["STACKSWAP_SANDBOX_PROD_URL"]
+        self.test = env["STACKSWAP_SANDBOX_TEST_URL"]
+        self.problems: list[str] = []
+
+    def stackswap(self, *args: str) -> int:
+        say(f"\n$ stackswap {' '.join(args)}")
+        result = subprocess.run([sys.executable, "-m", "orchestrator", *args], env=self.env,
+                                capture_output=True, text=True, timeout=900)
+        for line in result.stderr.splitlines():
+            say(f"  │ {line}")
+        for line in result.stdout.splitlines():
+            say(f"  {line}")
+        if result.returncode != 0:
+            self.problems.append(f"stackswap {' '.join(args)} exited {result.returncode}")
+        return result.returncode
+
+    def curl(self, name: str, url: str, expected: str) -> None:
+        answer = fetch(url)
+        mark = "✓" if answer == expected else "✗"
+        say(f"\n$ curl ${name}\n  {answer}    {mark} expected: {expected}")
+        if answer != expected:
+            self.problems.append(f"{name} answered {answer!r}, expected {expected!r}")
+
+    def watched(self, *args: str) -> None:
+        """Run a command while a request loop hammers production, and report the loop."""
+        with RequestLoop(self.prod + "/").running() as loop:
+            self.stackswap(*args)
+        say(f"  production during `{' '.join(args)}`: {loop.sent} requests, "
+            f"{len(loop.failed)} failed, answers seen: {', '.join(sorted(loop.answers))}")
+        if loop.failed:
+            self.problems.append(f"{len(loop.failed)} requests failed during "
+                                 f"{' '.join(args)}: {loop.failed[0]}")
+
+    def run(self) -> None:
+        say("1. First deploy: nothing exists yet, so stackswap creates the ALB stack and both "
+            "service stacks; blue goes live.")
+        self.stackswap("deploy", "--image", "app:v1")
+        self.curl("STACKSWAP_SANDBOX_PROD_URL", self.prod + "/", "hello from app:v1")
+
+        say(f"\n{RULE}\n2. Deploy app:v2 to the idle colour (green), verify it behind :8080, "
+            f"and hold it there (--no-swap).")
+        self.stackswap("deploy", "--image", "app:v2", "--no-swap")
+        self.curl("STACKSWAP_SANDBOX_TEST_URL", self.test + "/", "hello from app:v2")
+        self.curl("STACKSWAP_SANDBOX_PROD_URL", self.prod + "/", "hello from app:v1")
+
+        say(f"\n{RULE}\n3. Swap: green goes live on :80, blue (v1) stays warm on :8080.")
+        self.watched("swap")
+        self.curl("STACKSWAP_SANDBOX_PROD_URL", self.prod + "/", "hello from app:v2")
+        self.stackswap("status")
+
+        say(f"\n{RULE}\n4. Roll back: v1 is still running, so it is back on :80 at once.")
+        self.watched("rollback")
+        self.curl("STACKSWAP_SANDBOX_PROD_URL", self.prod + "/", "hello from app:v1")
+
+
+def main(stack_seconds: float = 2.0) -> int:
+    say("stackswap demo: blue/green on ECS with CloudFormation stack updates, on a local "
+        "sandbox\n(a moto server and a small data plane on 127.0.0.1 — no AWS account, no "
+        "Docker).")
+    with tempfile.TemporaryDirectory(prefix="stackswap-demo-") as directory:
+        say(f"\n$ eval \"$(stackswap sandbox up --stack-seconds {stack_seconds:g})\"")
+        with running_sandbox(directory, stack_seconds=stack_seconds) as env:
+            say(f"  sandbox up: AWS endpoint {env['AWS_ENDPOINT_URL']}, production "
+                f"{env['STACKSWAP_SANDBOX_PROD_URL']}, test {env['STACKSWAP_SANDBOX_TEST_URL']}")
+            demo = Demo({**_inherited_env(), **env})
+            try:
+                demo.run()
+            finally:
+                say("\n$ stackswap sandbox down")
+        say("  sandbox stopped; nothing left running")
+    if demo.problems:
+        say("\ndemo FAILED:\n" + "\n".join(f"  - {problem}" for problem in demo.problems))
+        return 1
+    say("\ndemo passed: production served v1, then v2 after the swap, then v1 after the "
+        "rollback, with no failed request.")
+    return 0
+
+
+def _inherited_env() -> dict[str, str]:
+    # The sandbox's variables replace any real AWS settings of the user's shell.
+    return {key: value for key, value in os.environ.items()
+            if not key.startswith("AWS_") and key != "STACKSWAP_CONFIG"}

@@ -75,6 +75,13 @@ class Deploy:
 
 
 @dataclass(frozen=True)
+class DeployRole:
+    # "owner/repo": the deploy role also trusts GitHub Actions (OIDC) runs of this repository.
+    # None: only principals of the account itself may assume it.
+    github_repository: str | None = None
+
+
+@dataclass(frozen=True)
 class Config:
     name: str
     region: str
@@ -83,6 +90,7 @@ class Config:
     service: Service = Service()
     health: Health = Health()
     deploy: Deploy = Deploy()
+    deploy_role: DeployRole = DeployRole()
     path: str = "<memory>"
 
     @property
@@ -169,6 +177,10 @@ PATH = _pattern(r"/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*", "a URL path starting with '
 URL = _pattern(r"https?://[^\s/?#]+(:\d+)?/?", "an http(s) URL without a path, such as "
                "http://shop.example.com:8080")
 ALARM = _pattern(r"[^\s:][^:]{0,254}", "a CloudWatch alarm name")
+# GitHub: owner 1-39 of letters, digits and single '-'; repository 1-100 of letters, digits,
+# '.', '_', '-'. No wildcards: the role must trust exactly one repository.
+GITHUB_REPOSITORY = _pattern(r"[A-Za-z0-9](?:-?[A-Za-z0-9]){0,38}/(?!\.\.?$)[A-Za-z0-9._-]{1,100}",
+                             "a GitHub repository such as octo-org/shop (no wildcards)")
 
 SCHEMA: dict[str, dict[str, Check]] = {
     "": {"name": NAME, "region": REGION,
@@ -207,8 +219,12 @@ SCHEMA: dict[str, dict[str, Check]] = {
         "alarms": _list_of(ALARM, 0),
         "alarm_monitoring_minutes": _integer(0, 180),
     },
+    "deploy_role": {
+        "github_repository": GITHUB_REPOSITORY,
+    },
 }
-SECTIONS = {"network": Network, "service": Service, "health": Health, "deploy": Deploy}
+SECTIONS = {"network": Network, "service": Service, "health": Health, "deploy": Deploy,
+            "deploy_role": DeployRole}
 
 
 def _validate_section(path: str, section: str, raw: dict[str, Any]) -> dict[str, Any]:

@@ -1,6 +1,7 @@
 """Render the three stacks of an environment to YAML, deterministically.
 
-`python -m generator` (what `make render` runs) writes templates/elb.yml, blue.yml and green.yml;
+`python -m generator` (what `make render` runs) writes templates/elb.yml, blue.yml, green.yml,
+deploy-role.yml (the roles, see generator/README-security.md) and alb-stack-policy.json;
 with `--check` it writes nothing and fails when the files on disk differ from a fresh render, so
 CI notices templates that were not re-rendered after a code or config change.
 """
@@ -13,7 +14,9 @@ from pathlib import Path
 
 from generator.alb import alb_template
 from generator.config import COLORS, Config, load_config
+from generator.deploy_role import deploy_role_template
 from generator.errors import StackswapError
+from generator.policies import alb_stack_policy_body
 from generator.service import service_template
 
 HEADER = "# Rendered by stackswap (`make render`) from {config}. Do not edit by hand.\n"
@@ -27,12 +30,19 @@ def service_stack_body(config: Config, color: str) -> str:
     return service_template(config, color).to_yaml(clean_up=True, long_form=False)
 
 
+def deploy_role_stack_body(config: Config) -> str:
+    return deploy_role_template(config).to_yaml(clean_up=True, long_form=False)
+
+
 def rendered_files(config: Config) -> dict[str, str]:
-    """File name -> YAML text for every stack of the environment."""
+    """File name -> text for every stack of the environment, the deploy-role stack and the ALB
+    stack's stack policy (JSON has no comments, so it carries no header)."""
     header = HEADER.format(config=Path(config.path).name)
     files = {"elb.yml": header + alb_stack_body(config)}
     for color in COLORS:
         files[f"{color}.yml"] = header + service_stack_body(config, color)
+    files["deploy-role.yml"] = header + deploy_role_stack_body(config)
+    files["alb-stack-policy.json"] = alb_stack_policy_body()
     return files
 
 

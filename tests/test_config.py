@@ -61,6 +61,9 @@ def test_missing_required_key_is_named(key):
     ("health.path", "health"), ("health.interval_seconds", 1), ("health.timeout_seconds", 5),
     ("deploy.smoke_tries", 0), ("deploy.alarms", "one"), ("service.colour", "blue"),
     ("deploy.test_url", "localhost:8080"), ("deploy.production_url", "http://a/path"),
+    ("deploy_role.github_repository", "octo-org/*"),
+    ("deploy_role.github_repository", "octo-org"), ("deploy_role.github_repository", 7),
+    ("deploy_role.github_repository", "repo:octo-org/shop:*"), ("deploy_role.trust", "*"),
     ("surprise", 1),
 ])
 def test_wrong_value_is_named(key, value):

@@ -1,0 +1,327 @@
+"""The deploy-role stack (`templates/deploy-role.yml`): least privilege for one environment.
+
+Two roles, the CloudFormation *service role* model:
+
+- `CloudFormationRole` is assumed by CloudFormation only. It holds the permissions to create,
+  update and delete the resources of the environment's three stacks, and nothing else.
+- `DeployRole` is what the `stackswap` CLI runs as. It may call exactly the AWS actions the
+  orchestrator calls (`DEPLOY_ACTIONS`, checked against a recorded CLI run by
+  tests/test_deploy_role.py), change only the three stacks of this environment, and pass only
+  the CloudFormation role, only to CloudFormation. It cannot create a load balancer, a role or a
+  service itself — whoever holds it can only ask CloudFormation to run one of the three stacks.
+
+Where IAM allows it, the CloudFormation role is scoped to this environment: the VPC of the config
+for security groups, the config's cluster and task-definition family for ECS, and the names
+CloudFormation generates for the service stacks' execution roles and log groups
+(`<name>-<colour>-<LogicalId>-<random>`). The exact resource-provider permissions this is drawn
+from, and the ones deliberately left out (`NOT_GRANTED`), are checked against the resource
+schemas shipped with cfn-lint by tests/test_deploy_role.py.
+"""
+
+from __future__ import annotations
+
+from awacs.aws import (
+    Action,
+    Allow,
+    ArnEquals,
+    Condition,
+    PolicyDocument,
+    Principal,
+    Statement,
+    StringEquals,
+    StringLike,
+)
+from troposphere import Equals, GetAtt, Output, Ref, Sub, Template, iam
+
+from generator.alb import tags
+from generator.config import COLORS, Config
+from generator.service import TASK_EXECUTION_POLICY
+
+OUTPUT_CLOUDFORMATION_ROLE = "CloudFormationRoleArn"
+OUTPUT_DEPLOY_ROLE = "DeployRoleArn"
+GITHUB_OIDC = "token.actions.githubusercontent.com"
+
+# Logical ids of the service stacks' resources whose names CloudFormation generates as
+# `<stack name>-<logical id>-<random>`: the role can name them by prefix (tests check that the
+# service templates still use these ids).
+EXECUTION_ROLE_ID = "ExecutionRole"
+LOG_GROUP_ID = "LogGroup"
+
+ARN = "arn:${AWS::Partition}"
+HERE = "${AWS::Region}:${AWS::AccountId}"
+
+# --- the deploy role: what orchestrator/aws.py calls ------------------------------------------
+
+# Every action the stackswap CLI calls, grouped by how IAM lets it be scoped. Keep this equal to
+# the calls in orchestrator/aws.py: tests/test_deploy_role.py runs the CLI and compares.
+STACK_READS = ("cloudformation:DescribeStacks", "cloudformation:DescribeStackEvents")
+STACK_CHANGES = ("cloudformation:CreateStack", "cloudformation:UpdateStack",
+                 "cloudformation:CancelUpdateStack", "cloudformation:ContinueUpdateRollback")
+SERVICE_READS = ("ecs:DescribeServices",)
+# The deploy lock, one SSM parameter (orchestrator/lock.py).
+LOCK_ACTIONS = ("ssm:GetParameter", "ssm:PutParameter", "ssm:DeleteParameter")
+# Only when the config names alarms (deploy.alarms): read those alarms, nothing else.
+ALARM_READS = ("cloudwatch:DescribeAlarms",)
+# No resource-level permissions exist for these (IAM requires "*").
+UNSCOPED_READS = ("ecs:DescribeTaskDefinition", "elasticloadbalancing:DescribeListeners",
+                  "elasticloadbalancing:DescribeTargetHealth")
+DEPLOY_ACTIONS = (STACK_READS + STACK_CHANGES + SERVICE_READS + LOCK_ACTIONS + ALARM_READS
+                  + UNSCOPED_READS)
+
+
+def actions(names: tuple[str, ...]) -> list[Action]:
+    return [Action(*name.split(":", 1)) for name in names]
+
+
+def stack_arns(config: Config) -> list[Sub]:
+    """The three stacks of the environment, any stack id (a re-created stack has a new one)."""
+    names = [config.alb_stack] + [config.service_stack(color) for color in COLORS]
+    return [Sub(f"{ARN}:cloudformation:{HERE}:stack/{name}/*") for name in names]
+
+
+def service_arns(config: Config) -> list[Sub]:
+    return [Sub(f"{ARN}:ecs:{HERE}:service/{config.cluster}/*")]
+
+
+def lock_arn(config: Config) -> Sub:
+    # The parameter `/stackswap/<name>/lock`; its ARN has no second slash.
+    return Sub(f"{ARN}:ssm:{HERE}:parameter/stackswap/{config.name}/lock")
+
+
+def alarm_statements(config: Config) -> list[Statement]:
+    if not config.deploy.alarms:
+        return []
+    return [Statement(Sid="ReadTheAlarms", Effect=Allow, Action=actions(ALARM_READS),
+                      Resource=[Sub(f"{ARN}:cloudwatch:{HERE}:alarm:" + name.replace("${", "${!"))
+                                for name in config.deploy.alarms])]
+
+
+def deploy_policy(config: Config, cloudformation_role: iam.Role) -> PolicyDocument:
+    return PolicyDocument(Version="2012-10-17", Statement=[
+        Statement(Sid="ReadTheStacks", Effect=Allow, Action=actions(STACK_READS),
+                  Resource=stack_arns(config)),
+        Statement(Sid="ChangeOnlyTheStacks", Effect=Allow, Action=actions(STACK_CHANGES),
+                  Resource=stack_arns(config)),
+        Statement(Sid="PassOnlyTheCloudFormationRole", Effect=Allow,
+                  Action=[Action("iam", "PassRole")],
+                  Resource=[GetAtt(cloudformation_role, "Arn")],
+                  Condition=Condition(StringEquals("iam:PassedToService",
+                                                   "cloudformation.amazonaws.com"))),
+        Statement(Sid="ReadTheServices", Effect=Allow, Action=actions(SERVICE_READS),
+                  Resource=service_arns(config)),
+        Statement(Sid="TheDeployLock", Effect=Allow, Action=actions(LOCK_ACTIONS),
+                  Resource=[lock_arn(config)]),
+        *alarm_statements(config),
+        Statement(Sid="ReadWithoutResourceLevelPermissions", Effect=Allow,
+                  Action=actions(UNSCOPED_READS), Resource=["*"]),
+    ])
+
+
+def deploy_trust(config: Config) -> PolicyDocument:
+    """The account's own principals (those its IAM policies allow sts:AssumeRole on this role),
+    and, when the config names a repository, GitHub Actions runs of that repository only."""
+    statements = [Statement(
+        Sid="ThisAccount", Effect=Allow, Action=[Action("sts", "AssumeRole")],
+        Principal=Principal("AWS", Sub(f"{ARN}:iam::${{AWS::AccountId}}:root")))]
+    repository = config.deploy_role.github_repository
+    if repository:
+        statements.append(Statement(
+            Sid="GitHubActions", Effect=Allow, Action=[Action("sts", "AssumeRoleWithWebIdentity")],
+            Principal=Principal("Federated", Sub(
+                f"{ARN}:iam::${{AWS::AccountId}}:oidc-provider/{GITHUB_OIDC}")),
+            Condition=Condition([
+                StringEquals(f"{GITHUB_OIDC}:aud", "sts.amazonaws.com"),
+                StringLike(f"{GITHUB_OIDC}:sub", f"repo:{repository}:*"),
+            ])))
+    return PolicyDocument(Version="2012-10-17", Statement=statements)
+
+
+# --- the CloudFormation service role ------------------------------------------------------------
+
+# Resource-provider permissions of the stacks' resource types that the role does NOT get, each
+# with the reason: the templates never use the feature that needs it. (A template change that
+# starts to use one must move it into the policy; the test against the schemas says which.)
+NOT_GRANTED = {
+    "cognito-idp:DescribeUserPoolClient": "no authenticate-cognito listener actions",
+    "elasticloadbalancing:ModifyCapacityReservation": "no LCU reservation on the load balancer",
+    "elasticloadbalancing:ModifyIpPools": "no IPAM pools on the load balancer",
+    "elasticloadbalancing:SetIpAddressType": "IpAddressType is never set (ipv4)",
+    "elasticloadbalancing:RegisterTargets": "the target groups list no Targets; ECS registers "
+                                            "tasks with its service-linked role",
+    "elasticloadbalancing:DeregisterTargets": "as RegisterTargets",
+    "iam:PutRolePolicy": "the execution role has no inline policy",
+    "iam:UpdateAssumeRolePolicy": "the execution role's trust (ecs-tasks) never changes",
+    "iam:PutRolePermissionsBoundary": "no permissions boundary",
+    "iam:DeleteRolePermissionsBoundary": "no permissions boundary",
+    "firehose:TagDeliveryStream": "no log delivery to Firehose",
+    "s3:REST.PUT.OBJECT": "no log delivery to S3 (and not an IAM action)",
+    "logs:CreateLogDelivery": "no log delivery",
+    "logs:PutResourcePolicy": "no log-group resource policy",
+    "logs:DeleteResourcePolicy": "no log-group resource policy",
+    "logs:PutDataProtectionPolicy": "no data-protection policy",
+    "logs:PutIndexPolicy": "no field index policy",
+    "logs:DeleteIndexPolicy": "no field index policy",
+    "logs:PutBearerTokenAuthentication": "no bearer-token authentication",
+    "logs:AssociateKmsKey": "no KMS key on the log groups",
+    "logs:DisassociateKmsKey": "no KMS key on the log groups",
+    "logs:PutLogGroupDeletionProtection": "no deletion protection setting",
+}
+
+# Reads IAM cannot scope to a resource ("*" is the only resource they accept).
+CFN_UNSCOPED_READS = (
+    "ec2:DescribeSecurityGroups", "ec2:DescribeInstances", "ec2:DescribeVpcs",
+    "ec2:DescribeIpamPools",
+    "elasticloadbalancing:DescribeLoadBalancers",
+    "elasticloadbalancing:DescribeLoadBalancerAttributes",
+    "elasticloadbalancing:DescribeCapacityReservation",
+    "elasticloadbalancing:DescribeTargetGroups",
+    "elasticloadbalancing:DescribeTargetGroupAttributes",
+    "elasticloadbalancing:DescribeTargetHealth",
+    "elasticloadbalancing:DescribeListeners",
+    "elasticloadbalancing:DescribeListenerAttributes",
+    "elasticloadbalancing:DescribeTags",
+    "ecs:DescribeTaskDefinition",
+    "logs:DescribeLogGroups", "logs:DescribeResourcePolicies", "logs:DescribeIndexPolicies",
+)
+SECURITY_GROUP_CHANGES = (
+    "ec2:AuthorizeSecurityGroupIngress", "ec2:RevokeSecurityGroupIngress",
+    "ec2:AuthorizeSecurityGroupEgress", "ec2:RevokeSecurityGroupEgress",
+    "ec2:UpdateSecurityGroupRuleDescriptionsIngress",
+    "ec2:UpdateSecurityGroupRuleDescriptionsEgress",
+    "ec2:DeleteSecurityGroup", "ec2:CreateTags", "ec2:DeleteTags",
+)
+LOAD_BALANCER_CHANGES = (
+    "elasticloadbalancing:CreateLoadBalancer", "elasticloadbalancing:DeleteLoadBalancer",
+    "elasticloadbalancing:ModifyLoadBalancerAttributes",
+    "elasticloadbalancing:SetSecurityGroups", "elasticloadbalancing:SetSubnets",
+    "elasticloadbalancing:CreateTargetGroup", "elasticloadbalancing:DeleteTargetGroup",
+    "elasticloadbalancing:ModifyTargetGroup", "elasticloadbalancing:ModifyTargetGroupAttributes",
+    "elasticloadbalancing:CreateListener", "elasticloadbalancing:DeleteListener",
+    "elasticloadbalancing:ModifyListener", "elasticloadbalancing:ModifyListenerAttributes",
+    "elasticloadbalancing:AddTags", "elasticloadbalancing:RemoveTags",
+)
+SERVICE_CHANGES = (
+    "ecs:CreateService", "ecs:UpdateService", "ecs:DeleteService", "ecs:DescribeServices",
+    "ecs:DescribeServiceDeployments", "ecs:ListServiceDeployments", "ecs:StopServiceDeployment",
+    "ecs:TagResource", "ecs:UntagResource", "ecs:ListTagsForResource",
+)
+# RegisterTaskDefinition and DeregisterTaskDefinition accept no resource but "*".
+TASK_DEFINITION_CHANGES = ("ecs:RegisterTaskDefinition", "ecs:DeregisterTaskDefinition")
+EXECUTION_ROLE_CHANGES = (
+    "iam:CreateRole", "iam:DeleteRole", "iam:GetRole", "iam:UpdateRole",
+    "iam:UpdateRoleDescription", "iam:TagRole", "iam:UntagRole", "iam:ListAttachedRolePolicies",
+    "iam:ListRolePolicies", "iam:GetRolePolicy", "iam:DeleteRolePolicy",
+)
+EXECUTION_ROLE_POLICY_CHANGES = ("iam:AttachRolePolicy", "iam:DetachRolePolicy")
+LOG_GROUP_CHANGES = (
+    "logs:CreateLogGroup", "logs:DeleteLogGroup", "logs:PutRetentionPolicy",
+    "logs:DeleteRetentionPolicy", "logs:TagResource", "logs:UntagResource",
+    "logs:ListTagsForResource", "logs:GetDataProtectionPolicy",
+    "logs:DeleteDataProtectionPolicy",
+)
+
+
+def generated_names(config: Config, logical_id: str) -> list[str]:
+    """The names CloudFormation gives a service stack's resource: `shop-blue-LogGroup-AB12…`.
+    Environment names are lowercase, so no other environment's names can match."""
+    return [f"{config.service_stack(color)}-{logical_id}-*" for color in COLORS]
+
+
+def execution_role_arns(config: Config) -> list[Sub]:
+    return [Sub(f"{ARN}:iam::${{AWS::AccountId}}:role/{name}")
+            for name in generated_names(config, EXECUTION_ROLE_ID)]
+
+
+def cloudformation_policy(config: Config) -> PolicyDocument:
+    vpc = Sub(f"{ARN}:ec2:{HERE}:vpc/{config.network.vpc_id}")
+    security_groups = Sub(f"{ARN}:ec2:{HERE}:security-group/*")
+    elb = f"{ARN}:elasticloadbalancing:{HERE}"
+    ecs = f"{ARN}:ecs:{HERE}"
+    roles = execution_role_arns(config)
+    return PolicyDocument(Version="2012-10-17", Statement=[
+        Statement(Sid="ReadWithoutResourceLevelPermissions", Effect=Allow,
+                  Action=actions(CFN_UNSCOPED_READS), Resource=["*"]),
+        Statement(Sid="CreateSecurityGroupsInTheVpc", Effect=Allow,
+                  Action=[Action("ec2", "CreateSecurityGroup")], Resource=[vpc, security_groups]),
+        Statement(Sid="TagSecurityGroupsOnCreate", Effect=Allow,
+                  Action=[Action("ec2", "CreateTags")], Resource=[security_groups],
+                  Condition=Condition(StringEquals("ec2:CreateAction", "CreateSecurityGroup"))),
+        Statement(Sid="ChangeSecurityGroupsOfTheVpc", Effect=Allow,
+                  Action=actions(SECURITY_GROUP_CHANGES), Resource=[security_groups],
+                  Condition=Condition(ArnEquals("ec2:Vpc", vpc))),
+        # Load balancers, target groups and listeners get names CloudFormation generates and
+        # truncates, so IAM can only scope them to the account and region.
+        Statement(Sid="LoadBalancing", Effect=Allow, Action=actions(LOAD_BALANCER_CHANGES),
+                  Resource=[Sub(f"{elb}:loadbalancer/app/*"), Sub(f"{elb}:targetgroup/*"),
+                            Sub(f"{elb}:listener/app/*")]),
+        Statement(Sid="ServicesOfTheCluster", Effect=Allow, Action=actions(SERVICE_CHANGES),
+                  Resource=[Sub(f"{ecs}:service/{config.cluster}/*"),
+                            Sub(f"{ecs}:service-deployment/{config.cluster}/*"),
+                            Sub(f"{ecs}:task-definition/{config.family}:*")]),
+        Statement(Sid="TaskDefinitions", Effect=Allow, Action=actions(TASK_DEFINITION_CHANGES),
+                  Resource=["*"]),
+        Statement(Sid="ExecutionRoles", Effect=Allow, Action=actions(EXECUTION_ROLE_CHANGES),
+                  Resource=roles),
+        Statement(Sid="ExecutionRolesGetOnlyTheTaskExecutionPolicy", Effect=Allow,
+                  Action=actions(EXECUTION_ROLE_POLICY_CHANGES), Resource=roles,
+                  Condition=Condition(ArnEquals("iam:PolicyARN", TASK_EXECUTION_POLICY))),
+        Statement(Sid="PassExecutionRolesToEcsTasks", Effect=Allow,
+                  Action=[Action("iam", "PassRole")], Resource=roles,
+                  Condition=Condition(StringEquals("iam:PassedToService",
+                                                   "ecs-tasks.amazonaws.com"))),
+        Statement(Sid="LogGroups", Effect=Allow, Action=actions(LOG_GROUP_CHANGES),
+                  Resource=[Sub(f"{ARN}:logs:{HERE}:log-group:{name}")
+                            for name in generated_names(config, LOG_GROUP_ID)]),
+    ])
+
+
+def cloudformation_trust() -> PolicyDocument:
+    return PolicyDocument(Version="2012-10-17", Statement=[Statement(
+        Effect=Allow, Action=[Action("sts", "AssumeRole")],
+        Principal=Principal("Service", "cloudformation.amazonaws.com"))])
+
+
+def max_session_seconds(config: Config) -> int:
+    """Long enough for the longest run (a stack deadline, the cancelled update's rollback, the
+    swap, verification), in whole hours from one to twelve as IAM requires."""
+    deploy = config.deploy
+    longest = 3 * deploy.stack_timeout_seconds + deploy.verify_timeout_seconds
+    hours = -(-longest // 3600)
+    return min(max(hours, 1), 12) * 3600
+
+
+def deploy_role_template(config: Config) -> Template:
+    template = Template(Description=f"stackswap {config.name}: the CloudFormation service role "
+                                    f"and the deploy role of the stackswap CLI")
+    # The policies name the environment's region; a role stack deployed elsewhere would grant
+    # nothing that works, so refuse it.
+    template.add_rule("InTheEnvironmentsRegion", {"Assertions": [{
+        "Assert": Equals(Ref("AWS::Region"), config.region),
+        "AssertDescription": f"deploy this stack in {config.region}, the environment's region",
+    }]})
+    cloudformation_role = template.add_resource(iam.Role(
+        "CloudFormationRole",
+        Description=f"stackswap {config.name}: CloudFormation creates and updates "
+                    f"{config.alb_stack}, {config.service_stack('blue')} and "
+                    f"{config.service_stack('green')} with it",
+        AssumeRolePolicyDocument=cloudformation_trust(),
+        Policies=[iam.Policy(PolicyName="stacks-of-this-environment",
+                             PolicyDocument=cloudformation_policy(config))],
+        Tags=tags(config),
+    ))
+    deploy_role = template.add_resource(iam.Role(
+        "DeployRole",
+        Description=f"stackswap {config.name}: what the stackswap CLI may do",
+        AssumeRolePolicyDocument=deploy_trust(config),
+        MaxSessionDuration=max_session_seconds(config),
+        Policies=[iam.Policy(PolicyName="stackswap-cli",
+                             PolicyDocument=deploy_policy(config, cloudformation_role))],
+        Tags=tags(config),
+    ))
+    template.add_output([
+        Output(OUTPUT_CLOUDFORMATION_ROLE, Value=GetAtt(cloudformation_role, "Arn"),
+               Description="The CloudFormation service role (RoleARN of the three stacks)"),
+        Output(OUTPUT_DEPLOY_ROLE, Value=GetAtt(deploy_role, "Arn"),
+               Description="The role to run stackswap as (assume it locally or from CI)"),
+    ])
+    return template

@@ -1,0 +1,451 @@
+"""Least privilege: the deploy role allows exactly the AWS actions the stackswap CLI calls, the
+CloudFormation service role exactly what CloudFormation needs for the three stacks, the ALB stack
+policy lets a swap through and nothing else, and no template opens :8080 or carries a secret."""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import re
+from dataclasses import replace
+from pathlib import Path
+
+import cfnlint
+import pytest
+from cfnlint.api import lint
+
+from generator.config import COLORS, Network, load_config
+from generator.deploy_role import (
+    EXECUTION_ROLE_ID,
+    LOG_GROUP_ID,
+    NOT_GRANTED,
+    deploy_role_template,
+)
+from generator.policies import alb_stack_policy, alb_stack_policy_body
+from generator.render import rendered_files
+from generator.service import TASK_EXECUTION_POLICY
+from tests import templates
+from tests.conftest import REPO
+from tests.harness import response
+
+EXAMPLE = load_config(REPO / "stackswap.example.toml")
+EC2 = replace(EXAMPLE, service=replace(EXAMPLE.service, launch_type="EC2"))
+GITHUB = replace(EXAMPLE, deploy_role=replace(EXAMPLE.deploy_role,
+                                              github_repository="octo-org/shop"))
+PSEUDO = {"AWS::Partition": "aws", "AWS::Region": "eu-west-1", "AWS::AccountId": "123456789012"}
+STACKS = ("shop-elb", "shop-blue", "shop-green")
+
+
+# --- reading the rendered roles ---------------------------------------------------------------
+
+def deploy_role_stack(config=EXAMPLE) -> dict:
+    return templates.load(rendered_files(config)["deploy-role.yml"])
+
+
+def substitute(node):
+    """Resolve Fn::Sub of pseudo parameters to example values; GetAtt stays as "<Id.Attr>"."""
+    if isinstance(node, list):
+        return [substitute(item) for item in node]
+    if isinstance(node, dict) and set(node) == {"Fn::Sub"}:
+        return re.sub(r"\$\{([^}]+)\}", lambda m: PSEUDO[m.group(1)], node["Fn::Sub"])
+    if isinstance(node, dict) and set(node) == {"Fn::GetAtt"}:
+        return "<{}.{}>".format(*node["Fn::GetAtt"])
+    if isinstance(node, dict):
+        return {key: substitute(value) for key, value in node.items()}
+    return node
+
+
+def statements(role: str, config=EXAMPLE) -> list[dict]:
+    (policy,) = deploy_role_stack(config)["Resources"][role]["Properties"]["Policies"]
+    return substitute(policy["PolicyDocument"]["Statement"])
+
+
+def as_list(value) -> list:
+    return value if isinstance(value, list) else [value]
+
+
+def granted(role: str, config=EXAMPLE) -> set[str]:
+    return {action for s in statements(role, config) for action in as_list(s["Action"])}
+
+
+def matches(pattern: str, value: str) -> bool:
+    # IAM wildcards: * any run of characters, ? one character (case-sensitive for ARNs).
+    return fnmatch.fnmatchcase(value, pattern)
+
+
+def allows(role: str, action: str, resource: str, context: dict | None = None,
+           config=EXAMPLE) -> bool:
+    """Whether an Allow statement of the role's policy covers the request. Conditions must be
+    met by `context` ({key: value}); every policy here is Allow-only."""
+    for statement in statements(role, config):
+        assert statement["Effect"] == "Allow"
+        if not any(matches(p.lower(), action.lower()) for p in as_list(statement["Action"])):
+            continue
+        if not any(matches(p, resource) for p in as_list(statement["Resource"])):
+            continue
+        conditions = statement.get("Condition", {})
+        if all((context or {}).get(key) == value
+               for test in conditions.values() for key, value in test.items()):
+            return True
+    return False
+
+
+def stack_arn(name: str) -> str:
+    return f"arn:aws:cloudformation:eu-west-1:123456789012:stack/{name}/4f1c2e70-0000-11ef-a"
+
+
+# --- the deploy role against a real CLI run ------------------------------------------------------
+
+class StuckUpdate:
+    """The next UpdateStack of `stack` never finishes by itself (CloudFormation reports
+    UPDATE_IN_PROGRESS) until CancelUpdateStack, which rolls it back — the deadline path. Like
+    FailingUpdate, the update never reaches moto, so the stack keeps its previous state."""
+
+    def __init__(self, env, stack: str) -> None:
+        self.cfn, self.stack, self.state = env.client("cloudformation"), stack, "idle"
+
+    def __call__(self, model, params, **kwargs):
+        body = params.get("body") or {}
+        if not isinstance(body, dict) or body.get("StackName") != self.stack:
+            return None
+        if model.name == "UpdateStack" and self.state == "idle":
+            self.state = "stuck"
+            return response({"StackId": self.stack})
+        if model.name == "CancelUpdateStack" and self.state == "stuck":
+            self.state = "cancelled"
+            return response({})
+        if model.name == "DescribeStacks" and self.state != "idle":
+            (real,) = self.cfn.describe_stacks(StackName=self.stack)["Stacks"]
+            status = "UPDATE_IN_PROGRESS" if self.state == "stuck" else "UPDATE_ROLLBACK_COMPLETE"
+            return response({"Stacks": [{**real, "StackStatus": status}]})
+        return None
+
+
+class FailedRollback:
+    """`stack` is UPDATE_ROLLBACK_FAILED until ContinueUpdateRollback, which completes it."""
+
+    def __init__(self, env, stack: str) -> None:
+        self.cfn, self.stack, self.continued = env.client("cloudformation"), stack, False
+
+    def __call__(self, model, params, **kwargs):
+        body = params.get("body") or {}
+        if not isinstance(body, dict) or body.get("StackName") != self.stack:
+            return None
+        if model.name == "ContinueUpdateRollback":
+            self.continued = True
+            return response({})
+        if model.name == "DescribeStacks":
+            (real,) = self.cfn.describe_stacks(StackName=self.stack)["Stacks"]
+            status = "UPDATE_ROLLBACK_COMPLETE" if self.continued else "UPDATE_ROLLBACK_FAILED"
+            return response({"Stacks": [{**real, "StackStatus": status}]})
+        return None
+
+
+@pytest.fixture
+def cycle(env, aws, capsys):
+    """A whole life of an environment through the CLI, with a CloudWatch alarm configured:
+    first run, a deploy, rollback, swap, status, a dry run, a deploy whose update hits its
+    deadline and is cancelled, and a recover of a stack whose rollback failed. Returns the
+    config it ran with and every IAM action the CLI called."""
+    text = env.config_path.read_text()
+    env.config_path.write_text(text.replace("[deploy]\n", '[deploy]\nalarms = ["shop-5xx"]\n'))
+    env.client("cloudwatch").put_metric_alarm(
+        AlarmName="shop-5xx", MetricName="HTTPCode_Target_5XX_Count",
+        Namespace="AWS/ApplicationELB", Statistic="Sum", Period=60, EvaluationPeriods=1,
+        Threshold=1, ComparisonOperator="GreaterThanOrEqualToThreshold")
+    config = load_config(env.config_path)
+    assert config.deploy.alarms == ("shop-5xx",)
+    for argv in [("deploy", "--image", "app:v1"), ("deploy", "--image", "app:v2"),
+                 ("rollback",), ("swap",), ("status", "--json"),
+                 ("deploy", "--image", "app:v3", "--dry-run")]:
+        result = env.run(*argv, capsys=capsys)
+        assert result.code == 0, (argv, result)
+    # green is live now; the next deploy updates blue, and that update never finishes.
+    stuck = StuckUpdate(env, "shop-blue")
+    env.aws.hooks.append(("before-call.cloudformation.*", stuck))
+    result = env.run("deploy", "--image", "app:v3", capsys=capsys)
+    assert result.code == 4, result
+    assert stuck.state == "cancelled" and "cancelling the update" in result.err
+    assert env.forwards(80) == "green"
+    env.aws.hooks.remove(("before-call.cloudformation.*", stuck))
+    failed = FailedRollback(env, "shop-blue")
+    env.aws.hooks.append(("before-call.cloudformation.*", failed))
+    result = env.run("recover", capsys=capsys)
+    assert result.code == 0, result
+    assert failed.continued
+    return config, set(env.aws.actions)
+
+
+def test_deploy_role_allows_exactly_the_actions_the_cli_calls(cycle):
+    config, cli_actions = cycle
+    policy = granted("DeployRole", config)
+    # iam:PassRole is not an API call: CloudFormation checks it when a RoleARN is passed.
+    policy.discard("iam:PassRole")
+    assert {"cloudformation:CreateStack", "cloudformation:UpdateStack",
+            "cloudformation:CancelUpdateStack"} <= cli_actions
+    assert cli_actions - policy == set(), "the CLI calls actions the deploy role lacks"
+    assert policy - cli_actions == set(), "the deploy role grants actions the CLI never calls"
+
+
+def test_no_wildcard_actions_and_no_not_action():
+    for role in ("DeployRole", "CloudFormationRole"):
+        for statement in statements(role):
+            assert "NotAction" not in statement and "NotResource" not in statement
+            for action in as_list(statement["Action"]):
+                assert "*" not in action and "?" not in action, (role, action)
+
+
+def test_pass_role_appears_once_on_the_cloudformation_role_to_cloudformation_only():
+    passing = [s for s in statements("DeployRole") if "iam:PassRole" in as_list(s["Action"])]
+    assert len(passing) == 1
+    (statement,) = passing
+    assert as_list(statement["Action"]) == ["iam:PassRole"]
+    assert statement["Resource"] == ["<CloudFormationRole.Arn>"]
+    assert statement["Condition"] == {
+        "StringEquals": {"iam:PassedToService": "cloudformation.amazonaws.com"}}
+
+
+def test_stack_changes_are_scoped_to_the_three_stacks_of_the_environment():
+    expected = {f"arn:aws:cloudformation:eu-west-1:123456789012:stack/{name}/*"
+                for name in STACKS}
+    for statement in statements("DeployRole"):
+        cloudformation = [a for a in as_list(statement["Action"])
+                          if a.startswith("cloudformation:")]
+        if cloudformation:
+            assert set(statement["Resource"]) == expected, statement
+    for action in ("CreateStack", "UpdateStack", "CancelUpdateStack", "DescribeStacks"):
+        for name in STACKS:
+            assert allows("DeployRole", f"cloudformation:{action}", stack_arn(name))
+        # Another environment whose name merely starts with ours, another stack, the role stack.
+        for other in ("shop-staging-elb", "shop-blue-2", "billing-elb", "shop-deploy-role"):
+            assert not allows("DeployRole", f"cloudformation:{action}", stack_arn(other))
+    # Nothing that deletes or rewrites stacks another way.
+    for action in ("DeleteStack", "ExecuteChangeSet", "SetStackPolicy",
+                   "UpdateTerminationProtection"):
+        assert not allows("DeployRole", f"cloudformation:{action}", stack_arn("shop-elb"))
+
+
+def test_deploy_role_reads_services_of_its_cluster_only():
+    service = "arn:aws:ecs:eu-west-1:123456789012:service/{}/shop-blue-Service-AbC"
+    assert allows("DeployRole", "ecs:DescribeServices", service.format("shop"))
+    assert not allows("DeployRole", "ecs:DescribeServices", service.format("payments"))
+
+
+def test_deploy_role_trusts_the_account_and_github_only_when_configured():
+    def trust(config) -> list[dict]:
+        role = deploy_role_stack(config)["Resources"]["DeployRole"]["Properties"]
+        return substitute(role["AssumeRolePolicyDocument"]["Statement"])
+
+    (account,) = trust(EXAMPLE)
+    assert account["Principal"] == {"AWS": "arn:aws:iam::123456789012:root"}
+    assert account["Action"] == ["sts:AssumeRole"] and "Condition" not in account
+    account, github = trust(GITHUB)
+    assert github["Principal"] == {"Federated": "arn:aws:iam::123456789012:oidc-provider/"
+                                                 "token.actions.githubusercontent.com"}
+    assert github["Action"] == ["sts:AssumeRoleWithWebIdentity"]
+    assert github["Condition"] == {
+        "StringEquals": {"token.actions.githubusercontent.com:aud": "sts.amazonaws.com"},
+        "StringLike": {"token.actions.githubusercontent.com:sub": "repo:octo-org/shop:*"}}
+
+
+def test_outputs_are_both_role_arns():
+    outputs = deploy_role_stack()["Outputs"]
+    assert {key: value["Value"] for key, value in outputs.items()} == {
+        "CloudFormationRoleArn": {"Fn::GetAtt": ["CloudFormationRole", "Arn"]},
+        "DeployRoleArn": {"Fn::GetAtt": ["DeployRole", "Arn"]}}
+
+
+def test_cloudformation_role_is_for_cloudformation_only():
+    role = deploy_role_stack()["Resources"]["CloudFormationRole"]["Properties"]
+    (trust,) = role["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Principal"] == {"Service": "cloudformation.amazonaws.com"}
+
+
+# --- the CloudFormation role against the resource providers' own permission lists ---------------
+
+def provider_permissions(resource_type: str) -> set[str]:
+    """The permissions CloudFormation's resource provider declares for create, read, update and
+    delete (from the resource schemas cfn-lint ships)."""
+    base = Path(cfnlint.__file__).parent / "data" / "schemas"
+    index = json.loads((base / "providers" / "eu-west-1.json").read_text())
+    schema = json.loads((base / "resources" / f"{index[resource_type]}.json").read_text())
+    handlers = schema["handlers"]
+    return {p for h in ("create", "read", "update", "delete") for p in handlers[h]["permissions"]}
+
+
+def stack_resources(config) -> dict[str, dict]:
+    resources = {}
+    for name in ("elb.yml", *(f"{color}.yml" for color in COLORS)):
+        for logical_id, resource in templates.load(rendered_files(config)[name])[
+                "Resources"].items():
+            resources[f"{name}:{logical_id}"] = resource
+    return resources
+
+
+def test_cloudformation_role_grants_what_the_resource_providers_need_and_no_more():
+    needed = set()
+    for config in (EXAMPLE, EC2):
+        for resource in stack_resources(config).values():
+            needed |= provider_permissions(resource["Type"])
+    role = granted("CloudFormationRole")
+    assert needed - role - set(NOT_GRANTED) == set(), "permissions the providers need"
+    assert role - needed == set(), "permissions no resource provider of the stacks uses"
+    assert set(NOT_GRANTED) & role == set()
+    assert set(NOT_GRANTED) - needed == set(), "stale NOT_GRANTED entries"
+
+
+def test_features_behind_not_granted_permissions_are_unused():
+    for config in (EXAMPLE, EC2):
+        for name, resource in stack_resources(config).items():
+            properties = resource.get("Properties", {})
+            if resource["Type"] == "AWS::ElasticLoadBalancingV2::TargetGroup":
+                assert "Targets" not in properties, name
+            if resource["Type"] == "AWS::ElasticLoadBalancingV2::LoadBalancer":
+                assert not {"IpAddressType", "MinimumLoadBalancerCapacity",
+                            "Ipv4IpamPoolId"} & set(properties), name
+            if resource["Type"] == "AWS::ElasticLoadBalancingV2::Listener":
+                assert {a["Type"] for a in properties["DefaultActions"]} == {"forward"}, name
+            if resource["Type"] == "AWS::IAM::Role":
+                assert not {"Policies", "PermissionsBoundary"} & set(properties), name
+            if resource["Type"] == "AWS::Logs::LogGroup":
+                assert set(properties) <= {"RetentionInDays", "Tags"}, name
+
+
+def test_generated_names_the_role_is_scoped_to():
+    # The role names the execution roles and log groups by the names CloudFormation generates,
+    # `<stack>-<logical id>-<random>`: that holds only while they have no fixed name.
+    for config in (EXAMPLE, EC2):
+        for color in COLORS:
+            resources = templates.load(rendered_files(config)[f"{color}.yml"])["Resources"]
+            roles = {k: r for k, r in resources.items() if r["Type"] == "AWS::IAM::Role"}
+            groups = {k: r for k, r in resources.items() if r["Type"] == "AWS::Logs::LogGroup"}
+            assert list(roles) == [EXECUTION_ROLE_ID] and list(groups) == [LOG_GROUP_ID]
+            assert "RoleName" not in roles[EXECUTION_ROLE_ID]["Properties"]
+            assert "LogGroupName" not in groups[LOG_GROUP_ID]["Properties"]
+            assert roles[EXECUTION_ROLE_ID]["Properties"]["ManagedPolicyArns"] == [
+                TASK_EXECUTION_POLICY]
+    role = "arn:aws:iam::123456789012:role/{}"
+    for color in COLORS:
+        mine = role.format(f"shop-{color}-ExecutionRole-1A2B3C4D5E6F")
+        assert allows("CloudFormationRole", "iam:CreateRole", mine)
+        assert allows("CloudFormationRole", "iam:PassRole", mine,
+                      {"iam:PassedToService": "ecs-tasks.amazonaws.com"})
+        assert not allows("CloudFormationRole", "iam:PassRole", mine,
+                          {"iam:PassedToService": "ec2.amazonaws.com"})
+        assert allows("CloudFormationRole", "iam:AttachRolePolicy", mine,
+                      {"iam:PolicyARN": TASK_EXECUTION_POLICY})
+        assert not allows("CloudFormationRole", "iam:AttachRolePolicy", mine,
+                          {"iam:PolicyARN": "arn:aws:iam::aws:policy/AdministratorAccess"})
+    for other in ("shop-staging-blue-ExecutionRole-X", "admin", "shop-elb-ExecutionRole-X"):
+        assert not allows("CloudFormationRole", "iam:CreateRole", role.format(other))
+    log_group = "arn:aws:logs:eu-west-1:123456789012:log-group:{}:*"
+    assert allows("CloudFormationRole", "logs:DeleteLogGroup",
+                  log_group.format("shop-green-LogGroup-9Z8Y"))
+    assert not allows("CloudFormationRole", "logs:DeleteLogGroup",
+                      log_group.format("shop-staging-green-LogGroup-9Z8Y"))
+
+
+def test_security_groups_only_in_the_vpc_of_the_config():
+    group = "arn:aws:ec2:eu-west-1:123456789012:security-group/sg-0a1b2c3d"
+    vpc = f"arn:aws:ec2:eu-west-1:123456789012:vpc/{EXAMPLE.network.vpc_id}"
+    assert allows("CloudFormationRole", "ec2:CreateSecurityGroup", vpc)
+    assert not allows("CloudFormationRole", "ec2:CreateSecurityGroup",
+                      "arn:aws:ec2:eu-west-1:123456789012:vpc/vpc-0fffffffffffffff0")
+    assert allows("CloudFormationRole", "ec2:DeleteSecurityGroup", group, {"ec2:Vpc": vpc})
+    assert not allows("CloudFormationRole", "ec2:DeleteSecurityGroup", group,
+                      {"ec2:Vpc": vpc.replace("0123", "0999")})
+
+
+def test_inline_policies_fit_iams_size_limit():
+    # IAM: at most 10,240 characters (whitespace not counted) of inline policy per role, once
+    # the ARNs are substituted; the longest partition, region and account id make the margin.
+    for role in ("DeployRole", "CloudFormationRole"):
+        document = json.dumps({"Version": "2012-10-17", "Statement": statements(role, GITHUB)},
+                              separators=(",", ":"))
+        document = document.replace("arn:aws:", "arn:aws-iso-b:")
+        document = document.replace("eu-west-1", "ap-southeast-7")
+        assert len(document) < 10240 * 0.8, role
+
+
+def test_a_github_variant_lints_clean():
+    for config in (GITHUB, EC2):
+        text = rendered_files(config)["deploy-role.yml"]
+        assert lint(text) == []
+
+
+def test_role_stack_refuses_another_region():
+    (rule,) = deploy_role_stack()["Rules"].values()
+    (assertion,) = rule["Assertions"]
+    assert assertion["Assert"] == {"Fn::Equals": [{"Ref": "AWS::Region"}, "eu-west-1"]}
+    assert lint(deploy_role_template(replace(EXAMPLE, region="us-east-2")).to_yaml()) == []
+
+
+# --- :8080 and secrets --------------------------------------------------------------------------
+
+def test_test_listener_is_not_open_to_the_world_by_default():
+    assert Network("vpc-0123456789abcdef0", ("a", "b")).test_cidr == "10.0.0.0/8"
+    assert EXAMPLE.network.test_cidr == "10.0.0.0/8"
+    alb = templates.load(rendered_files(EXAMPLE)["elb.yml"])
+    assert "Default" not in alb["Parameters"]["TestCidr"]
+    rules = alb["Resources"]["LoadBalancerSecurityGroup"]["Properties"]["SecurityGroupIngress"]
+    (test,) = [r for r in rules if r["FromPort"] <= 8080 <= r["ToPort"]]
+    assert test["CidrIp"] == {"Ref": "TestCidr"}
+
+
+def test_the_cli_opens_8080_to_the_configured_cidr_only(env):
+    assert env.run("deploy", "--image", "app:v1").code == 0
+    assert env.parameter("shop-elb", "TestCidr") == "127.0.0.0/8"  # the test config's value
+    (group,) = [g for g in env.client("ec2").describe_security_groups()["SecurityGroups"]
+                if any(p.get("FromPort") == 8080 for p in g["IpPermissions"])]
+    (rule,) = [p for p in group["IpPermissions"] if p.get("FromPort") == 8080]
+    assert [r["CidrIp"] for r in rule["IpRanges"]] == ["127.0.0.0/8"]
+
+
+SECRET = re.compile(r"(?:A3T[A-Z0-9]|AKIA|ASIA|AGPA|AIDA|AROA|ANPA)[A-Z0-9]{16}"
+                    r"|aws_secret_access_key|aws_session_token"
+                    r"|(?<![A-Za-z0-9/+=])[A-Za-z0-9/+=]{40}(?![A-Za-z0-9/+=])", re.IGNORECASE)
+
+
+@pytest.mark.parametrize("config", [EXAMPLE, EC2, GITHUB], ids=["fargate", "ec2", "github"])
+def test_no_template_carries_anything_secret(config):
+    for name, text in rendered_files(config).items():
+        assert SECRET.findall(text) == [], name
+    for path in (REPO / "templates").iterdir():
+        assert SECRET.findall(path.read_text()) == [], path.name
+
+
+# --- the ALB stack policy -----------------------------------------------------------------------
+
+def stack_policy_permits(action: str, logical_id: str) -> bool:
+    """CloudFormation's evaluation: an explicit Deny wins, then an Allow, else denied."""
+    def covers(statement) -> bool:
+        if not any(matches(a, action) for a in as_list(statement["Action"])):
+            return False
+        resource = f"LogicalResourceId/{logical_id}"
+        if "NotResource" in statement:
+            return not any(matches(r, resource) for r in as_list(statement["NotResource"]))
+        return any(matches(r, resource) for r in as_list(statement["Resource"]))
+
+    effects = {s["Effect"] for s in alb_stack_policy()["Statement"] if covers(s)}
+    return "Deny" not in effects and "Allow" in effects
+
+
+def test_alb_stack_policy_lets_only_the_listeners_be_modified():
+    alb = templates.load(rendered_files(EXAMPLE)["elb.yml"])
+    for logical_id in alb["Resources"]:
+        swapped = logical_id in {"ProductionListener", "TestListener"}
+        assert stack_policy_permits("Update:Modify", logical_id) is swapped, logical_id
+        for action in ("Update:Replace", "Update:Delete"):
+            assert not stack_policy_permits(action, logical_id), (action, logical_id)
+
+
+def test_alb_stack_policy_shape():
+    policy = alb_stack_policy()
+    assert set(policy) == {"Statement"}
+    for statement in policy["Statement"]:
+        assert statement["Principal"] == "*"
+        assert set(statement) <= {"Effect", "Principal", "Action", "Resource", "NotResource"}
+        assert all(a.startswith("Update:") for a in as_list(statement["Action"]))
+    # The committed JSON is what the function returns, and what StackPolicyBody will carry.
+    assert json.loads(rendered_files(EXAMPLE)["alb-stack-policy.json"]) == policy
+    assert json.loads(alb_stack_policy_body()) == policy

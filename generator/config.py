@@ -79,6 +79,10 @@ class DeployRole:
     # "owner/repo": the deploy role also trusts GitHub Actions (OIDC) runs of this repository.
     # None: only principals of the account itself may assume it.
     github_repository: str | None = None
+    # The CloudFormationRoleArn output of the deploy-role stack. When set, stackswap passes it as
+    # RoleARN when it creates and updates the three stacks (CloudFormation then acts with that
+    # role, not with the caller's permissions); required when stackswap runs as the deploy role.
+    cloudformation_role_arn: str | None = None
 
 
 @dataclass(frozen=True)
@@ -221,6 +225,10 @@ SCHEMA: dict[str, dict[str, Check]] = {
     },
     "deploy_role": {
         "github_repository": GITHUB_REPOSITORY,
+        "cloudformation_role_arn": _pattern(
+            r"arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}",
+            "an IAM role ARN such as arn:aws:iam::123456789012:role/shop-deploy-role-"
+            "CloudFormationRole-AB12CD34"),
     },
 }
 SECTIONS = {"network": Network, "service": Service, "health": Health, "deploy": Deploy,

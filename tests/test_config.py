@@ -64,6 +64,9 @@ def test_missing_required_key_is_named(key):
     ("deploy_role.github_repository", "octo-org/*"),
     ("deploy_role.github_repository", "octo-org"), ("deploy_role.github_repository", 7),
     ("deploy_role.github_repository", "repo:octo-org/shop:*"), ("deploy_role.trust", "*"),
+    ("deploy_role.cloudformation_role_arn", "CloudFormationRole"),
+    ("deploy_role.cloudformation_role_arn", "arn:aws:iam::123:role/x"),
+    ("deploy_role.cloudformation_role_arn", "arn:aws:iam::123456789012:user/x"),
     ("surprise", 1),
 ])
 def test_wrong_value_is_named(key, value):

@@ -30,6 +30,11 @@ shape, so the sandbox's data plane (and anyone calling DescribeServices) knows t
 Gap 6 — deleting a stack (or rolling back its creation) leaves its ECS service ACTIVE: moto has
 no delete for CloudFormation-managed services. Fix: delete the service as DeleteService would.
 
+Gap 7 — "No updates are to be performed" is never raised for a stack with a list parameter
+(`List<AWS::EC2::Subnet::Id>`): moto compares the stack's parsed values (a Python list) with the
+request's (a comma-separated string), so an update that changes nothing runs as a real one. Fix:
+compare both as CloudFormation does, as the strings the caller sent.
+
 Only the sandbox's own moto server (and the tests' server, which is the same) installs these.
 """
 
@@ -38,6 +43,8 @@ from __future__ import annotations
 from typing import Any
 
 from moto.cloudformation import parsing
+from moto.cloudformation import responses as cfn_responses
+from moto.cloudformation.exceptions import ValidationError
 from moto.ecs import models as ecs_models
 from moto.elbv2 import models as elbv2_models
 
@@ -207,6 +214,20 @@ def _task_definition_update(cls: Any, original_resource: Any, new_resource_name:
     return replacement
 
 
+def _as_sent(parameters: dict[str, Any]) -> dict[str, Any]:
+    return {key: ",".join(value) if isinstance(value, list) else value
+            for key, value in parameters.items()}
+
+
+def _validate_different_update(self: Any, incoming_params: list[dict[str, Any]] | None,
+                               stack_body: str, old_stack: Any) -> None:
+    if incoming_params and stack_body:
+        new = self._get_param_values(incoming_params, old_stack.stack_parameters)
+        if old_stack.template == stack_body and \
+                _as_sent(old_stack.stack_parameters) == _as_sent(new):
+            raise ValidationError(old_stack.name, message="No updates are to be performed.")
+
+
 def install() -> None:
     """Apply the fixes to moto in this process (idempotent)."""
     if _ORIGINALS:
@@ -217,10 +238,13 @@ def install() -> None:
     _ORIGINALS["service_update"] = ecs_models.Service.__dict__["update_from_cloudformation_json"]
     _ORIGINALS["task_definition_update"] = ecs_models.TaskDefinition.__dict__[
         "update_from_cloudformation_json"]
+    _ORIGINALS["validate_update"] = cfn_responses.CloudFormationResponse.__dict__[
+        "_validate_different_update"]
     _ORIGINALS["register"] = group.register
     _ORIGINALS["deregister"] = group.deregister
     _ORIGINALS["health_for"] = group.health_for
     parsing.ResourceMap.build_resource_diff = _build_resource_diff
+    cfn_responses.CloudFormationResponse._validate_different_update = _validate_different_update
     ecs_models.Service.create_from_cloudformation_json = classmethod(_service_create)
     ecs_models.Service.update_from_cloudformation_json = classmethod(_service_update)
     ecs_models.TaskDefinition.update_from_cloudformation_json = classmethod(
@@ -237,6 +261,8 @@ def uninstall() -> None:
         return
     group = elbv2_models.FakeTargetGroup
     parsing.ResourceMap.build_resource_diff = _ORIGINALS.pop("build_resource_diff")
+    cfn_responses.CloudFormationResponse._validate_different_update = _ORIGINALS.pop(
+        "validate_update")
     ecs_models.Service.create_from_cloudformation_json = _ORIGINALS.pop("service_create")
     ecs_models.Service.update_from_cloudformation_json = _ORIGINALS.pop("service_update")
     del ecs_models.Service.delete

@@ -124,3 +124,33 @@ def test_registered_targets_are_healthy_at_once_and_services_run_no_tasks(stacks
     config, cfn, _ = stacks
     ecs = client("ecs", cfn.meta.endpoint_url, cfn.meta.region_name)
     assert ecs.list_tasks(cluster=config.cluster)["taskArns"] == []
+
+
+def same_parameters(before: dict, subnets: tuple[str, ...]) -> list[dict]:
+    """Every parameter unchanged, the subnet list sent as its value (as stackswap sends it)."""
+    return [{"ParameterKey": p["ParameterKey"], "ParameterValue": ",".join(subnets)}
+            if p["ParameterKey"] == "Subnets" else
+            {"ParameterKey": p["ParameterKey"], "UsePreviousValue": True}
+            for p in before["Parameters"]]
+
+
+def test_gap_7_an_update_that_changes_nothing_runs_anyway(stacks, plain_moto):
+    config, cfn, _ = stacks
+    stack = config.service_stack("green")
+    (before,) = cfn.describe_stacks(StackName=stack)["Stacks"]
+    body = cfn.get_template(StackName=stack)["TemplateBody"]
+    cfn.update_stack(StackName=stack, TemplateBody=body, Capabilities=["CAPABILITY_IAM"],
+                     Parameters=same_parameters(before, config.network.subnets))
+    # Real CloudFormation refuses: ValidationError "No updates are to be performed."
+    (after,) = cfn.describe_stacks(StackName=stack)["Stacks"]
+    assert after["StackStatus"] == "UPDATE_COMPLETE"
+
+
+def test_an_update_that_changes_nothing_is_refused_with_the_fix(stacks):
+    config, cfn, _ = stacks
+    stack = config.service_stack("green")
+    (before,) = cfn.describe_stacks(StackName=stack)["Stacks"]
+    body = cfn.get_template(StackName=stack)["TemplateBody"]
+    with pytest.raises(cfn.exceptions.ClientError, match="No updates are to be performed"):
+        cfn.update_stack(StackName=stack, TemplateBody=body, Capabilities=["CAPABILITY_IAM"],
+                         Parameters=same_parameters(before, config.network.subnets))

@@ -1,0 +1,127 @@
+"""End to end: the real `stackswap` CLI against the local sandbox (moto server + data plane),
+with real HTTP traffic through the listener proxies."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+
+from orchestrator.wait import SystemClock
+from sandbox.cli import control, running_sandbox
+from sandbox.environment import client, provision, write_config
+from tests.conftest import REPO
+from tests.harness import Env, HookedAws
+
+STACK_SECONDS = 0.4
+
+
+@pytest.fixture(scope="module")
+def sandbox(tmp_path_factory):
+    with running_sandbox(tmp_path_factory.mktemp("e2e") / "sandbox", stack_seconds=STACK_SECONDS,
+                         health_check_seconds=0.2, drain_seconds=0.3,
+                         circuit_breaker_seconds=3) as env:
+        yield env
+
+
+@pytest.fixture
+def shop(sandbox, tmp_path, monkeypatch) -> Env:
+    """An empty sandbox account with its network, a config, and v1 deployed (blue live)."""
+    assert control(sandbox, "POST", "/reset")[0] == 200
+    endpoint = sandbox["AWS_ENDPOINT_URL"]
+    ids = provision(endpoint, name="demo", region="us-east-1")
+    config = write_config(tmp_path / "demo.toml", ids, deploy={
+        "production_url": f'"{sandbox["STACKSWAP_SANDBOX_PROD_URL"]}"',
+        "test_url": f'"{sandbox["STACKSWAP_SANDBOX_TEST_URL"]}"',
+        "verify_timeout_seconds": "20", "smoke_tries": "3"})
+    for key in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION",
+                "AWS_DEFAULT_REGION"):
+        monkeypatch.setenv(key, sandbox[key])
+    monkeypatch.setenv("STACKSWAP_CONFIG", str(config))
+    env = Env(endpoint, "us-east-1", config, None, None, HookedAws())
+    assert run(env, "deploy", "--image", "app:v1").code == 0
+    env.aws.calls.clear()
+    return env
+
+
+def run(env: Env, *argv: str, capsys=None):
+    return env.run(*argv, capsys=capsys, clock=SystemClock())
+
+
+def prod(sandbox) -> str:
+    with urllib.request.urlopen(sandbox["STACKSWAP_SANDBOX_PROD_URL"] + "/", timeout=5) as r:
+        return r.read().decode().strip()
+
+
+def alb_updates(env: Env) -> int:
+    events = client("cloudformation", env.endpoint, env.region).describe_stack_events(
+        StackName="demo-elb")["StackEvents"]
+    return sum(e["ResourceStatus"] == "UPDATE_IN_PROGRESS" and e["LogicalResourceId"] ==
+               "demo-elb" for e in events)
+
+
+def test_deploy_swaps_real_traffic(shop, sandbox):
+    assert prod(sandbox) == "hello from app:v1"
+    assert run(shop, "deploy", "--image", "app:v2").code == 0
+    assert prod(sandbox) == "hello from app:v2"
+    document = json.loads(run(shop, "status", "--json").out)
+    assert document["live"] == "green"
+    assert document["colors"]["green"]["healthy_targets"] == 2
+    assert document["colors"]["blue"]["image"] == "app:v1"
+
+
+def test_unhealthy_image_is_never_swapped_in(shop, sandbox, capsys):
+    result = run(shop, "deploy", "--image", "app:v2-unhealthy", capsys=capsys)
+    assert result.code == 4
+    assert "unhealthy target" in result.err
+    assert alb_updates(shop) == 0
+    assert prod(sandbox) == "hello from app:v1"
+
+
+def test_failed_idle_update_leaves_the_alb_stack_and_production_alone(shop, sandbox, capsys):
+    assert control(sandbox, "POST", "/fail-next-update", {"stack": "demo-green"})[0] == 200
+    result = run(shop, "deploy", "--image", "app:v2", capsys=capsys)
+    assert result.code == 4
+    assert "Service UPDATE_FAILED: ECS service did not stabilize" in result.err
+    assert alb_updates(shop) == 0
+    assert shop.parameter("demo-green", "Image") == "app:v1"
+    assert prod(sandbox) == "hello from app:v1"
+
+
+def test_crash_image_trips_the_circuit_breaker(shop, sandbox, capsys):
+    result = run(shop, "deploy", "--image", "app:v2-crash", capsys=capsys)
+    assert result.code == 4
+    assert "Circuit Breaker" in result.err
+    assert prod(sandbox) == "hello from app:v1"
+
+
+def test_interrupted_deploy_resumes_on_rerun_without_a_second_update(shop, sandbox):
+    environ = {**os.environ, "PYTHONPATH": str(REPO)}
+    command = [sys.executable, "-m", "orchestrator", "deploy", "--image", "app:v2"]
+    first = subprocess.Popen(command, env=environ, stderr=subprocess.PIPE, text=True)
+    cfn = client("cloudformation", shop.endpoint, shop.region)
+    deadline = time.monotonic() + 30
+    while cfn.describe_stacks(StackName="demo-green")["Stacks"][0]["StackStatus"] != \
+            "UPDATE_IN_PROGRESS":
+        assert time.monotonic() < deadline and first.poll() is None, "update never started"
+        time.sleep(0.05)  # polling the stack status, bounded by the deadline
+    first.send_signal(signal.SIGINT)
+    _, err = first.communicate(timeout=30)
+    assert first.returncode == 130
+    assert "interrupted while waiting for demo-green" in err
+    rerun = subprocess.run(command, env=environ, capture_output=True, text=True, timeout=120)
+    assert rerun.returncode == 0, rerun.stderr
+    assert "waiting for demo-green" in rerun.stderr or "no updates" in rerun.stderr
+    assert prod(sandbox) == "hello from app:v2"
+    green_updates = [e for e in cfn.describe_stack_events(StackName="demo-green")["StackEvents"]
+                     if e["LogicalResourceId"] == "demo-green"
+                     and e["ResourceStatus"] == "UPDATE_IN_PROGRESS"]
+    assert len(green_updates) == 1
+
+

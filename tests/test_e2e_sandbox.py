@@ -39,7 +39,7 @@ def shop(sandbox, tmp_path, monkeypatch) -> Env:
     config = write_config(tmp_path / "demo.toml", ids, deploy={
         "production_url": f'"{sandbox["STACKSWAP_SANDBOX_PROD_URL"]}"',
         "test_url": f'"{sandbox["STACKSWAP_SANDBOX_TEST_URL"]}"',
-        "verify_timeout_seconds": "20", "smoke_tries": "3"})
+        "verify_timeout_seconds": "6", "smoke_tries": "3"})
     for key in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION",
                 "AWS_DEFAULT_REGION"):
         monkeypatch.setenv(key, sandbox[key])

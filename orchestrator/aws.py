@@ -177,10 +177,14 @@ class Aws:
         return new[::-1]
 
     def create_stack(self, name: str, body: str, parameters: dict[str, str],
-                     tags: dict[str, str]) -> None:
+                     tags: dict[str, str], role_arn: str | None = None,
+                     stack_policy: str | None = None) -> None:
+        extra = {"RoleARN": role_arn} if role_arn else {}
+        if stack_policy:
+            extra["StackPolicyBody"] = stack_policy
         with translated(f"CreateStack {name}"):
             self.client("cloudformation").create_stack(
-                StackName=name, TemplateBody=body, Capabilities=["CAPABILITY_IAM"],
+                StackName=name, TemplateBody=body, Capabilities=["CAPABILITY_IAM"], **extra,
                 Parameters=[{"ParameterKey": k, "ParameterValue": v}
                             for k, v in parameters.items()],
                 Tags=[{"Key": k, "Value": v} for k, v in tags.items()],
@@ -190,11 +194,13 @@ class Aws:
 
     def update_stack(self, name: str, parameters: dict[str, str | None],
                      body: str | None = None, rollback_alarms: tuple[str, ...] = (),
-                     monitoring_minutes: int = 0) -> bool:
+                     monitoring_minutes: int = 0, role_arn: str | None = None) -> bool:
         """Update a stack; a None parameter value keeps its previous value, a None body keeps
         the previous template; alarm ARNs become CloudFormation rollback triggers. False when
         CloudFormation says there is nothing to update."""
         template = {"TemplateBody": body} if body is not None else {"UsePreviousTemplate": True}
+        if role_arn:
+            template["RoleARN"] = role_arn
         if rollback_alarms:
             template["RollbackConfiguration"] = {
                 "RollbackTriggers": [{"Arn": arn, "Type": "AWS::CloudWatch::Alarm"}
@@ -258,10 +264,12 @@ class Aws:
                 taskDefinition=task_definition)["taskDefinition"]
         return {c["name"]: c.get("image", "") for c in described.get("containerDefinitions", [])}
 
-    def continue_update_rollback(self, name: str, skip: list[str]) -> None:
+    def continue_update_rollback(self, name: str, skip: list[str],
+                                 role_arn: str | None = None) -> None:
+        extra = {"RoleARN": role_arn} if role_arn else {}
         with translated(f"ContinueUpdateRollback {name}"):
             self.client("cloudformation").continue_update_rollback(
-                StackName=name, ResourcesToSkip=skip,
+                StackName=name, ResourcesToSkip=skip, **extra,
                 ClientRequestToken=request_token("continue"))
 
     # --- CloudWatch alarms -----------------------------------------------------------------

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from generator.alb import OUTPUT_SECURITY_GROUP, target_group_output
 from generator.config import Config
+from generator.policies import alb_stack_policy_body
 from generator.render import alb_stack_body, service_stack_body
 from generator.service import is_fargate
 from orchestrator import probe
@@ -58,6 +59,11 @@ class Context:
 
     def env_tags(self) -> dict[str, str]:
         return {"stackswap:env": self.config.name}
+
+    @property
+    def role_arn(self) -> str | None:
+        """The CloudFormation service role (deploy_role.cloudformation_role_arn), if any."""
+        return self.config.deploy_role.cloudformation_role_arn
 
 
 # --- stack operations ----------------------------------------------------------------------
@@ -132,8 +138,10 @@ def create_alb(step: CreateAlb, ctx: Context) -> None:
     ctx.log.say(f"creating {name} (:80 -> {step.live})")
     parameters = {"VpcId": config.network.vpc_id, "Subnets": ",".join(config.network.subnets),
                   "TestCidr": config.network.test_cidr, "LiveColor": step.live}
+    # The stack policy lets updates modify the two listeners and nothing else.
     result = operate(ctx, name, lambda: ctx.aws.create_stack(
-        name, alb_stack_body(config), parameters, ctx.env_tags()) or True, is_new=True)
+        name, alb_stack_body(config), parameters, ctx.env_tags(), ctx.role_arn,
+        alb_stack_policy_body()) or True, is_new=True)
     require_created(name, result)
 
 
@@ -142,8 +150,8 @@ def create_service(step: CreateService, ctx: Context) -> None:
     ctx.log.say(f"creating {name} with {step.image}")
     parameters = service_parameters(ctx, require_alb(ctx), step.color, step.image, None)
     result = operate(ctx, name, lambda: ctx.aws.create_stack(
-        name, service_stack_body(config, step.color), parameters, ctx.env_tags()) or True,
-        is_new=True)
+        name, service_stack_body(config, step.color), parameters, ctx.env_tags(),
+        ctx.role_arn) or True, is_new=True)
     require_created(name, result)
 
 
@@ -163,7 +171,8 @@ def update_service(step: UpdateService, ctx: Context) -> None:
     parameters = service_parameters(ctx, require_alb(ctx), step.color, step.image, previous)
     body = service_stack_body(config, step.color)
     try:
-        result = operate(ctx, name, lambda: ctx.aws.update_stack(name, parameters, body))
+        result = operate(ctx, name, lambda: ctx.aws.update_stack(name, parameters, body,
+                                                                 role_arn=ctx.role_arn))
     except DeadlineExceeded as error:
         raise ColorFailed(f"{error.message}; the update was cancelled and rolled back. "
                           f"Production was not touched") from None
@@ -232,7 +241,7 @@ def set_live_color(ctx: Context, color: str, watch_alarms: bool = False) -> Wait
         alarms = tuple(arn for arn, _ in ctx.aws.alarms(list(deploy.alarms)).values())
     return operate(ctx, name, lambda: ctx.aws.update_stack(
         name, parameters, rollback_alarms=alarms,
-        monitoring_minutes=deploy.alarm_monitoring_minutes))
+        monitoring_minutes=deploy.alarm_monitoring_minutes, role_arn=ctx.role_arn))
 
 
 def swap(step: Swap, ctx: Context) -> None:
@@ -298,7 +307,7 @@ def restore(ctx: Context, color: str, why: str) -> None:
 def continue_rollback(step: ContinueRollback, ctx: Context) -> None:
     ctx.log.say(f"continuing the rollback of {step.stack}")
     result = operate(ctx, step.stack, lambda: ctx.aws.continue_update_rollback(
-        step.stack, list(step.skip)) or True)
+        step.stack, list(step.skip), ctx.role_arn) or True)
     if result is not None and result.stack.status != "UPDATE_ROLLBACK_COMPLETE":
         raise OperatorNeeded(
             f"{step.stack} is {result.stack.status} again: {result.failure_text()}. Fix the "

@@ -169,3 +169,19 @@ def test_an_alarm_already_firing_blocks_the_deploy(deployed, capsys):
     assert result.code == 3
     assert "alarm(s) already in ALARM: shop-5xx" in result.err
     assert deployed.aws.calls.count("UpdateStack") == 0
+
+
+def test_first_run_protects_the_alb_stack_and_passes_the_service_role(env):
+    role = "arn:aws:iam::123456789012:role/shop-deploy-role-CloudFormationRole-X"
+    env.config_path.write_text(env.config_path.read_text() +
+                               f'\n[deploy_role]\ncloudformation_role_arn = "{role}"\n')
+    assert env.run("deploy", "--image", "app:v1").code == 0
+    assert env.run("deploy", "--image", "app:v2").code == 0
+    for stack in ("shop-elb", "shop-blue", "shop-green"):
+        assert env.stack(stack)["RoleARN"] == role
+    policy = json.loads(env.client("cloudformation").get_stack_policy(
+        StackName="shop-elb")["StackPolicyBody"])
+    allowed = [s for s in policy["Statement"] if s["Effect"] == "Allow"]
+    assert allowed == [{"Effect": "Allow", "Action": "Update:Modify", "Principal": "*",
+                        "Resource": ["LogicalResourceId/ProductionListener",
+                                     "LogicalResourceId/TestListener"]}]

@@ -1,8 +1,12 @@
 """The sandbox server's own small HTTP API on loopback, used by `sandbox status`,
-`sandbox fail-next-update`, `sandbox down` and the tests — never by the orchestrator.
+`sandbox fail-next-update`, `sandbox down`, the tests and the benchmark — never by the
+orchestrator.
 
-    GET  /status                      what runs: endpoint, proxies, stacks, tasks
+    GET  /status                      what runs: endpoint, proxies, stacks (with the
+                                      wall-clock time each last finished), tasks
     POST /fail-next-update  {"stack": NAME}   404 when no such stack
+    POST /stack-seconds {"seconds": S[, "stack": NAME]}   duration of the stack operations
+                                      started from now on (of every stack, or of NAME)
     POST /reset                       stop all tasks, forget everything, reset moto
     POST /shutdown                    stop the server process
 """

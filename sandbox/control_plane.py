@@ -11,6 +11,11 @@ circuit breaker, and the stack rolls back to its previous template and parameter
 Also: updates of a stack in progress are refused with CloudFormation's own ValidationError,
 CancelUpdateStack (which moto lacks) rolls an update back, and `fail_next_update(stack)` makes a
 stack's next update fail on a resource and roll back without ever being applied.
+
+For the benchmark: `set_stack_seconds` changes the duration of the operations that start from
+then on (for every stack, or for one stack by name), and `finished_at` holds the wall-clock time
+(Unix seconds) at which each stack's last operation reached its terminal status — what a tool
+waiting for the stack is measured against.
 """
 
 from __future__ import annotations
@@ -55,6 +60,7 @@ class Operation:
     tags: dict[str, str] | None = None
     previous: dict[str, Any] = field(default_factory=dict)
     resources: list[str] = field(default_factory=list)  # logical ids the operation touches
+    seconds: float = 0.0  # how long it stays *_IN_PROGRESS (and a rollback of it)
     fail: bool = False
     cancelled: bool = False
 
@@ -92,6 +98,9 @@ class ControlPlane:
         self.data_plane = data_plane
         self.fail_next: set[str] = set()
         self.operations: dict[str, Operation] = {}  # stack id -> operation in flight
+        self.default_seconds = settings.stack_seconds
+        self.seconds_by_stack: dict[str, float] = {}  # stack name -> its operations' duration
+        self.finished_at: dict[str, float] = {}  # stack id -> wall-clock time it last finished
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
 
@@ -107,6 +116,21 @@ class ControlPlane:
                 operation.cancelled = True
             self.operations.clear()
             self.fail_next.clear()
+            self.finished_at.clear()
+            self.seconds_by_stack.clear()
+            self.default_seconds = self.settings.stack_seconds
+
+    def set_stack_seconds(self, seconds: float, stack_name: str | None = None) -> None:
+        """How long operations started from now on stay in progress: of every stack without a
+        duration of its own (stack_name None), or of the named stack (it need not exist yet)."""
+        with backends.MOTO_LOCK:
+            if stack_name is None:
+                self.default_seconds = seconds
+            else:
+                self.seconds_by_stack[stack_name] = seconds
+
+    def stack_seconds(self, stack_name: str) -> float:
+        return self.seconds_by_stack.get(stack_name, self.default_seconds)
 
     def fail_next_update(self, stack_name: str) -> bool:
         with backends.MOTO_LOCK:
@@ -126,7 +150,8 @@ class ControlPlane:
         # moto created everything already and wrote CREATE_COMPLETE: rewind to in progress.
         del stack.events[1:]
         stack.status = "CREATE_IN_PROGRESS"
-        operation = Operation(stack, "CREATE", resources=list(stack.template_dict["Resources"]))
+        operation = Operation(stack, "CREATE", resources=list(stack.template_dict["Resources"]),
+                              seconds=self.stack_seconds(stack.name))
         for logical_id in operation.resources:
             add_event(stack, "CREATE_IN_PROGRESS", logical_id)
         self._launch(operation, self._run_create)
@@ -139,6 +164,7 @@ class ControlPlane:
         operation = Operation(
             stack, "UPDATE", template=template, parameters=parameters, role_arn=role_arn,
             tags=tags, resources=list(diff["Modify"]) + list(diff["Add"]),
+            seconds=self.stack_seconds(stack.name),
             previous={"template": stack.template, "parameters": dict(stack.parameters),
                       "role_arn": stack.role_arn, "tags": dict(stack.tags)},
             fail=stack.name in self.fail_next)
@@ -154,7 +180,8 @@ class ControlPlane:
             return
         stack.status = "DELETE_IN_PROGRESS"
         add_event(stack, "DELETE_IN_PROGRESS", reason="User Initiated")
-        self._launch(Operation(stack, "DELETE"), lambda operation: self._run_delete(
+        self._launch(Operation(stack, "DELETE", seconds=self.stack_seconds(stack.name)),
+                     lambda operation: self._run_delete(
             operation, delete))
 
     def cancel_update(self, stack: Any) -> None:
@@ -168,6 +195,7 @@ class ControlPlane:
 
     def _launch(self, operation: Operation, run: Callable[[Operation], None]) -> None:
         self.operations[operation.stack.stack_id] = operation
+        self.finished_at.pop(operation.stack.stack_id, None)
 
         def guarded() -> None:
             try:
@@ -217,6 +245,13 @@ class ControlPlane:
             self._stop.wait(self.settings.tick_seconds)
         return False
 
+    def _finish(self, stack: Any, status: str) -> None:
+        """The stack's terminal status and event, and the moment it was reached (MOTO_LOCK held,
+        so a DescribeStacks cannot see the status before the time is recorded)."""
+        stack.status = status
+        add_event(stack, status)
+        self.finished_at[stack.stack_id] = time.time()
+
     def _complete_resources(self, operation: Operation, status: str, skip: set[str]) -> None:
         for logical_id in operation.resources:
             if logical_id not in skip:
@@ -224,7 +259,7 @@ class ControlPlane:
 
     def _run_create(self, operation: Operation) -> None:
         stack = operation.stack
-        if not self._wait(self.settings.stack_seconds, operation):
+        if not self._wait(operation.seconds, operation):
             return
         with backends.MOTO_LOCK:
             services = self._services(operation)
@@ -236,8 +271,7 @@ class ControlPlane:
             if steady:
                 self._complete_resources(operation, "CREATE_COMPLETE",
                                          skip=set(operation.resources) - set(services))
-                stack.status = "CREATE_COMPLETE"
-                add_event(stack, "CREATE_COMPLETE")
+                self._finish(stack, "CREATE_COMPLETE")
                 return
             failed = sorted(services)
             for logical_id in failed:
@@ -249,12 +283,11 @@ class ControlPlane:
             _without_new_events(stack, stack.resource_map.delete)
             for logical_id in operation.resources:
                 add_event(stack, "DELETE_COMPLETE", logical_id)
-            stack.status = "ROLLBACK_COMPLETE"
-            add_event(stack, "ROLLBACK_COMPLETE")
+            self._finish(stack, "ROLLBACK_COMPLETE")
 
     def _run_update(self, operation: Operation) -> None:
         stack = operation.stack
-        self._wait(self.settings.stack_seconds, operation)
+        self._wait(operation.seconds, operation)
         if self._stop.is_set():
             return
         if operation.cancelled:
@@ -295,8 +328,7 @@ class ControlPlane:
                     add_event(stack, "UPDATE_COMPLETE", logical_id)
                 stack.status = "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS"
                 add_event(stack, "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS")
-                stack.status = "UPDATE_COMPLETE"
-                add_event(stack, "UPDATE_COMPLETE")
+                self._finish(stack, "UPDATE_COMPLETE")
                 return
         self._roll_back(operation, applied=True, reason=_failed_to_update(sorted(services)))
 
@@ -319,8 +351,9 @@ class ControlPlane:
             self.data_plane.publish()
 
     def _roll_back(self, operation: Operation, applied: bool, reason: str) -> None:
-        """UPDATE_ROLLBACK_IN_PROGRESS for stack_seconds, then UPDATE_ROLLBACK_COMPLETE with the
-        stack on its previous template and parameters (re-applied if the update was applied)."""
+        """UPDATE_ROLLBACK_IN_PROGRESS for the operation's seconds, then UPDATE_ROLLBACK_COMPLETE
+        with the stack on its previous template and parameters (re-applied if the update was
+        applied)."""
         stack = operation.stack
         with backends.MOTO_LOCK:
             stack.status = "UPDATE_ROLLBACK_IN_PROGRESS"
@@ -332,23 +365,21 @@ class ControlPlane:
                                 previous["role_arn"], previous["tags"])
                 except Exception:
                     log.exception("rollback of %s failed", stack.name)
-        if self._stop.wait(self.settings.stack_seconds):
+        if self._stop.wait(operation.seconds):
             return
         with backends.MOTO_LOCK:
             self._complete_resources(operation, "UPDATE_COMPLETE", skip=set())
             stack.status = "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS"
             add_event(stack, "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS")
-            stack.status = "UPDATE_ROLLBACK_COMPLETE"
-            add_event(stack, "UPDATE_ROLLBACK_COMPLETE")
+            self._finish(stack, "UPDATE_ROLLBACK_COMPLETE")
 
     def _run_delete(self, operation: Operation, delete: Callable[[], None]) -> None:
-        if not self._wait(self.settings.stack_seconds, operation):
+        if not self._wait(operation.seconds, operation):
             return
         with backends.MOTO_LOCK:
             stack = operation.stack
             _without_new_events(stack, delete)
-            add_event(stack, "DELETE_COMPLETE")
-            stack.status = "DELETE_COMPLETE"
+            self._finish(stack, "DELETE_COMPLETE")
 
 
 def _failed_to_update(logical_ids: list[str]) -> str:

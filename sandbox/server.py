@@ -75,6 +75,7 @@ class SandboxServer:
         self.api = ControlApi({
             ("GET", "/status"): lambda _: (200, self.status()),
             ("POST", "/fail-next-update"): self._fail_next_update,
+            ("POST", "/stack-seconds"): self._stack_seconds,
             ("POST", "/reset"): lambda _: (200, self.reset()),
             ("POST", "/shutdown"): lambda _: (200, self.request_shutdown()),
         })
@@ -107,7 +108,9 @@ class SandboxServer:
     def status(self) -> dict[str, Any]:
         with backends.MOTO_LOCK:
             stacks = [{"name": stack.name, "status": stack.status,
-                       "parameters": dict(stack.parameters)}
+                       "parameters": dict(stack.parameters),
+                       "operation_seconds": self.control.stack_seconds(stack.name),
+                       "finished_at": self.control.finished_at.get(stack.stack_id)}
                       for stack in backends.all_stacks()]
             services = []
             for backend in backends.ecs():
@@ -129,6 +132,16 @@ class SandboxServer:
         if not self.control.fail_next_update(stack):
             return 404, {"error": f"no stack named {stack} in the sandbox"}
         return 200, {"stack": stack, "fails": "next update"}
+
+    def _stack_seconds(self, request: dict) -> tuple[int, dict]:
+        seconds, stack = request.get("seconds"), request.get("stack")
+        if isinstance(seconds, bool) or not isinstance(seconds, int | float) \
+                or not 0 < seconds <= 86400:
+            return 400, {"error": "give the seconds as {\"seconds\": S} with 0 < S <= 86400"}
+        if stack is not None and (not isinstance(stack, str) or not stack):
+            return 400, {"error": "\"stack\", when given, must be a stack name"}
+        self.control.set_stack_seconds(float(seconds), stack)
+        return 200, {"stack": stack, "seconds": float(seconds)}
 
     def reset(self) -> dict:
         """Back to an empty account: no tasks, no pending operations, moto reset."""

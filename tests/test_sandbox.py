@@ -296,6 +296,38 @@ def test_fail_next_update_rolls_back_with_a_reason(shop, sandbox):
     assert shop.settle(stack)[0] == "UPDATE_COMPLETE"
 
 
+def sandbox_stack(sandbox, name: str) -> dict:
+    (stack,) = [s for s in control(sandbox, "GET", "/status")[1]["stacks"] if s["name"] == name]
+    return stack
+
+
+def test_stack_seconds_per_stack_and_the_time_an_operation_finished(shop, sandbox):
+    green, blue = shop.config.service_stack("green"), shop.config.service_stack("blue")
+    for bad in ({}, {"seconds": 0}, {"seconds": "1"}, {"seconds": True},
+                {"seconds": 1, "stack": ""}):
+        assert control(sandbox, "POST", "/stack-seconds", bad)[0] == 400
+    assert control(sandbox, "POST", "/stack-seconds", {"seconds": 1.5, "stack": green}) == (
+        200, {"stack": green, "seconds": 1.5})
+    assert isinstance(sandbox_stack(sandbox, blue)["finished_at"], float)  # created
+
+    started = time.time()
+    shop.update_image("green", "app:v2")
+    assert sandbox_stack(sandbox, green)["finished_at"] is None  # in progress
+    assert shop.settle(green)[0] == "UPDATE_COMPLETE"
+    noticed = time.time()
+    finished = sandbox_stack(sandbox, green)["finished_at"]
+    assert started + 1.5 <= finished <= noticed  # at least its own duration, before we saw it
+    assert [sandbox_stack(sandbox, name)["operation_seconds"] for name in (green, blue)] == [
+        1.5, 0.3]  # the other stacks keep the server's setting
+
+    # Without "stack": every stack without a duration of its own; /reset restores the setting.
+    assert control(sandbox, "POST", "/stack-seconds", {"seconds": 0.2})[0] == 200
+    assert [sandbox_stack(sandbox, name)["operation_seconds"] for name in (green, blue)] == [
+        1.5, 0.2]
+    assert control(sandbox, "POST", "/reset")[0] == 200
+    assert control(sandbox, "GET", "/status")[1]["stacks"] == []
+
+
 def test_unhealthy_image_completes_with_unhealthy_targets(shop):
     stack = shop.config.service_stack("green")
     shop.update_image("green", "app:v2-unhealthy")

@@ -9,6 +9,7 @@ throttling and 5xx answers are retried with backoff before anything here sees th
 from __future__ import annotations
 
 import os
+import re
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,6 +28,9 @@ CREDENTIAL_CODES = {
 }
 DENIED_CODES = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation"}
 RETRIES = {"mode": "standard", "max_attempts": 6}
+# <account>.dkr.ecr.<region>.amazonaws.com[.cn]/<repository>(:<tag>|@<digest>)
+ECR_IMAGE = re.compile(r"(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com"
+                       r"(?:\.cn)?/(?P<repository>[^:@]+)(?::(?P<tag>[^:@]+)|@(?P<digest>.+))")
 
 
 def make_session(region: str | None = None, profile: str | None = None) -> boto3.Session:
@@ -66,12 +70,14 @@ def translated(operation: str) -> Iterator[None]:
             raise Refused(f"AWS denied {operation}: {message}") from None
         if code in {"Throttling", "ThrottlingException", "RequestLimitExceeded"} or \
                 error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) >= 500:
-            raise AwsUnreachable(f"AWS kept failing {operation} ({code}): {message}") from None
+            raise AwsUnreachable(f"AWS kept failing {operation} ({code}): {message}; rerun the "
+                                 f"same command to resume") from None
         raise AwsRefusal(operation, code, message) from None
     except (botocore.exceptions.EndpointConnectionError,
             botocore.exceptions.ConnectTimeoutError, botocore.exceptions.ReadTimeoutError,
             botocore.exceptions.ConnectionClosedError) as error:
-        raise AwsUnreachable(f"cannot reach AWS for {operation}: {error}") from None
+        raise AwsUnreachable(f"cannot reach AWS for {operation}: {error}; rerun the same "
+                             f"command to resume") from None
 
 
 class AwsRefusal(Refused):
@@ -271,6 +277,28 @@ class Aws:
             self.client("cloudformation").continue_update_rollback(
                 StackName=name, ResourcesToSkip=skip, **extra,
                 ClientRequestToken=request_token("continue"))
+
+    # --- ECR ---------------------------------------------------------------------------------
+
+    def image_exists(self, image: str) -> bool | None:
+        """Whether an ECR image (tag or digest) exists; None for other registries, which
+        cannot be asked without their own credentials."""
+        match = ECR_IMAGE.fullmatch(image)
+        if not match:
+            return None
+        ecr = self.session.client("ecr", region_name=match["region"],
+                                  endpoint_url=self.endpoint_url, config=client_config())
+        wanted = ({"imageTag": match["tag"]} if match["tag"]
+                  else {"imageDigest": match["digest"]})
+        try:
+            with translated("DescribeImages"):
+                ecr.describe_images(registryId=match["account"],
+                                    repositoryName=match["repository"], imageIds=[wanted])
+        except AwsRefusal as error:
+            if error.code in {"ImageNotFoundException", "RepositoryNotFoundException"}:
+                return False
+            raise
+        return True
 
     # --- CloudWatch alarms -----------------------------------------------------------------
 

@@ -137,8 +137,18 @@ def run_plan(ctx: Context, args: argparse.Namespace,
                 return finish(ctx, plan)
             execute(plan, ctx)
     finally:
-        lock.release()
+        release(ctx, lock)
     raise StackswapError("the environment kept changing while waiting; run again")
+
+
+def release(ctx: Context, lock: DeployLock) -> None:
+    """Remove our lock; when AWS cannot be reached for it, say so instead of hiding the error
+    that ended the run (the lock expires by itself; `stackswap unlock` removes it at once)."""
+    try:
+        lock.release()
+    except StackswapError as error:
+        ctx.log.say(f"note: could not remove the deploy lock {lock.name} ({error.message});"
+                    f" run `stackswap unlock` before the rerun, or wait for it to expire")
 
 
 def finish(ctx: Context, plan: Plan) -> int:
@@ -218,7 +228,8 @@ def command(args: argparse.Namespace, ctx_holder: list[Context], connect_aws: Co
         return 0
     alarms = config.deploy.alarms
     if args.command == "deploy":
-        request = DeployRequest(args.image, args.color, not args.no_swap)
+        request = DeployRequest(args.image, args.color, not args.no_swap,
+                                image_found=aws.image_exists(args.image))
         return run_plan(ctx, args, lambda observed: plan_deploy(observed, request, alarms))
     if args.command == "recover":
         return run_plan(ctx, args, lambda observed: plan_recover(observed, tuple(args.skip)))

@@ -121,6 +121,8 @@ class DeployRequest:
     image: str
     color: str | None = None
     swap: bool = True
+    # Whether the registry has the image: None when that cannot be checked (not ECR).
+    image_found: bool | None = None
 
 
 # --- checks -----------------------------------------------------------------------------------
@@ -201,6 +203,9 @@ def plan_first_run(observed: Observed, request: DeployRequest) -> Plan:
 
 def plan_deploy(observed: Observed, request: DeployRequest,
                 alarm_names: tuple[str, ...] = ()) -> Plan:
+    if request.image_found is False:
+        raise Refused(f"image {request.image} does not exist in its ECR repository; push it "
+                      f"first (nothing was changed)")
     waiting = first_blocker(all_stacks(observed))
     if waiting:
         return Plan("deploy", (waiting,))

@@ -16,7 +16,14 @@ from generator.render import alb_stack_body, service_stack_body
 from generator.service import is_fargate
 from orchestrator import probe
 from orchestrator.aws import Aws, Stack
-from orchestrator.errors import ColorFailed, OperatorNeeded, StateUnknown, SwapReverted
+from orchestrator.errors import (
+    AwsUnreachable,
+    ColorFailed,
+    OperatorNeeded,
+    Refused,
+    StateUnknown,
+    SwapReverted,
+)
 from orchestrator.events import Log
 from orchestrator.plan import (
     ContinueRollback,
@@ -83,9 +90,15 @@ def operate(ctx: Context, stack: str, start: Callable[[], bool], *, is_new: bool
         if is_new:
             raise
         ctx.log.say(f"{stack}: deadline passed, cancelling the update this run started")
-        marker = newest_event_id(ctx.aws, stack)
-        ctx.aws.cancel_update_stack(stack)
-        wait(ctx, stack, marker)
+        try:
+            marker = newest_event_id(ctx.aws, stack)
+            ctx.aws.cancel_update_stack(stack)
+            wait(ctx, stack, marker)
+        except StateUnknown as error:
+            if isinstance(error, DeadlineExceeded):
+                raise
+            raise StateUnknown(f"{stack} did not finish before the deadline and could not be "
+                               f"cancelled ({error.message})") from None
         raise
 
 
@@ -197,9 +210,13 @@ def verify(step: Verify, ctx: Context) -> None:
     deadline = ctx.clock.now() + config.deploy.verify_timeout_seconds
     ctx.log.say(f"verifying {step.color} on {step.image}")
     while True:
-        observed = observe_stacks(ctx.aws, config)
-        state = observe_color(ctx.aws, config, observed.colors[step.color])
-        problems = color_problems(state, step.image)
+        try:
+            observed = observe_stacks(ctx.aws, config)
+            state = observe_color(ctx.aws, config, observed.colors[step.color])
+            problems = color_problems(state, step.image)
+        except (Refused, AwsUnreachable) as error:
+            # Health that cannot be read (access denied, AWS failing) is not health.
+            problems = [f"its state cannot be read ({error.message})"]
         if not problems:
             break
         if ctx.clock.now() >= deadline:

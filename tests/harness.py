@@ -14,14 +14,19 @@ from __future__ import annotations
 import datetime
 import http.server
 import threading
+import types
 import uuid
+from collections import Counter
 from collections.abc import Callable
-from contextlib import redirect_stdout
+from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass, field
 from io import StringIO
 
 import boto3
 import botocore.awsrequest
+import botocore.exceptions
+import botocore.loaders
+import botocore.session
 
 from orchestrator import cli
 from orchestrator.aws import Aws
@@ -71,6 +76,22 @@ def response(parsed: dict) -> tuple:
     return http, parsed
 
 
+_LOADER: list[botocore.loaders.Loader] = []
+
+
+def fresh_session(region: str) -> boto3.Session:
+    """A new boto3 session (its own events, credentials, clients) sharing one botocore data
+    loader: every session would otherwise parse botocore's JSON models again (~0.3 s a run)."""
+    core = botocore.session.get_session()
+    if not _LOADER:
+        _LOADER.append(core.get_component("data_loader"))
+    core.register_component("data_loader", _LOADER[0])
+    session = boto3.Session(botocore_session=core, region_name=region)
+    paths = _LOADER[0].search_paths
+    paths[:] = list(dict.fromkeys(paths))  # boto3 appends its data path on every session
+    return session
+
+
 @dataclass
 class HookedAws:
     """A `connect_aws` for cli.main whose sessions carry the test's botocore hooks."""
@@ -82,7 +103,7 @@ class HookedAws:
     actions: list[str] = field(default_factory=list)
 
     def __call__(self, region: str, profile: str | None, endpoint: str | None) -> Aws:
-        session = boto3.Session(region_name=region)
+        session = fresh_session(region)
         session.events.register("before-call.*.*", self._record)
         for event, handler in self.hooks:
             session.events.register(event, handler)
@@ -144,6 +165,11 @@ class Env:
         err = capsys.readouterr().err if capsys else ""
         return Result(code, out.getvalue(), err)
 
+    def call(self, *argv: str, config: bool = True, **kwargs) -> Result:
+        """Like run, but stderr is captured too and argparse's SystemExit becomes the code."""
+        extra = ["--config", str(self.config_path)] if config else []
+        return invoke([*argv, *extra], self.aws, **kwargs)
+
     def stack(self, name: str) -> dict:
         return self.client("cloudformation").describe_stacks(StackName=name)["Stacks"][0]
 
@@ -163,6 +189,18 @@ class Env:
         arn = listener["DefaultActions"][0]["TargetGroupArn"]
         return next(c for c in ("blue", "green") if outputs[f"{c.capitalize()}TargetGroupArn"]
                     == arn)
+
+
+def invoke(argv: list[str], connect_aws: Callable, **kwargs) -> Result:
+    """cli.main in-process with stdout and stderr captured; argparse's exit becomes a code."""
+    out, err = StringIO(), StringIO()
+    kwargs.setdefault("clock", VirtualClock())
+    with redirect_stdout(out), redirect_stderr(err):
+        try:
+            code = cli.main(argv, connect_aws=connect_aws, **kwargs)
+        except SystemExit as exit_:
+            code = exit_.code if isinstance(exit_.code, int) else 2
+    return Result(code, out.getvalue(), err.getvalue())
 
 
 def arrange_tasks(endpoint: str, region: str, cluster: str) -> Callable:
@@ -186,11 +224,15 @@ def arrange_tasks(endpoint: str, region: str, cluster: str) -> Callable:
 class FailingUpdate:
     """Makes the next UpdateStack of one stack fail and roll back, as CloudFormation reports
     it: the request never reaches moto (so the stack keeps its previous parameters) and the
-    stack's events and status then tell of a failed resource and a completed rollback."""
+    stack's events and status then tell of a failed resource and a completed rollback.
+    `final="UPDATE_ROLLBACK_FAILED"` makes the rollback fail too."""
 
-    def __init__(self, env: Env, stack: str, resource: str, reason: str) -> None:
+    def __init__(self, env: Env, stack: str, resource: str, reason: str, *,
+                 resource_type: str = "AWS::ECS::Service",
+                 final: str = "UPDATE_ROLLBACK_COMPLETE") -> None:
         self.cfn = env.client("cloudformation")
         self.stack, self.resource, self.reason = stack, resource, reason
+        self.resource_type, self.final = resource_type, final
         self.active = False
         self.updates = 0
 
@@ -208,10 +250,10 @@ class FailingUpdate:
             self.active, self.updates = True, self.updates + 1
             stack = "AWS::CloudFormation::Stack"
             self.events = [self.event(self.stack, stack, status, reason) for status, reason in (
-                ("UPDATE_ROLLBACK_COMPLETE", ""),
+                (self.final, ""),
                 ("UPDATE_ROLLBACK_IN_PROGRESS", "The following resource(s) failed to update: "
                                                 f"[{self.resource}]."),
-            )] + [self.event(self.resource, "AWS::ECS::Service", "UPDATE_FAILED", self.reason),
+            )] + [self.event(self.resource, self.resource_type, "UPDATE_FAILED", self.reason),
                   self.event(self.stack, stack, "UPDATE_IN_PROGRESS", "User Initiated")]
             return response({"StackId": self.stack})
         if not self.active:
@@ -221,5 +263,217 @@ class FailingUpdate:
             return response({"StackEvents": self.events + real})
         if model.name == "DescribeStacks":
             (real,) = self.cfn.describe_stacks(StackName=self.stack)["Stacks"]
-            return response({"Stacks": [{**real, "StackStatus": "UPDATE_ROLLBACK_COMPLETE"}]})
+            return response({"Stacks": [{**real, "StackStatus": self.final}]})
         return None
+
+
+# --- more of what moto cannot produce ---------------------------------------------------------
+
+STACK_TYPE = "AWS::CloudFormation::Stack"
+
+
+def error_response(code: str, message: str, status: int = 400) -> tuple:
+    """A before-call short-circuit that botocore turns into a ClientError (no retries)."""
+    http = botocore.awsrequest.AWSResponse("http://injected", status, {}, None)
+    return http, {"Error": {"Code": code, "Message": message},
+                  "ResponseMetadata": {"HTTPStatusCode": status, "RequestId": "injected"}}
+
+
+class _Body:
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    def stream(self, **kwargs):
+        yield self.data
+
+
+def http_error(code: str, message: str, status: int, *, json_protocol: bool = False):
+    """An HTTP answer for a before-send hook: botocore parses it and its retry handler decides,
+    exactly as for a reply from AWS. Query protocol (CloudFormation, ELBv2) unless json."""
+    if json_protocol:
+        body = f'{{"__type": "{code}", "message": "{message}"}}'.encode()
+        headers = {"x-amzn-RequestId": "injected", "Content-Type": "application/x-amz-json-1.1"}
+    else:
+        body = (f"<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}"
+                f"</Message></Error><RequestId>injected</RequestId></ErrorResponse>").encode()
+        headers = {"x-amzn-RequestId": "injected", "Content-Type": "text/xml"}
+    return botocore.awsrequest.AWSResponse("http://injected", status, headers, _Body(body))
+
+
+def operation_of(request) -> str:
+    """The operation name of a botocore request in a before-send hook."""
+    target = request.headers.get("X-Amz-Target", b"")
+    if target:
+        return (target.decode() if isinstance(target, bytes) else target).rsplit(".", 1)[-1]
+    body = request.body.decode() if isinstance(request.body, bytes) else (request.body or "")
+    for part in body.split("&"):
+        if part.startswith("Action="):
+            return part[len("Action="):]
+    return ""
+
+
+def botocore_sleeps_on(monkeypatch, clock: VirtualClock) -> None:
+    """botocore's retry backoff sleeps on the virtual clock (the time boundary of botocore)."""
+    import botocore.endpoint
+    monkeypatch.setattr(botocore.endpoint, "time", types.SimpleNamespace(sleep=clock.sleep))
+
+
+@dataclass
+class Requests:
+    """Records every API call's parameters (before-parameter-build), e.g. UpdateStack per stack
+    and the ClientRequestToken of each mutating call."""
+
+    seen: list[tuple[str, dict]] = field(default_factory=list)
+
+    def install(self, aws: HookedAws) -> Requests:
+        aws.hooks.append(("before-parameter-build.*.*", self))
+        return self
+
+    def __call__(self, params, model, **kwargs) -> None:
+        self.seen.append((model.name, dict(params)))
+
+    def of(self, operation: str) -> list[dict]:
+        return [params for name, params in self.seen if name == operation]
+
+    def updated_stacks(self) -> list[str]:
+        return [params["StackName"] for params in self.of("UpdateStack")]
+
+
+class ScriptedStack:
+    """One stack reports the status and events a script gives it, in situations moto cannot
+    produce. The script only ever answers DescribeStacks/DescribeStackEvents (and the operations
+    a subclass handles) for its own stack; everything else is moto's. Injected events are merged
+    with moto's by time, newest first, as CloudFormation lists them."""
+
+    def __init__(self, env: Env, stack: str) -> None:
+        self.cfn = env.client("cloudformation")
+        self.stack = stack
+        self.status: str | None = None  # None: moto's own status
+        self.reason = ""
+        self.events: list[dict] = []
+        self.calls: Counter = Counter()
+
+    def install(self) -> ScriptedStack:
+        return self
+
+    def add_event(self, logical_id: str, status: str, reason: str = "",
+                  resource_type: str = STACK_TYPE) -> None:
+        self.events.append({
+            "StackName": self.stack, "StackId": self.stack, "EventId": str(uuid.uuid4()),
+            "LogicalResourceId": logical_id, "ResourceType": resource_type,
+            "ResourceStatus": status, "ResourceStatusReason": reason,
+            "Timestamp": datetime.datetime.now(datetime.UTC)})
+
+    def become(self, status: str | None, reason: str = "") -> None:
+        """Report `status` from now on (with a stack event); None hands back to moto."""
+        if status is not None:
+            self.add_event(self.stack, status, reason)
+        self.status, self.reason = status, reason
+
+    # What a subclass may script; None lets the call through to moto.
+    def on_operation(self, operation: str, body: dict):
+        return None
+
+    def on_poll(self) -> None:
+        pass
+
+    def __call__(self, model, params, **kwargs):
+        body = params.get("body") or {}
+        if not isinstance(body, dict) or body.get("StackName") != self.stack:
+            return None
+        self.calls[model.name] += 1
+        if model.name == "DescribeStackEvents":
+            self.on_poll()
+            if not self.events:
+                return None
+            real = self.cfn.describe_stack_events(StackName=self.stack)["StackEvents"]
+            merged = sorted(real + self.events, key=lambda e: e["Timestamp"], reverse=True)
+            return response({"StackEvents": merged})
+        if model.name == "DescribeStacks":
+            if self.status is None:
+                return None
+            (real,) = self.cfn.describe_stacks(StackName=self.stack)["Stacks"]
+            return response({"Stacks": [{**real, "StackStatus": self.status,
+                                         "StackStatusReason": self.reason}]})
+        return self.on_operation(model.name, body)
+
+
+class StatusAtStart(ScriptedStack):
+    """A stack found in `status` (left by an earlier failure, a person, or a run that is gone).
+    With `polls`, an operation in progress that finishes (`then`) after that many
+    DescribeStackEvents polls; otherwise the status stays until an update of the stack, which
+    moto then applies."""
+
+    def __init__(self, env: Env, stack: str, status: str, *, reason: str = "",
+                 polls: int | None = None, then: str = "UPDATE_COMPLETE") -> None:
+        super().__init__(env, stack)
+        self.polls, self.then = polls, then
+        self.become(status, reason)
+
+    def on_poll(self) -> None:
+        if self.polls is not None and self.status is not None:
+            self.polls -= 1
+            if self.polls < 0:
+                self.add_event(self.stack, self.then)
+                self.status = None
+
+    def on_operation(self, operation: str, body: dict):
+        if operation == "UpdateStack":
+            self.status = None
+        if operation == "ContinueUpdateRollback" and self.status == "UPDATE_ROLLBACK_FAILED":
+            self.become("UPDATE_ROLLBACK_COMPLETE")
+            return response({})
+        return None
+
+
+class StuckUpdate(ScriptedStack):
+    """The next UpdateStack of the stack never finishes (tasks never become healthy, so ECS
+    never reaches a steady state): UPDATE_IN_PROGRESS until someone cancels it; then it rolls
+    back. The update is never applied in moto."""
+
+    def __init__(self, env: Env, stack: str) -> None:
+        super().__init__(env, stack)
+        self.updates = self.cancels = 0
+
+    def on_operation(self, operation: str, body: dict):
+        if operation == "UpdateStack" and self.status is None:
+            self.updates += 1
+            self.become("UPDATE_IN_PROGRESS", "User Initiated")
+            self.add_event("Service", "UPDATE_IN_PROGRESS", "", "AWS::ECS::Service")
+            return response({"StackId": self.stack})
+        if operation == "CancelUpdateStack" and self.status == "UPDATE_IN_PROGRESS":
+            self.cancels += 1
+            self.become("UPDATE_ROLLBACK_IN_PROGRESS", "Resource update cancelled")
+            self.add_event("Service", "UPDATE_FAILED", "Resource update cancelled",
+                           "AWS::ECS::Service")
+            self.become("UPDATE_ROLLBACK_COMPLETE")
+            return response({})
+        return None
+
+
+class LostReply:
+    """The request reaches AWS and is applied, then the connection drops before the reply:
+    an after-call hook that raises for the first `times` calls of one operation (of one stack
+    when `stack` is given)."""
+
+    def __init__(self, operation: str, stack: str | None = None, times: int = 1) -> None:
+        self.operation, self.stack, self.times = operation, stack, times
+        self.lost = 0
+        self.pending: list[str | None] = []
+
+    def install(self, aws: HookedAws) -> LostReply:
+        aws.hooks.append((f"before-call.*.{self.operation}", self.sent))
+        aws.hooks.append((f"after-call.*.{self.operation}", self))
+        return self
+
+    def sent(self, params, **kwargs) -> None:
+        body = params.get("body")
+        self.pending.append(body.get("StackName") if isinstance(body, dict) else None)
+
+    def __call__(self, **kwargs) -> None:
+        stack = self.pending.pop() if self.pending else None
+        if self.stack and stack != self.stack:
+            return
+        if self.lost < self.times:
+            self.lost += 1
+            raise botocore.exceptions.ConnectionClosedError(endpoint_url="http://moto")

@@ -1,0 +1,686 @@
+"""The fault matrix of ../shared/DESIGN.md, one test per row, against the moto server.
+
+Each test injects its fault at a boundary — moto's own APIs, botocore event hooks on the CLI's
+session (before-call short-circuits, before-send HTTP answers that botocore's real retry handler
+sees, after-call hooks that lose a reply), the virtual clock — never by patching stackswap. Each
+asserts the exit code, the message, and what was left behind: what :80 serves, which stacks were
+updated, which mutating calls were made.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+
+import botocore.exceptions
+import pytest
+
+from orchestrator import cli
+from tests.harness import (
+    FailingUpdate,
+    HookedAws,
+    LostReply,
+    Requests,
+    StatusAtStart,
+    StuckUpdate,
+    VirtualClock,
+    botocore_sleeps_on,
+    error_response,
+    http_error,
+    invoke,
+    operation_of,
+)
+
+CFN_MUTATING = {"CreateStack", "UpdateStack", "DeleteStack", "CancelUpdateStack",
+                "ContinueUpdateRollback", "SetStackPolicy", "UpdateTerminationProtection"}
+
+
+@pytest.fixture
+def deployed(env):
+    """First run done: both colours on app:v1, blue live; calls recorded from here on."""
+    result = env.call("deploy", "--image", "app:v1")
+    assert result.code == 0, result.err
+    env.aws.calls.clear()
+    env.requests = Requests().install(env.aws)
+    return env
+
+
+def cfn_mutating(env) -> list[str]:
+    return [name for name in env.aws.calls if name in CFN_MUTATING]
+
+
+def one_line(err: str) -> str:
+    lines = [line for line in err.splitlines() if line.startswith("stackswap: ")]
+    assert lines, err
+    return lines[-1]
+
+
+def set_alarm(env, name: str, state: str) -> None:
+    cloudwatch = env.client("cloudwatch")
+    cloudwatch.put_metric_alarm(AlarmName=name, MetricName="HTTPCode_Target_5XX_Count",
+                                Namespace="AWS/ApplicationELB", Statistic="Sum", Period=60,
+                                EvaluationPeriods=1, Threshold=1,
+                                ComparisonOperator="GreaterThanThreshold")
+    cloudwatch.set_alarm_state(AlarmName=name, StateValue=state, StateReason="test")
+
+
+def use_alarms(env, *names: str) -> None:
+    quoted = ", ".join(f'"{name}"' for name in names)
+    text = env.config_path.read_text().replace("[deploy]", f"[deploy]\nalarms = [{quoted}]")
+    env.config_path.write_text(text)
+
+
+def target_group(env, color: str) -> str:
+    return env.outputs("shop-elb")[f"{color.capitalize()}TargetGroupArn"]
+
+
+def listener(env, port: int) -> str:
+    key = "ProductionListenerArn" if port == 80 else "TestListenerArn"
+    return env.outputs("shop-elb")[key]
+
+
+def after_update_of(env, stack: str, then) -> None:
+    """Call `then()` once UpdateStack of `stack` has reached moto and answered."""
+    pending: list[str] = []
+    env.aws.hooks.append(("before-call.cloudformation.UpdateStack",
+                          lambda params, **kwargs: pending.append(params["body"]["StackName"])))
+
+    def after(http_response, **kwargs) -> None:
+        if pending and pending.pop() == stack and http_response.status_code < 300:
+            then()
+    env.aws.hooks.append(("after-call.cloudformation.UpdateStack", after))
+
+
+def lock_exists(env) -> bool:
+    names = [p["Name"] for p in env.client("ssm").describe_parameters()["Parameters"]]
+    return "/stackswap/shop/lock" in names
+
+
+# --- 1-6: bad requests and missing things, refused before any change -------------------------
+
+def test_fault_01_deploy_into_live_color(deployed):
+    result = deployed.call("deploy", "--image", "app:v2", "--color", "blue")
+    assert result.code == 3
+    assert "blue is the live colour (it serves :80)" in one_line(result.err)
+    assert deployed.aws.mutating == []
+    assert deployed.forwards(80) == "blue"
+    assert deployed.parameter("shop-blue", "Image") == "app:v1"
+
+
+@pytest.mark.parametrize("argv", [
+    ["deploy"],                                           # IMAGE missing
+    ["deploy", "--image", "app"],                         # no tag
+    ["deploy", "--image", "App:v2"],                      # not an image name
+    ["deploy", "--image", "app:v2", "--color", "purple"],  # no such colour
+    ["deploy", "--image", "app:v2", "--color"],           # COLOR without a value
+])
+def test_fault_02_color_or_image_missing_or_invalid(deployed, argv):
+    result = deployed.call(*argv)
+    assert result.code == 2
+    assert result.err.count("\n") == 1 and result.err.startswith("stackswap deploy: error: ")
+    assert "usage" in result.err or "--help" in result.err
+    assert deployed.aws.calls == []
+
+
+@pytest.mark.parametrize(("text", "names"), [
+    ('name = "shop"\nregion = ', "not valid TOML"),
+    (("cluster = ", "# cluster = "), "cluster: is required but missing"),
+    (('vpc_id = "vpc-', 'vpc_id = "x-'), "network.vpc_id: must be"),
+    (("smoke_tries = 2", "smoke_tries = 0"), "deploy.smoke_tries: must be"),
+    (("[deploy]", "[deploy]\nalarms = [\"a:b\"]"), "deploy.alarms"),
+])
+def test_fault_03_malformed_config(deployed, tmp_path, text, names):
+    path = tmp_path / "broken.toml"
+    good = deployed.config_path.read_text()
+    path.write_text(text if isinstance(text, str) else good.replace(*text))
+    result = invoke(["deploy", "--image", "app:v2", "--config", str(path)], deployed.aws)
+    assert result.code == 2
+    assert result.err.count("\n") == 1
+    assert f"stackswap: {path}: " in result.err and names in result.err
+    assert deployed.aws.calls == []
+
+
+def test_fault_04_wrong_region_or_account(deployed):
+    result = deployed.call("deploy", "--image", "app:v2", "--region", "us-east-1")
+    assert result.code == 2
+    assert "--region us-east-1 differs from the config's region eu-west-1" in result.err
+    assert deployed.aws.calls == []
+    # A config pointing at a region (or account) where the environment does not exist: `swap`
+    # finds no stacks and refuses (a deploy there would be a first run, see row 5).
+    text = deployed.config_path.read_text().replace('region = "eu-west-1"',
+                                                    'region = "us-west-2"')
+    deployed.config_path.write_text(text)
+    result = deployed.call("swap")
+    assert result.code == 3
+    assert "stacks missing (alb, blue, green)" in one_line(result.err)
+    assert deployed.aws.mutating == []
+
+
+def test_fault_05_stack_missing(deployed):
+    deployed.client("cloudformation").delete_stack(StackName="shop-green")
+    for command in ("swap", "rollback"):
+        result = deployed.call(command)
+        assert result.code == 3
+        assert "stacks missing (green)" in one_line(result.err)
+        assert "stackswap deploy --image IMAGE" in result.err
+    assert deployed.aws.mutating == []
+    # deploy is the documented way to create what is missing: the idle colour, verified, no swap
+    result = deployed.call("deploy", "--image", "app:v2")
+    assert result.code == 0, result.err
+    assert "creating the missing stacks: green" in result.err
+    assert deployed.parameter("shop-green", "Image") == "app:v2"
+    assert deployed.forwards(80) == "blue"
+    assert [p["StackName"] for p in deployed.requests.of("CreateStack")] == ["shop-green"]
+    assert deployed.requests.of("UpdateStack") == []
+
+
+def test_fault_06_image_tag_does_not_exist(deployed):
+    ecr = deployed.client("ecr")
+    repository = ecr.create_repository(repositoryName="shop")["repository"]["repositoryUri"]
+    manifest = json.dumps({"schemaVersion": 2, "config": {"digest": "sha256:" + "a" * 64},
+                           "mediaType": "application/vnd.docker.distribution.manifest.v2+json"})
+    ecr.put_image(repositoryName="shop", imageManifest=manifest, imageTag="v2")
+    result = deployed.call("deploy", "--image", f"{repository}:v3")
+    assert result.code == 3
+    assert f"image {repository}:v3 does not exist" in one_line(result.err)
+    assert deployed.aws.mutating == []
+    assert deployed.forwards(80) == "blue"
+    # The tag that exists is deployed.
+    result = deployed.call("deploy", "--image", f"{repository}:v2")
+    assert result.code == 0, result.err
+    assert deployed.forwards(80) == "green"
+
+
+# --- 7-11: stacks in the way -----------------------------------------------------------------
+
+def test_fault_07_stack_in_progress_at_start(deployed):
+    # Someone else's update of the idle stack is in progress (a run that is gone, or a person):
+    # it is waited for under the lock, never cancelled, and the plan is made again.
+    other = StatusAtStart(deployed, "shop-green", "UPDATE_IN_PROGRESS",
+                          reason="User Initiated", polls=4)
+    deployed.aws.hooks.append(("before-call.cloudformation.*", other))
+    result = deployed.call("deploy", "--image", "app:v2")
+    assert result.code == 0, result.err
+    assert "waiting for shop-green (UPDATE_IN_PROGRESS), started by someone else" in result.err
+    assert "CancelUpdateStack" not in deployed.aws.calls
+    assert deployed.requests.updated_stacks() == ["shop-green", "shop-elb"]
+    assert deployed.forwards(80) == "green"
+    # The dry run (no lock) shows the wait and changes nothing.
+    deployed.aws.calls.clear()
+    other.become("UPDATE_IN_PROGRESS")
+    result = deployed.call("deploy", "--image", "app:v3", "--dry-run")
+    assert result.code == 0 and "wait for shop-green (UPDATE_IN_PROGRESS)" in result.out
+    assert deployed.aws.mutating == []
+
+
+def test_fault_08_idle_stack_update_rollback_failed(deployed):
+    stuck = StatusAtStart(deployed, "shop-green", "UPDATE_ROLLBACK_FAILED",
+                          reason="Service failed to roll back")
+    deployed.aws.hooks.append(("before-call.cloudformation.*", stuck))
+    result = deployed.call("deploy", "--image", "app:v2")
+    assert result.code == 6
+    line = one_line(result.err)
+    assert "shop-green is UPDATE_ROLLBACK_FAILED" in line
+    assert "stackswap recover" in line
+    assert "continue-update-rollback --stack-name shop-green" in line
+    assert deployed.aws.mutating == []
+    assert deployed.forwards(80) == "blue"
+    # The command it names continues the rollback (no resource skipped), then deploys work.
+    result = deployed.call("recover")
+    assert result.code == 0, result.err
+    (request,) = deployed.requests.of("ContinueUpdateRollback")
+    assert request["StackName"] == "shop-green" and not request.get("ResourcesToSkip")
+    assert request["ClientRequestToken"]
+    assert deployed.call("deploy", "--image", "app:v2").code == 0
+    assert deployed.forwards(80) == "green"
+
+
+def test_fault_08b_update_ends_in_update_rollback_failed(deployed):
+    failing = FailingUpdate(deployed, "shop-green", "Service", "Service did not stabilize",
+                            final="UPDATE_ROLLBACK_FAILED")
+    deployed.aws.hooks.append(("before-call.cloudformation.*", failing))
+    result = deployed.call("deploy", "--image", "app:v2")
+    assert result.code == 6
+    assert "continue-update-rollback --stack-name shop-green" in one_line(result.err)
+    assert deployed.requests.updated_stacks() == ["shop-green"]
+    assert "CancelUpdateStack" not in deployed.aws.calls
+    assert deployed.forwards(80) == "blue"
+
+
+def test_fault_09_stack_in_rollback_complete(deployed):
+    dead = StatusAtStart(deployed, "shop-green", "ROLLBACK_COMPLETE")
+    deployed.aws.hooks.append(("before-call.cloudformation.*", dead))
+    for argv in (["deploy", "--image", "app:v2"], ["swap"]):
+        result = deployed.call(*argv)
+        assert result.code == 6
+        line = one_line(result.err)
+        assert "shop-green is ROLLBACK_COMPLETE: it can only be deleted" in line
+        assert "delete-stack --stack-name shop-green" in line
+    assert deployed.aws.mutating == []
+    assert deployed.forwards(80) == "blue"
+
+
+def test_fault_10_update_rollback_complete_is_updatable(deployed):
+    earlier = StatusAtStart(deployed, "shop-green", "UPDATE_ROLLBACK_COMPLETE")
+    deployed.aws.hooks.append(("before-call.cloudformation.*", earlier))
+    result = deployed.call("deploy", "--image", "app:v2")
+    assert result.code == 0, result.err
+    assert deployed.requests.updated_stacks() == ["shop-green", "shop-elb"]
+    assert deployed.parameter("shop-green", "Image") == "app:v2"
+    assert (deployed.forwards(80), deployed.forwards(8080)) == ("green", "blue")
+
+
+def test_fault_11_no_updates_to_perform_still_verifies(deployed):
+    assert deployed.call("deploy", "--image", "app:v2").code == 0  # green live, blue on v1
+    deployed.aws.calls.clear()
+    deployed.test.answer(503)  # blue behind :8080 does not answer: no update, still verified
+    result = deployed.call("deploy", "--image", "app:v1")
+    assert result.code == 4
+    assert "shop-blue: no updates to perform" in result.err
+    assert "smoke test of blue failed" in one_line(result.err)
+    assert deployed.aws.calls.count("DescribeTargetHealth") >= 1
+    assert deployed.forwards(80) == "green"
+    deployed.test.answer(200)
+    result = deployed.call("deploy", "--image", "app:v1")
+    assert result.code == 0, result.err
+    assert (deployed.forwards(80), deployed.forwards(8080)) == ("blue", "green")
+
+
+# --- 12-16: the new colour fails; production untouched (4) -----------------------------------
+
+def test_fault_12_idle_update_rolls_back(deployed):
+    failing = FailingUpdate(deployed, "shop-green", "Service",
+                            "ECS Deployment Circuit Breaker was triggered")
+    deployed.aws.hooks.append(("before-call.cloudformation.*", failing))
+    result = deployed.call("deploy", "--image", "app:v2")
+    assert result.code == 4
+    line = one_line(result.err)
+    assert "shop-green update failed and was rolled back" in line
+    assert "Service UPDATE_FAILED: ECS Deployment Circuit Breaker was triggered" in line
+    assert deployed.requests.updated_stacks() == ["shop-green"]  # the ALB stack untouched
+    assert deployed.forwards(80) == "blue"
+    assert deployed.parameter("shop-green", "Image") == "app:v1"
+    assert not lock_exists(deployed)
+
+
+def test_fault_13_tasks_never_healthy_deadline_cancels_own_update(deployed):
+    stuck = StuckUpdate(deployed, "shop-green")
+    deployed.aws.hooks.append(("before-call.cloudformation.*", stuck))
+    clock = VirtualClock()
+    result = deployed.call("deploy", "--image", "app:v2", clock=clock)
+    assert result.code == 4
+    line = one_line(result.err)
+    assert "shop-green is still UPDATE_IN_PROGRESS after 60 s" in line
+    assert "cancelled and rolled back" in line
+    assert (stuck.updates, stuck.cancels) == (1, 1)
+    cancels = deployed.requests.of("CancelUpdateStack")
+    assert [c["StackName"] for c in cancels] == ["shop-green"] and cancels[0]["ClientRequestToken"]
+    assert clock.time - 1000 >= 60
+    assert deployed.requests.updated_stacks() == ["shop-green"]
+    assert deployed.forwards(80) == "blue"
+
+
+def test_fault_14_idle_target_group_has_no_healthy_target(deployed):
+    elbv2 = deployed.client("elbv2")
+    green = target_group(deployed, "green")
+    targets = [d["Target"] for d in
+               elbv2.describe_target_health(TargetGroupArn=green)["TargetHealthDescriptions"]]
+
+    def tasks_gone(**kwargs):  # the new tasks never register healthy
+        elbv2.deregister_targets(TargetGroupArn=green, Targets=targets)
+    deployed.aws.hooks.append(("after-call.cloudformation.UpdateStack", tasks_gone))
+    result = deployed.call("deploy", "--image", "app:v2")
+    assert result.code == 4
+    line = one_line(result.err)
+    assert "green is not fit to serve after 5 s" in line and "no healthy target" in line
+    assert deployed.requests.updated_stacks() == ["shop-green"]
+    assert deployed.forwards(80) == "blue"
+
+
+def test_fault_15_smoke_on_test_listener_fails_or_times_out(deployed):
+    deployed.test.answer(503)
+    result = deployed.call("deploy", "--image", "app:v2")
+    assert result.code == 4
+    assert "smoke test of green failed" in one_line(result.err) and "503" in result.err
+    deployed.test.close()  # nothing answers at all
+    result = deployed.call("deploy", "--image", "app:v2")
+    assert result.code == 4
+    assert "no answer" in one_line(result.err)
+    assert set(deployed.requests.updated_stacks()) == {"shop-green"}  # never the ALB stack
+    assert "shop-green: no updates to perform" in result.err
+    assert deployed.forwards(80) == "blue"
+
+
+@pytest.mark.parametrize("fault", ["AccessDenied", "5xx"])
+def test_fault_16_health_data_unreadable(deployed, monkeypatch, fault):
+    clock = VirtualClock()
+    botocore_sleeps_on(monkeypatch, clock)
+
+    def unreadable(request, **kwargs):
+        if operation_of(request) == "DescribeTargetHealth":
+            if fault == "AccessDenied":
+                return http_error("AccessDenied", "not allowed", 403)
+            return http_error("InternalFailure", "oops", 503)
+        return None
+    deployed.aws.hooks.append(("before-send.elastic-load-balancing-v2", unreadable))
+    result = deployed.call("deploy", "--image", "app:v2", clock=clock)
+    assert result.code == 4
+    line = one_line(result.err)
+    assert "green is not fit to serve" in line and "DescribeTargetHealth" in line
+    assert deployed.requests.updated_stacks() == ["shop-green"]
+    assert deployed.forwards(80) == "blue"
+
+
+def test_fault_16b_alarm_data_unreadable_refuses_before_any_change(deployed):
+    set_alarm(deployed, "shop-5xx", "OK")
+    use_alarms(deployed, "shop-5xx")
+    deployed.aws.hooks.append(("before-call.cloudwatch.DescribeAlarms",
+                               lambda **kwargs: error_response("AccessDenied", "not allowed",
+                                                               403)))
+    result = deployed.call("deploy", "--image", "app:v2")
+    assert result.code == 3
+    assert "AWS denied DescribeAlarms" in one_line(result.err)
+    assert deployed.aws.mutating == []
+
+
+# --- 17-19: the swap fails or production fails after it (5); alarms --------------------------
+
+def test_fault_17_swap_rolls_back(deployed):
+    failing = FailingUpdate(deployed, "shop-elb", "ProductionListener", "Listener update failed",
+                            resource_type="AWS::ElasticLoadBalancingV2::Listener")
+    deployed.aws.hooks.append(("before-call.cloudformation.*", failing))
+    result = deployed.call("deploy", "--image", "app:v2")
+    assert result.code == 5
+    line = one_line(result.err)
+    assert "the swap failed and CloudFormation rolled it back" in line
+    assert "ProductionListener UPDATE_FAILED: Listener update failed" in line
+    assert ":80 is confirmed on blue" in line
+    assert (deployed.forwards(80), deployed.forwards(8080)) == ("blue", "green")
+    assert deployed.requests.updated_stacks() == ["shop-green", "shop-elb"]
+    # both listeners were read again after the failed swap
+    after = deployed.aws.calls[deployed.aws.calls.index("UpdateStack", 1):]
+    assert after.count("DescribeListeners") >= 2
+
+
+def test_fault_18_alarm_fires_after_the_swap(deployed):
+    set_alarm(deployed, "shop-5xx", "OK")
+    use_alarms(deployed, "shop-5xx")
+
+    after_update_of(deployed, "shop-elb", lambda: deployed.client("cloudwatch").set_alarm_state(
+        AlarmName="shop-5xx", StateValue="ALARM", StateReason="5xx after the swap"))
+    result = deployed.call("deploy", "--image", "app:v2")
+    assert result.code == 5
+    line = one_line(result.err)
+    assert "alarm(s) in ALARM: shop-5xx" in line and ":80 is confirmed back on blue" in line
+    assert (deployed.forwards(80), deployed.forwards(8080)) == ("blue", "green")
+    swap, back = deployed.requests.of("UpdateStack")[1:]
+    # The swap carried the alarm as a CloudFormation rollback trigger (CloudFormation reverts
+    # by itself even if stackswap dies); the way back is a plain update.
+    (trigger,) = swap["RollbackConfiguration"]["RollbackTriggers"]
+    assert trigger["Arn"].endswith(":alarm:shop-5xx")
+    assert "RollbackConfiguration" not in back
+
+
+def test_fault_19_alarm_already_in_alarm(deployed):
+    set_alarm(deployed, "shop-5xx", "ALARM")
+    use_alarms(deployed, "shop-5xx")
+    for argv in (["deploy", "--image", "app:v2"], ["swap"]):
+        result = deployed.call(*argv)
+        assert result.code == 3
+        assert "alarm(s) already in ALARM: shop-5xx" in one_line(result.err)
+    assert deployed.aws.mutating == []
+    assert deployed.forwards(80) == "blue"
+
+
+# --- 20-24: AWS itself misbehaves ------------------------------------------------------------
+
+def test_fault_20_throttling_and_5xx_are_retried(deployed, monkeypatch):
+    clock = VirtualClock()
+    botocore_sleeps_on(monkeypatch, clock)
+    seen: dict[str, int] = {}
+    throttled = {"left": 0}
+
+    def flaky(request, **kwargs):
+        operation = operation_of(request)
+        seen[operation] = seen.get(operation, 0) + 1
+        if operation == "UpdateStack" and seen[operation] == 1:
+            throttled["left"] = 2 * 6 + 1  # the polls of this update: two fail past retries
+            return http_error("InternalFailure", "try again", 503)  # never reached moto
+        if operation == "DescribeStackEvents" and throttled["left"] > 0:
+            throttled["left"] -= 1
+            return http_error("Throttling", "Rate exceeded", 400)
+        return None
+    deployed.aws.hooks.append(("before-send.cloudformation", flaky))
+    result = deployed.call("deploy", "--image", "app:v2", clock=clock)
+    assert result.code == 0, result.err
+    assert throttled["left"] == 0
+    assert (deployed.forwards(80), deployed.forwards(8080)) == ("green", "blue")
+    assert deployed.parameter("shop-green", "Image") == "app:v2"
+    assert clock.time > 1000 + 2  # botocore backed off (on the virtual clock)
+    # the 503 UpdateStack was retried by botocore with the same request: one call, applied once
+    assert deployed.requests.updated_stacks() == ["shop-green", "shop-elb"]
+    assert seen["UpdateStack"] == 3
+
+
+def test_fault_21_credentials_expire_mid_wait(deployed, monkeypatch):
+    clock = VirtualClock()
+    botocore_sleeps_on(monkeypatch, clock)
+    expired = {"now": False}
+
+    def start():
+        expired["now"] = True
+
+    def reply(request, **kwargs):
+        if expired["now"]:
+            json_protocol = b"X-Amz-Target" in b"".join(
+                k.encode() if isinstance(k, str) else k for k in request.headers)
+            return http_error("ExpiredToken", "The security token included in the request is "
+                              "expired", 403, json_protocol=json_protocol)
+        return None
+    after_update_of(deployed, "shop-green", start)
+    deployed.aws.hooks.append(("before-send", reply))
+    result = deployed.call("deploy", "--image", "app:v2", clock=clock)
+    assert result.code == 7
+    line = one_line(result.err)
+    assert "lost track of shop-green" in line and "rerun the same command to resume" in line
+    assert "CancelUpdateStack" not in deployed.aws.calls
+    assert deployed.requests.updated_stacks() == ["shop-green"]
+    assert deployed.forwards(80) == "blue"
+    # Credentials renewed: the rerun resumes (the lock the dead run left is said to be removed
+    # by `stackswap unlock`; the message above told what happened to it).
+    expired["now"] = False
+    deployed.aws.hooks.clear()
+    if lock_exists(deployed):
+        assert "stackswap unlock" in result.err
+        assert deployed.call("unlock").code == 0
+    result = deployed.call("deploy", "--image", "app:v2")
+    assert result.code == 0, result.err
+    assert deployed.forwards(80) == "green"
+
+
+class InterruptedWait(StatusAtStart):
+    """The stack's update looks in progress to the run that starts it (moto finishes updates
+    at once), and Ctrl-C arrives on the second poll of the wait."""
+
+    def __init__(self, env) -> None:
+        super().__init__(env, "shop-green", "UPDATE_COMPLETE")
+        self.status, self.waits = None, 0
+
+    def started(self) -> None:
+        if self.waits:
+            return  # the rerun's own (no-op) update
+        self.polls = 6
+        self.become("UPDATE_IN_PROGRESS", "User Initiated")
+
+    def on_poll(self) -> None:
+        if self.status:
+            self.waits += 1
+            if self.waits == 2:
+                raise KeyboardInterrupt
+        super().on_poll()
+
+
+def test_fault_22_ctrl_c_mid_wait_then_rerun_resumes(deployed):
+    script = InterruptedWait(deployed)
+    after_update_of(deployed, "shop-green", script.started)
+    deployed.aws.hooks.append(("before-call.cloudformation.*", script))
+    result = deployed.call("deploy", "--image", "app:v2")
+    assert result.code == 130
+    assert "interrupted while waiting for shop-green; CloudFormation carries on" in result.err
+    assert "Rerun the same command to resume" in result.err
+    assert "CancelUpdateStack" not in deployed.aws.calls
+    assert deployed.forwards(80) == "blue"
+    assert not lock_exists(deployed)  # released on the way out
+    # The rerun finds the update still in progress, waits for it, verifies, swaps.
+    deployed.aws.calls.clear()
+    result = deployed.call("deploy", "--image", "app:v2")
+    assert result.code == 0, result.err
+    assert "waiting for shop-green (UPDATE_IN_PROGRESS)" in result.err
+    assert "CancelUpdateStack" not in deployed.aws.calls
+    assert (deployed.forwards(80), deployed.forwards(8080)) == ("green", "blue")
+    assert deployed.requests.updated_stacks().count("shop-elb") == 1
+
+
+def test_fault_23_network_lost_while_waiting(deployed, monkeypatch):
+    clock = VirtualClock()
+    botocore_sleeps_on(monkeypatch, clock)
+    down = {"now": False, "tries": 0}
+
+    def start():
+        down["now"] = True
+
+    def unplugged(request, **kwargs):
+        if down["now"]:
+            down["tries"] += 1
+            raise botocore.exceptions.EndpointConnectionError(endpoint_url=request.url)
+        return None
+    after_update_of(deployed, "shop-green", start)
+    deployed.aws.hooks.append(("before-send", unplugged))
+    result = deployed.call("deploy", "--image", "app:v2", clock=clock)
+    assert result.code == 7
+    line = one_line(result.err)
+    assert "shop-green" in line and "rerun" in line
+    assert clock.time - 1000 >= 60  # kept polling to the deadline
+    assert down["tries"] > 6 * 10
+    assert deployed.requests.updated_stacks() == ["shop-green"]  # never swapped
+    assert deployed.forwards(80) == "blue"
+
+
+def test_fault_24_request_applied_but_reply_lost(deployed):
+    lost = LostReply("UpdateStack", "shop-green").install(deployed.aws)
+    result = deployed.call("deploy", "--image", "app:v2")
+    assert lost.lost == 1
+    assert result.code == 7
+    line = one_line(result.err)
+    assert "UpdateStack shop-green" in line and "rerun" in line
+    assert deployed.parameter("shop-green", "Image") == "app:v2"  # it was applied
+    assert deployed.forwards(80) == "blue"
+    # The rerun re-reads the state: green already has the image, nothing is applied twice.
+    result = deployed.call("deploy", "--image", "app:v2")
+    assert result.code == 0, result.err
+    assert (deployed.forwards(80), deployed.forwards(8080)) == ("green", "blue")
+    assert "shop-green: no updates to perform" in result.err
+    # Every mutating request carried a ClientRequestToken, and each token is distinct.
+    tokens = [p["ClientRequestToken"] for name, p in deployed.requests.seen
+              if name in CFN_MUTATING]
+    assert tokens and len(set(tokens)) == len(tokens)
+
+
+# --- 25-28: the world is not as stackswap left it; reruns; concurrency -----------------------
+
+def test_fault_25_production_listener_changed_by_hand(deployed):
+    deployed.client("elbv2").modify_listener(
+        ListenerArn=listener(deployed, 80),
+        DefaultActions=[{"Type": "forward", "TargetGroupArn": target_group(deployed, "green")}])
+    for argv in (["deploy", "--image", "app:v2"], ["swap"], ["rollback"]):
+        result = deployed.call(*argv)
+        assert result.code == 3
+        line = one_line(result.err)
+        assert "not as stackswap left them" in line
+        assert ":80 forwards to green but the ALB stack's LiveColor parameter is blue" in line
+    assert deployed.aws.mutating == []
+    assert deployed.forwards(80) == "green"  # left as the person set it
+
+
+@pytest.mark.parametrize("shape", ["unknown", "weighted"])
+def test_fault_27_production_forwards_to_unknown_group_or_split(deployed, shape):
+    elbv2 = deployed.client("elbv2")
+    if shape == "unknown":
+        foreign = elbv2.create_target_group(
+            Name="someone-else", Protocol="HTTP", Port=80, TargetType="ip",
+            VpcId=deployed.parameter("shop-elb", "VpcId"))["TargetGroups"][0]["TargetGroupArn"]
+        action = {"Type": "forward", "TargetGroupArn": foreign}
+        expected = "unknown target group"
+    else:
+        action = {"Type": "forward", "ForwardConfig": {"TargetGroups": [
+            {"TargetGroupArn": target_group(deployed, "blue"), "Weight": 90},
+            {"TargetGroupArn": target_group(deployed, "green"), "Weight": 10}]}}
+        expected = "blue (weight 90) + green (weight 10)"
+    elbv2.modify_listener(ListenerArn=listener(deployed, 80), DefaultActions=[action])
+    for argv in (["deploy", "--image", "app:v2"], ["swap"]):
+        result = deployed.call(*argv)
+        assert result.code == 3
+        line = one_line(result.err)
+        assert "not to exactly one of the blue/green target groups" in line
+        assert expected in line
+    assert deployed.aws.mutating == []
+
+
+def test_fault_26_rerun_after_success(deployed):
+    assert deployed.call("deploy", "--image", "app:v2").code == 0
+    deployed.aws.calls.clear()
+    result = deployed.call("deploy", "--image", "app:v2")
+    assert result.code == 0
+    assert "app:v2 is already live on green; nothing to change" in result.out
+    assert deployed.aws.mutating == []
+    assert (deployed.forwards(80), deployed.forwards(8080)) == ("green", "blue")
+
+
+def test_fault_28_two_deploys_at_once(deployed):
+    second = HookedAws()
+    results = []
+
+    def start_second(**kwargs):
+        if not results:
+            # The first run holds the lock now: the second starts, as from another laptop.
+            results.append(invoke(["deploy", "--image", "app:v3", "--config",
+                                   str(deployed.config_path)], second))
+    deployed.aws.hooks.append(("after-call.ssm.PutParameter", start_second))
+    first = deployed.call("deploy", "--image", "app:v2")
+    assert first.code == 0, first.err
+    (loser,) = results
+    assert loser.code == 3
+    assert "another stackswap run holds the lock of shop" in one_line(loser.err)
+    assert [c for c in second.calls if c in CFN_MUTATING] == []
+    assert second.mutating == ["PutParameter"]  # the create-if-absent that lost
+    assert deployed.parameter("shop-green", "Image") == "app:v2"
+    assert deployed.parameter("shop-blue", "Image") == "app:v1"
+    assert deployed.forwards(80) == "green"
+    assert not lock_exists(deployed)
+
+
+def test_fault_28b_two_deploys_in_threads(deployed):
+    hooked = [HookedAws(), HookedAws()]
+    barrier = threading.Barrier(2)
+    results: list = [None, None]
+
+    def meet(**kwargs):  # both have planned; they race for the lock
+        barrier.wait(timeout=30)
+
+    def run(index: int, image: str) -> None:
+        # cli.main directly: redirecting sys.stdout is not thread-safe; the codes tell enough
+        hooked[index].hooks.append(("before-call.ssm.PutParameter", meet))
+        results[index] = cli.main(["deploy", "--image", image, "--config",
+                                   str(deployed.config_path)], connect_aws=hooked[index],
+                                  clock=VirtualClock())
+    threads = [threading.Thread(target=run, args=(i, f"app:v{i + 2}")) for i in (0, 1)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(results) == [0, 3]
+    winner, loser = (hooked[results.index(0)], hooked[results.index(3)])
+    assert [c for c in loser.calls if c in CFN_MUTATING] == []
+    assert winner.calls.count("UpdateStack") == 2
+    assert deployed.forwards(80) == "green"
+    assert not lock_exists(deployed)

@@ -154,7 +154,13 @@ class Env:
     aws: HookedAws
 
     def client(self, service: str):
-        return client(service, self.endpoint, self.region)
+        # One client per service: creating one costs more than most calls to moto.
+        cache = self.__dict__.setdefault("_clients", {})
+        if service not in cache:
+            cache[service] = fresh_session(self.region).client(
+                service, endpoint_url=self.endpoint, aws_access_key_id="sandbox",
+                aws_secret_access_key="sandbox")
+        return cache[service]
 
     def run(self, *argv: str, capsys=None, **kwargs) -> Result:
         out = StringIO()

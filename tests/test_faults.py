@@ -16,6 +16,7 @@ import botocore.exceptions
 import pytest
 
 from orchestrator import cli
+from sandbox.environment import write_config
 from tests.harness import (
     FailingUpdate,
     HookedAws,
@@ -33,6 +34,16 @@ from tests.harness import (
 
 CFN_MUTATING = {"CreateStack", "UpdateStack", "DeleteStack", "CancelUpdateStack",
                 "ContinueUpdateRollback", "SetStackPolicy", "UpdateTerminationProtection"}
+
+
+@pytest.fixture
+def offline(tmp_path):
+    """A valid config and a recording connect_aws, with no AWS at all: for input that must be
+    refused before any call."""
+    ids = {"name": "shop", "region": "eu-west-1", "cluster": "shop",
+           "vpc_id": "vpc-0123456789abcdef0",
+           "subnets": ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"]}
+    return write_config(tmp_path / "shop.toml", ids), HookedAws()
 
 
 @pytest.fixture
@@ -107,37 +118,38 @@ def test_fault_01_deploy_into_live_color(deployed):
     assert deployed.parameter("shop-blue", "Image") == "app:v1"
 
 
-@pytest.mark.parametrize("argv", [
-    ["deploy"],                                           # IMAGE missing
-    ["deploy", "--image", "app"],                         # no tag
-    ["deploy", "--image", "App:v2"],                      # not an image name
-    ["deploy", "--image", "app:v2", "--color", "purple"],  # no such colour
-    ["deploy", "--image", "app:v2", "--color"],           # COLOR without a value
-])
-def test_fault_02_color_or_image_missing_or_invalid(deployed, argv):
-    result = deployed.call(*argv)
-    assert result.code == 2
-    assert result.err.count("\n") == 1 and result.err.startswith("stackswap deploy: error: ")
-    assert "usage" in result.err or "--help" in result.err
-    assert deployed.aws.calls == []
+def test_fault_02_color_or_image_missing_or_invalid(offline):
+    config, hooked = offline
+    for argv in (
+        ["deploy"],                                           # IMAGE missing
+        ["deploy", "--image", "app"],                         # no tag
+        ["deploy", "--image", "App:v2"],                      # not an image name
+        ["deploy", "--image", "app:v2", "--color", "purple"],  # no such colour
+        ["deploy", "--image", "app:v2", "--color"],           # COLOR without a value
+    ):
+        result = invoke([*argv, "--config", str(config)], hooked)
+        assert result.code == 2, argv
+        assert result.err.count("\n") == 1 and result.err.startswith("stackswap deploy: error: ")
+        assert "--help" in result.err
+    assert hooked.calls == []
 
 
-@pytest.mark.parametrize(("text", "names"), [
-    ('name = "shop"\nregion = ', "not valid TOML"),
-    (("cluster = ", "# cluster = "), "cluster: is required but missing"),
-    (('vpc_id = "vpc-', 'vpc_id = "x-'), "network.vpc_id: must be"),
-    (("smoke_tries = 2", "smoke_tries = 0"), "deploy.smoke_tries: must be"),
-    (("[deploy]", "[deploy]\nalarms = [\"a:b\"]"), "deploy.alarms"),
-])
-def test_fault_03_malformed_config(deployed, tmp_path, text, names):
-    path = tmp_path / "broken.toml"
-    good = deployed.config_path.read_text()
-    path.write_text(text if isinstance(text, str) else good.replace(*text))
-    result = invoke(["deploy", "--image", "app:v2", "--config", str(path)], deployed.aws)
-    assert result.code == 2
-    assert result.err.count("\n") == 1
-    assert f"stackswap: {path}: " in result.err and names in result.err
-    assert deployed.aws.calls == []
+def test_fault_03_malformed_config(offline):
+    config, hooked = offline
+    good = config.read_text()
+    for text, names in (
+        ('name = "shop"\nregion = ', "not valid TOML"),
+        (good.replace("cluster = ", "# cluster = "), "cluster: is required but missing"),
+        (good.replace('vpc_id = "vpc-', 'vpc_id = "x-'), "network.vpc_id: must be"),
+        (good.replace("smoke_tries = 5", "smoke_tries = 0"), "deploy.smoke_tries: must be"),
+        (good.replace("[deploy]", '[deploy]\nalarms = ["a:b"]'), "deploy.alarms"),
+    ):
+        config.write_text(text)
+        result = invoke(["deploy", "--image", "app:v2", "--config", str(config)], hooked)
+        assert result.code == 2, names
+        assert result.err == f"stackswap: {config}: " + result.err.split(": ", 2)[2]
+        assert names in result.err and result.err.count("\n") == 1
+    assert hooked.calls == []
 
 
 def test_fault_04_wrong_region_or_account(deployed):

@@ -64,7 +64,7 @@ def test_success_is_noticed_on_the_poll_that_sees_it(aws):
                             on_event=seen.append, rand=lambda: 0.5)
     assert result.outcome == SUCCEEDED
     assert [e.event_id for e in seen] == ["e1", "e2", "e3", "e4"]
-    assert clock.slept == pytest.approx([0.2, 0.3, 0.45])
+    assert clock.slept == pytest.approx([0.2, 0.4, 0.8])
 
 
 def test_rollback_reports_the_first_failed_resource(aws):

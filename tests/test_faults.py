@@ -15,8 +15,11 @@ import threading
 import botocore.exceptions
 import pytest
 
+from generator.config import COLORS, load_config
+from generator.render import alb_stack_body, service_stack_body
 from orchestrator import cli
 from sandbox.environment import write_config
+from tests.conftest import params
 from tests.harness import (
     FailingUpdate,
     HookedAws,
@@ -25,6 +28,7 @@ from tests.harness import (
     StatusAtStart,
     StuckUpdate,
     VirtualClock,
+    arrange_tasks,
     botocore_sleeps_on,
     error_response,
     http_error,
@@ -46,11 +50,39 @@ def offline(tmp_path):
     return write_config(tmp_path / "shop.toml", ids), HookedAws()
 
 
+BODIES: dict[str, str] = {}
+
+
+def body(config, stack: str) -> str:
+    """Rendered templates are the same for every test's config (only ids differ, and those are
+    parameters): render once."""
+    if stack not in BODIES:
+        BODIES[stack] = (alb_stack_body(config) if stack == "elb"
+                         else service_stack_body(config, stack))
+    return BODIES[stack]
+
+
 @pytest.fixture
 def deployed(env):
-    """First run done: both colours on app:v1, blue live; calls recorded from here on."""
-    result = env.call("deploy", "--image", "app:v1")
-    assert result.code == 0, result.err
+    """Both colours on app:v1, blue live — the stacks a first run creates, made with moto's API
+    directly (faster than the first run, which test_orchestrator_moto covers); calls are
+    recorded from here on."""
+    config = load_config(env.config_path)
+    cfn = env.client("cloudformation")
+    network = {"VpcId": config.network.vpc_id, "Subnets": ",".join(config.network.subnets)}
+    cfn.create_stack(StackName="shop-elb", TemplateBody=body(config, "elb"),
+                     Parameters=params(**network, TestCidr=config.network.test_cidr,
+                                       LiveColor="blue"))
+    alb = env.outputs("shop-elb")
+    for color in COLORS:
+        cfn.create_stack(
+            StackName=f"shop-{color}", TemplateBody=body(config, color),
+            Capabilities=["CAPABILITY_IAM"],
+            Parameters=params(Cluster=config.cluster, Image="app:v1", DesiredCount="2",
+                              TargetGroupArn=alb[f"{color.capitalize()}TargetGroupArn"],
+                              LoadBalancerSecurityGroupId=alb["LoadBalancerSecurityGroupId"],
+                              **network))
+    arrange_tasks(env.endpoint, env.region, config.cluster)()
     env.aws.calls.clear()
     env.requests = Requests().install(env.aws)
     return env

@@ -1,0 +1,174 @@
+"""The invariants of ../shared/DESIGN.md under generated sequences of commands and faults.
+
+Hypothesis generates sequences of deploy(image)/swap/rollback, each with at most one injected
+fault (the idle update rolls back, the swap rolls back, the smoke request on :8080 or :80 fails,
+throttling, a lost reply). After every step:
+
+1. :80 forwards to exactly one of our two target groups, and it has >= 1 healthy target;
+2. a deploy never updated the live colour's service stack (UpdateStack recorded per stack);
+3. the exit code is one of the documented ones (and 0 when nothing was injected);
+
+and at the end a rerun of the last command without faults converges: exit 0, and (for deploy)
+a second rerun makes no mutating CloudFormation call. `swap` and `rollback` are toggles by
+design — a second rerun swaps again — so for them the convergence check is the first rerun.
+
+All examples share one moto account (the `env` fixture is set up once for the test): each starts
+from the converged state the previous one left, which is a state the invariants must hold from
+anyway, and avoids re-provisioning 200 times.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.harness import (
+    FailingUpdate,
+    LostReply,
+    Requests,
+    VirtualClock,
+    botocore_sleeps_on,
+    http_error,
+    operation_of,
+)
+
+DOCUMENTED = {0, 2, 3, 4, 5, 6, 7, 130}
+CFN_MUTATING = {"CreateStack", "UpdateStack", "DeleteStack", "CancelUpdateStack",
+                "ContinueUpdateRollback"}
+FAULTS = ["none", "idle_rolls_back", "swap_rolls_back", "smoke_8080", "smoke_80", "throttling",
+          "lost_reply"]
+EXAMPLES = int(os.environ.get("STACKSWAP_INVARIANT_EXAMPLES", "200"))
+
+
+@dataclass(frozen=True)
+class Step:
+    command: str  # deploy | swap | rollback
+    image: str    # deploy only: new | live | idle
+    fault: str
+
+
+steps = st.builds(Step, st.sampled_from(["deploy", "deploy", "swap", "rollback"]),
+                  st.sampled_from(["new", "new", "live", "idle"]), st.sampled_from(FAULTS))
+
+
+class World:
+    """The shared environment, and the one place faults are put in and taken out."""
+
+    def __init__(self, env, monkeypatch) -> None:
+        self.env = env
+        self.version = 1
+        self.requests = Requests().install(env.aws)
+        self.base_hooks = list(env.aws.hooks)
+        botocore_sleeps_on(monkeypatch, VirtualClock())  # botocore's backoff takes no real time
+        result = env.call("deploy", "--image", "app:v1")
+        assert result.code == 0, result.err
+
+    def image_of(self, color: str) -> str:
+        return self.env.parameter(f"shop-{color}", "Image")
+
+    def argv(self, step: Step) -> list[str]:
+        if step.command != "deploy":
+            return [step.command]
+        live = self.env.forwards(80)
+        if step.image == "live":
+            image = self.image_of(live)
+        elif step.image == "idle":
+            image = self.image_of("green" if live == "blue" else "blue")
+        else:
+            self.version += 1
+            image = f"app:v{self.version}"
+        return ["deploy", "--image", image]
+
+    def inject(self, fault: str) -> None:
+        env = self.env
+        live = env.forwards(80)
+        idle = "green" if live == "blue" else "blue"
+        if fault == "idle_rolls_back":
+            env.aws.hooks.append(("before-call.cloudformation.*", FailingUpdate(
+                env, f"shop-{idle}", "Service", "ECS Deployment Circuit Breaker was triggered")))
+        elif fault == "swap_rolls_back":
+            env.aws.hooks.append(("before-call.cloudformation.*", FailingUpdate(
+                env, "shop-elb", "ProductionListener", "Listener update failed",
+                resource_type="AWS::ElasticLoadBalancingV2::Listener")))
+        elif fault == "smoke_8080":
+            env.test.answer(503)
+        elif fault == "smoke_80":
+            env.production.answer(500)
+        elif fault == "throttling":
+            count = {"n": 0}
+
+            def throttle(request, **kwargs):
+                if operation_of(request) in {"DescribeStacks", "DescribeStackEvents"}:
+                    count["n"] += 1
+                    if count["n"] % 3 == 0:
+                        return http_error("Throttling", "Rate exceeded", 400)
+                return None
+            env.aws.hooks.append(("before-send.cloudformation", throttle))
+        elif fault == "lost_reply":
+            LostReply("UpdateStack").install(env.aws)
+
+    def heal(self) -> None:
+        self.env.aws.hooks[:] = self.base_hooks
+        self.env.test.answer(200)
+        self.env.production.answer(200)
+
+    def run(self, argv: list[str], fault: str = "none"):
+        live = self.env.forwards(80)
+        self.inject(fault)
+        self.env.aws.calls.clear()
+        self.requests.seen.clear()
+        try:
+            result = self.env.call(*argv)
+        finally:
+            self.heal()
+        self.check(argv, live, result, fault)
+        return result
+
+    def check(self, argv: list[str], live_before: str, result, fault: str) -> None:
+        env = self.env
+        assert result.code in DOCUMENTED, result
+        if fault == "none":
+            assert result.code == 0, (argv, result.err)
+        assert "Traceback" not in result.err
+        # 1. :80 forwards to exactly one of our target groups, which has a healthy target
+        outputs = env.outputs("shop-elb")
+        elbv2 = env.client("elbv2")
+        (listener,) = elbv2.describe_listeners(
+            ListenerArns=[outputs["ProductionListenerArn"]])["Listeners"]
+        (action,) = listener["DefaultActions"]
+        groups = action.get("ForwardConfig", {}).get("TargetGroups") or [
+            {"TargetGroupArn": action["TargetGroupArn"]}]
+        assert len([g for g in groups if g.get("Weight", 1) > 0]) == 1, groups
+        ours = {outputs["BlueTargetGroupArn"], outputs["GreenTargetGroupArn"]}
+        assert groups[0]["TargetGroupArn"] in ours
+        health = elbv2.describe_target_health(TargetGroupArn=groups[0]["TargetGroupArn"])
+        assert any(d["TargetHealth"]["State"] == "healthy"
+                   for d in health["TargetHealthDescriptions"])
+        # 2. a deploy never updates the live colour's service stack
+        if argv[0] == "deploy":
+            assert f"shop-{live_before}" not in self.requests.updated_stacks(), (argv, fault)
+        # after a failed swap :80 is back where it was
+        if result.code in (3, 4, 5):
+            assert env.forwards(80) == live_before, (argv, fault, result.err)
+
+
+@settings(max_examples=EXAMPLES, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(sequence=st.lists(steps, min_size=1, max_size=2))
+def test_fault_sequences_keep_the_invariants(env, monkeypatch, sequence):
+    world = env.__dict__.get("world")
+    if world is None:
+        world = env.__dict__["world"] = World(env, monkeypatch)
+    argv = ["swap"]
+    for step in sequence:
+        argv = world.argv(step)
+        world.run(argv, step.fault)
+    # A rerun of the last command without faults converges...
+    world.run(argv)
+    if argv[0] == "deploy" and any(c in CFN_MUTATING for c in env.aws.calls):
+        # ...and then has nothing left to do (when the rerun itself changed something).
+        world.run(argv)
+        assert [c for c in env.aws.calls if c in CFN_MUTATING] == [], env.aws.calls

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from moto.cloudformation.models import cloudformation_backends
+from moto.cloudwatch.models import cloudwatch_backends
 from moto.ecs.models import ecs_backends
 from moto.elbv2.models import elbv2_backends
 
@@ -36,6 +37,15 @@ def ecs() -> Iterator[Any]:
 
 def elbv2() -> Iterator[Any]:
     return _existing(elbv2_backends)
+
+
+def alarm_state(arn: str) -> tuple[str, str] | None:
+    """(name, state) of the CloudWatch alarm with this ARN, or None."""
+    for backend in _existing(cloudwatch_backends):
+        for alarm in backend.alarms.values():
+            if alarm.alarm_arn == arn:
+                return alarm.name, alarm.state_value
+    return None
 
 
 def target_group(arn: str) -> Any | None:

@@ -8,6 +8,10 @@ a stack with an ECS service, CloudFormation waits for the service to be steady, 
 does. A service that is not steady within `circuit_breaker_seconds` fails like ECS's deployment
 circuit breaker, and the stack rolls back to its previous template and parameters.
 
+Rollback triggers (`RollbackConfiguration` of UpdateStack) are honoured: while the update runs
+and for its monitoring time after (`monitoring_minute_seconds` per minute), an alarm in ALARM rolls
+the update back, as CloudFormation does.
+
 Also: updates of a stack in progress are refused with CloudFormation's own ValidationError,
 CancelUpdateStack (which moto lacks) rolls an update back, and `fail_next_update(stack)` makes a
 stack's next update fail on a resource and roll back without ever being applied.
@@ -63,6 +67,8 @@ class Operation:
     seconds: float = 0.0  # how long it stays *_IN_PROGRESS (and a rollback of it)
     fail: bool = False
     cancelled: bool = False
+    rollback_alarms: list[str] = field(default_factory=list)  # rollback trigger alarm ARNs
+    monitoring_minutes: float = 0.0
 
 
 def _resource_type(stack: Any, logical_id: str) -> str:
@@ -101,6 +107,8 @@ class ControlPlane:
         self.default_seconds = settings.stack_seconds
         self.seconds_by_stack: dict[str, float] = {}  # stack name -> its operations' duration
         self.finished_at: dict[str, float] = {}  # stack id -> wall-clock time it last finished
+        # RollbackConfiguration of the UpdateStack request being served, by stack name.
+        self.rollback_configuration: dict[str, dict[str, Any]] = {}
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
 
@@ -168,6 +176,9 @@ class ControlPlane:
             previous={"template": stack.template, "parameters": dict(stack.parameters),
                       "role_arn": stack.role_arn, "tags": dict(stack.tags)},
             fail=stack.name in self.fail_next)
+        triggers = self.rollback_configuration.pop(stack.name, {})
+        operation.rollback_alarms = [t["Arn"] for t in triggers.get("RollbackTriggers") or []]
+        operation.monitoring_minutes = float(triggers.get("MonitoringTimeInMinutes") or 0)
         self.fail_next.discard(stack.name)
         stack.status = "UPDATE_IN_PROGRESS"
         add_event(stack, "UPDATE_IN_PROGRESS", reason="User Initiated")
@@ -319,6 +330,13 @@ class ControlPlane:
         if operation.cancelled:
             self._roll_back(operation, applied=True, reason=CANCELLED_REASON)
             return
+        firing = self._watch_alarms(operation) if steady else None
+        if self._stop.is_set():
+            return
+        if firing:
+            self._roll_back(operation, applied=True,
+                            reason=f"Rollback triggered by alarm(s) in ALARM state: {firing}")
+            return
         with backends.MOTO_LOCK:
             if not steady:
                 for logical_id in sorted(services):
@@ -331,6 +349,23 @@ class ControlPlane:
                 self._finish(stack, "UPDATE_COMPLETE")
                 return
         self._roll_back(operation, applied=True, reason=_failed_to_update(sorted(services)))
+
+    def _watch_alarms(self, operation: Operation) -> str | None:
+        """Names of the rollback-trigger alarms in ALARM during the monitoring time, or None
+        once it passed quietly (at once when the update has no triggers)."""
+        if not operation.rollback_alarms:
+            return None
+        deadline = time.monotonic() + (
+            operation.monitoring_minutes * self.settings.monitoring_minute_seconds)
+        while True:
+            with backends.MOTO_LOCK:
+                states = [backends.alarm_state(arn) for arn in operation.rollback_alarms]
+            firing = [state[0] for state in states if state and state[1] == "ALARM"]
+            if firing:
+                return ", ".join(firing)
+            if time.monotonic() >= deadline or \
+                    self._stop.wait(self.settings.tick_seconds):
+                return None
 
     def _failing_resource(self, operation: Operation) -> str:
         resources = list(operation.stack.template_dict.get("Resources", {}))
@@ -421,6 +456,8 @@ def _update_stack_action(self: Any) -> Any:
     # Before moto's checks: real CloudFormation refuses a busy stack before diffing anything.
     stack = self.cloudformation_backend.get_stack(self._get_param("StackName"))
     _control().refuse_if_busy(stack)
+    # moto drops RollbackConfiguration; keep it for begin_update (same request, lock held).
+    _control().rollback_configuration[stack.name] = self._get_param("RollbackConfiguration") or {}
     return _INSTALLED["update_stack_action"](self)
 
 

@@ -23,6 +23,8 @@ class SandboxSettings:
     # How long a service stack's update waits for the ECS service to become steady before the
     # emulated deployment circuit breaker fails the update and CloudFormation rolls it back.
     circuit_breaker_seconds: float = 10.0
+    # How long one minute of a rollback trigger's MonitoringTimeInMinutes lasts in the sandbox.
+    monitoring_minute_seconds: float = 1.0
     # Period of the data plane's loop (tasks, registrations, health checks, service counters).
     tick_seconds: float = 0.2
     # The server stops by itself after this long, so a forgotten sandbox never runs forever.

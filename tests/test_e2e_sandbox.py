@@ -26,7 +26,7 @@ STACK_SECONDS = 0.4
 def sandbox(tmp_path_factory):
     with running_sandbox(tmp_path_factory.mktemp("e2e") / "sandbox", stack_seconds=STACK_SECONDS,
                          health_check_seconds=0.2, drain_seconds=0.3,
-                         circuit_breaker_seconds=3) as env:
+                         circuit_breaker_seconds=3, monitoring_minute_seconds=0.5) as env:
         yield env
 
 
@@ -125,3 +125,29 @@ def test_interrupted_deploy_resumes_on_rerun_without_a_second_update(shop, sandb
     assert len(green_updates) == 1
 
 
+
+
+def test_alarm_firing_after_the_swap_puts_production_back(shop, sandbox, capsys):
+    """CloudFormation's rollback trigger reverts the swap by itself; the run reports exit 5."""
+    cloudwatch = client("cloudwatch", shop.endpoint, shop.region)
+    cloudwatch.put_metric_alarm(
+        AlarmName="demo-5xx", MetricName="HTTPCode_Target_5XX_Count",
+        Namespace="AWS/ApplicationELB", Statistic="Sum", Period=60, EvaluationPeriods=1,
+        Threshold=1, ComparisonOperator="GreaterThanThreshold")
+    shop.config_path.write_text(shop.config_path.read_text().replace(
+        "[deploy]", '[deploy]\nalarms = ["demo-5xx"]\nalarm_monitoring_minutes = 3'))
+    cfn = client("cloudformation", shop.endpoint, shop.region)
+
+    def fire_when_the_swap_starts(**kwargs) -> None:
+        # The CLI just asked for the swap: the 5xx alarm goes off while CloudFormation watches.
+        cloudwatch.set_alarm_state(AlarmName="demo-5xx", StateValue="ALARM",
+                                   StateReason="5xx after the swap")
+
+    shop.aws.hooks.append(("after-call.cloudformation.UpdateStack", lambda **kw: (
+        fire_when_the_swap_starts() if cfn.describe_stacks(StackName="demo-elb")["Stacks"][0][
+            "StackStatus"] == "UPDATE_IN_PROGRESS" else None)))
+    result = run(shop, "deploy", "--image", "app:v2", capsys=capsys)
+    assert result.code == 5, result.err
+    assert "Rollback triggered by alarm(s) in ALARM state: demo-5xx" in result.err
+    assert ":80 is confirmed on blue" in result.err
+    assert prod(sandbox) == "hello from app:v1"

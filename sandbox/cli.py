@@ -30,6 +30,7 @@ from typing import Any
 
 from generator.errors import BadInput, StackswapError
 from sandbox.environment import DEFAULT_REGION, provision, write_config
+from sandbox.processes import pid_alive
 from sandbox.server import STATE_FILE
 from sandbox.settings import SandboxSettings
 
@@ -61,14 +62,8 @@ def state_dir(directory: str | os.PathLike | None = None) -> Path:
 def process_alive(pid: int) -> bool:
     child = _CHILDREN.get(pid)
     if child is not None:
-        return child.poll() is None
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+        return child.poll() is None  # also reaps our own child, so it is not left a zombie
+    return pid_alive(pid)
 
 
 def read_state(directory: Path) -> dict[str, Any] | None:

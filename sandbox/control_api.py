@@ -14,13 +14,14 @@ orchestrator.
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
+from sandbox.loopback import LoopbackServer
 
-class ControlApi:
+
+class ControlApi(LoopbackServer):
     def __init__(self, routes: dict[tuple[str, str], Callable[[dict], tuple[int, Any]]]) -> None:
         api = self
 
@@ -28,25 +29,7 @@ class ControlApi:
             owner = api
 
         self.routes = routes
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._server.block_on_close = False
-        self._thread = threading.Thread(target=self._server.serve_forever,
-                                        kwargs={"poll_interval": 0.2}, name="control-api",
-                                        daemon=True)
-
-    @property
-    def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
+        super().__init__(Handler, "control-api")
 
 
 class _Handler(BaseHTTPRequestHandler):

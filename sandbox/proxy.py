@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import http.client
 import itertools
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from sandbox import backends
+from sandbox.loopback import LoopbackServer
 from sandbox.target_health import TargetHealthBook
 
 HOP_BY_HOP = {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade",
@@ -51,7 +51,7 @@ def listener_target_group(port: int) -> str | None:
     return _forward_group(actions[0]) if actions else None
 
 
-class ListenerProxy:
+class ListenerProxy(LoopbackServer):
     def __init__(self, listener_port: int, book: TargetHealthBook) -> None:
         self.listener_port = listener_port
         self.book = book
@@ -61,26 +61,7 @@ class ListenerProxy:
         class Handler(_ProxyHandler):
             owner = proxy
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        # Closing must not wait for idle keep-alive connections of clients.
-        self._server.block_on_close = False
-        self._thread = threading.Thread(target=self._server.serve_forever,
-                                        kwargs={"poll_interval": 0.2},
-                                        name=f"listener :{listener_port}", daemon=True)
-
-    @property
-    def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
+        super().__init__(Handler, f"listener :{listener_port}")
 
     def targets(self) -> list[tuple[str, int]]:
         """Healthy targets behind the listener now, in round-robin order for one request."""

@@ -30,6 +30,7 @@ from sandbox import backends, control_plane, moto_gaps, target_health
 from sandbox.control_api import ControlApi
 from sandbox.control_plane import ControlPlane
 from sandbox.data_plane import DataPlane
+from sandbox.processes import pid_alive
 from sandbox.proxy import ListenerProxy
 from sandbox.settings import SandboxSettings
 
@@ -51,16 +52,6 @@ class LockedMotoServer(ThreadedMotoServer):
                                    request_handler=MotoRequestHandler)
         self._server_ready_event.set()
         self._server.serve_forever()
-
-
-def process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class SandboxServer:
@@ -169,7 +160,7 @@ def _should_stop(server: SandboxServer, state: Path, exit_with_pid: int | None,
         return "shutdown requested"
     if not state.exists():
         return f"{state} was removed"
-    if exit_with_pid is not None and not process_alive(exit_with_pid):
+    if exit_with_pid is not None and not pid_alive(exit_with_pid):
         return f"process {exit_with_pid} is gone"
     if time.monotonic() >= deadline:
         return "lifetime over"

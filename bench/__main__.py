@@ -37,6 +37,10 @@ REASONS = {
         "the delay is about half the capped interval plus two request round trips "
         "(DescribeStackEvents, then the confirming DescribeStacks); a loaded machine adds to "
         "the round trips."),
+    "make test": (
+        "the suite's own length (sandbox end-to-end tests wait on real timers) on 2 cores, "
+        "and whatever else runs on the machine at the time: compare with an idle machine "
+        "before blaming the suite."),
 }
 
 

@@ -121,7 +121,7 @@ def connect(args: argparse.Namespace, connect_aws: ConnectAws) -> tuple[Config, 
 def run_plan(ctx: Context, args: argparse.Namespace,
              make_plan: Callable[[Observed], Plan]) -> int:
     # Plan once without the lock: refusals and dry runs make no mutating call at all.
-    plan = make_plan(observe_stacks(ctx.aws, ctx.config))
+    plan = make_plan(observe_now(ctx))
     if args.dry_run:
         print("\n".join(["dry run, nothing changed:", *plan.lines()]))
         return 0
@@ -132,13 +132,18 @@ def run_plan(ctx: Context, args: argparse.Namespace,
     try:
         for _ in range(MAX_REPLANS):
             # Plan again under the lock: the state may have moved while we waited for it.
-            plan = make_plan(observe_stacks(ctx.aws, ctx.config))
+            plan = make_plan(observe_now(ctx))
             if not (plan.steps and isinstance(plan.steps[0], WaitFor)):
                 return finish(ctx, plan)
             execute(plan, ctx)
     finally:
         release(ctx, lock)
     raise StackswapError("the environment kept changing while waiting; run again")
+
+
+def observe_now(ctx: Context) -> Observed:
+    ctx.observed = observe_stacks(ctx.aws, ctx.config)
+    return ctx.observed
 
 
 def release(ctx: Context, lock: DeployLock) -> None:
@@ -155,7 +160,7 @@ def finish(ctx: Context, plan: Plan) -> int:
     for note in plan.notes:
         ctx.log.say(note)
     execute(plan, ctx)
-    print("\n".join([*plan.notes, summary(observe_stacks(ctx.aws, ctx.config))]))
+    print("\n".join([*plan.notes, summary(ctx.observed)]))
     return 0
 
 

@@ -7,7 +7,7 @@ after a failure, which depends on what AWS says at that moment.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from generator.alb import OUTPUT_SECURITY_GROUP, target_group_output
 from generator.config import Config
@@ -37,7 +37,7 @@ from orchestrator.plan import (
     VerifyLive,
     WaitFor,
 )
-from orchestrator.state import Observed, observe_color, observe_stacks
+from orchestrator.state import ColorState, Observed, color_stack, observe_color, read_listeners
 from orchestrator.verify import color_problems, listener_url
 from orchestrator.wait import (
     ROLLED_BACK,
@@ -63,6 +63,10 @@ class Context:
     # started itself — the only ones it may ever cancel.
     current: str | None = None
     started: set[str] = field(default_factory=set)
+    # The latest observation: the plan's, then refreshed by the steps where they read AWS
+    # again. Steps re-read exactly what may have changed (a stack they updated, the listeners
+    # after a swap); what cannot change under our lock is not asked for twice.
+    observed: Observed | None = None
 
     def env_tags(self) -> dict[str, str]:
         return {"stackswap:env": self.config.name}
@@ -138,10 +142,29 @@ def service_parameters(ctx: Context, alb: Stack, color: str, image: str,
 
 
 def require_alb(ctx: Context) -> Stack:
+    """The ALB stack (its outputs do not change during a run; read it once)."""
+    if ctx.observed.alb is not None:
+        return ctx.observed.alb
     alb = ctx.aws.describe_stack(ctx.config.alb_stack)
     if alb is None:
         raise StateUnknown(f"{ctx.config.alb_stack} disappeared during the run")
+    ctx.observed = replace(ctx.observed, alb=alb)
     return alb
+
+
+def refresh_listeners(ctx: Context) -> Observed:
+    """Re-read the ALB stack, both listeners and the alarms: what a swap changes."""
+    alb = ctx.aws.describe_stack(ctx.config.alb_stack)
+    if alb is None:
+        raise StateUnknown(f"{ctx.config.alb_stack} disappeared during the run")
+    production, test = read_listeners(ctx.aws, alb)
+    ctx.observed = replace(ctx.observed, alb=alb, production=production, test=test,
+                           alarms=ctx.aws.alarms(list(ctx.config.deploy.alarms)))
+    return ctx.observed
+
+
+def remember_color(ctx: Context, state: ColorState) -> None:
+    ctx.observed = replace(ctx.observed, colors={**ctx.observed.colors, state.color: state})
 
 
 # --- step handlers -------------------------------------------------------------------------
@@ -180,7 +203,7 @@ def require_created(name: str, result: WaitResult | None) -> None:
 def update_service(step: UpdateService, ctx: Context) -> None:
     config, name = ctx.config, ctx.config.service_stack(step.color)
     ctx.log.say(f"updating {name}: {step.old_image} -> {step.image}")
-    previous = ctx.aws.describe_stack(name)
+    previous = ctx.observed.colors[step.color].stack
     parameters = service_parameters(ctx, require_alb(ctx), step.color, step.image, previous)
     body = service_stack_body(config, step.color)
     try:
@@ -209,10 +232,12 @@ def verify(step: Verify, ctx: Context) -> None:
     config = ctx.config
     deadline = ctx.clock.now() + config.deploy.verify_timeout_seconds
     ctx.log.say(f"verifying {step.color} on {step.image}")
+    alb = require_alb(ctx)
+    if not ctx.observed.production:  # created in this run: the listeners were never read
+        refresh_listeners(ctx)
     while True:
         try:
-            observed = observe_stacks(ctx.aws, config)
-            state = observe_color(ctx.aws, config, observed.colors[step.color])
+            state = observe_color(ctx.aws, config, color_stack(ctx.aws, config, alb, step.color))
             problems = color_problems(state, step.image)
         except (Refused, AwsUnreachable) as error:
             # Health that cannot be read (access denied, AWS failing) is not health.
@@ -224,8 +249,10 @@ def verify(step: Verify, ctx: Context) -> None:
                               f"{config.deploy.verify_timeout_seconds} s: "
                               f"{'; '.join(problems)}. Production was not touched")
         ctx.clock.sleep(VERIFY_POLL_SECONDS)
-    production = observed.live_color == step.color
-    url = listener_url(config, observed.alb.outputs, production) + config.smoke_path
+    remember_color(ctx, state)
+    # We hold the lock: the colour is still where the plan saw it (:80 or :8080).
+    production = ctx.observed.live_color == step.color
+    url = listener_url(config, alb.outputs, production) + config.smoke_path
     answer = smoke(ctx, url)
     if not answer.ok:
         raise ColorFailed(f"smoke test of {step.color} failed: GET {url} -> "
@@ -271,7 +298,7 @@ def swap(step: Swap, ctx: Context) -> None:
     if result is not None and result.outcome == SUCCEEDED:
         return
     reason = result.failure_text() if result else "deadline passed"
-    observed = observe_stacks(ctx.aws, ctx.config)
+    observed = refresh_listeners(ctx)
     if result is not None and result.outcome == ROLLED_BACK and \
             observed.live_color == step.from_color:
         raise SwapReverted(f"the swap failed and CloudFormation rolled it back ({reason}); "
@@ -280,7 +307,7 @@ def swap(step: Swap, ctx: Context) -> None:
 
 
 def verify_live(step: VerifyLive, ctx: Context) -> None:
-    observed = observe_stacks(ctx.aws, ctx.config)
+    observed = refresh_listeners(ctx)
     problems = []
     if observed.live_color != step.color:
         problems.append(f":80 forwards to {observed.describe_forwards(observed.production)}")
@@ -304,7 +331,7 @@ def verify_live(step: VerifyLive, ctx: Context) -> None:
 
 def restore(ctx: Context, color: str, why: str) -> None:
     """Put :80 back on `color` and confirm it, then report the revert (exit 5)."""
-    observed = observe_stacks(ctx.aws, ctx.config)
+    observed = ctx.observed
     if observed.live_color != color or observed.alb.parameters.get("LiveColor") != color:
         ctx.log.say(f"{why}; swapping :80 back to {color}")
         try:
@@ -312,7 +339,7 @@ def restore(ctx: Context, color: str, why: str) -> None:
         except DeadlineExceeded as error:
             raise OperatorNeeded(f"{why}, and swapping back to {color} did not finish: "
                                  f"{error.message}. Check the listeners now") from None
-        observed = observe_stacks(ctx.aws, ctx.config)
+        observed = refresh_listeners(ctx)
         if (result is not None and result.outcome != SUCCEEDED) or observed.live_color != color:
             raise OperatorNeeded(f"{why}, and :80 could not be put back on {color} "
                                  f"(:80 forwards to "

@@ -128,20 +128,29 @@ class Observed:
         return " + ".join(names)
 
 
-def observe_stacks(aws: Aws, config: Config) -> Observed:
-    """The stacks and both listeners (a few calls): enough to plan."""
-    alb = aws.describe_stack(config.alb_stack)
+def read_listeners(aws: Aws, alb: Stack | None) -> tuple[list, list]:
+    """What the :80 and :8080 listeners forward to now."""
     outputs = alb.outputs if alb else {}
-    colors = {
-        color: ColorState(color, aws.describe_stack(config.service_stack(color)),
-                          outputs.get(target_group_output(color)))
-        for color in COLORS
-    }
     production = test = []
     if OUTPUT_PRODUCTION_LISTENER in outputs:
         production = aws.listener_forwards(outputs[OUTPUT_PRODUCTION_LISTENER])
     if OUTPUT_TEST_LISTENER in outputs:
         test = aws.listener_forwards(outputs[OUTPUT_TEST_LISTENER])
+    return production, test
+
+
+def color_stack(aws: Aws, config: Config, alb: Stack | None, color: str) -> ColorState:
+    """A colour's service stack, and its target group from the ALB stack's outputs."""
+    outputs = alb.outputs if alb else {}
+    return ColorState(color, aws.describe_stack(config.service_stack(color)),
+                      outputs.get(target_group_output(color)))
+
+
+def observe_stacks(aws: Aws, config: Config) -> Observed:
+    """The stacks and both listeners (a few calls): enough to plan."""
+    alb = aws.describe_stack(config.alb_stack)
+    colors = {color: color_stack(aws, config, alb, color) for color in COLORS}
+    production, test = read_listeners(aws, alb)
     return Observed(alb, colors, production, test, aws.alarms(list(config.deploy.alarms)))
 
 

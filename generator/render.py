@@ -9,6 +9,7 @@ CI notices templates that were not re-rendered after a code or config change.
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 from pathlib import Path
 
@@ -22,10 +23,14 @@ from generator.service import service_template
 HEADER = "# Rendered by stackswap (`make render`) from {config}. Do not edit by hand.\n"
 
 
+# Rendering is pure and takes ~0.1 s a stack; a process that deploys more than once (the test
+# suite, a long-lived tool) renders each (config, colour) once.
+@functools.lru_cache(maxsize=32)
 def alb_stack_body(config: Config) -> str:
     return alb_template(config).to_yaml(clean_up=True, long_form=False)
 
 
+@functools.lru_cache(maxsize=32)
 def service_stack_body(config: Config, color: str) -> str:
     return service_template(config, color).to_yaml(clean_up=True, long_form=False)
 

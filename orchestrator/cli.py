@@ -87,9 +87,13 @@ def build_parser() -> argparse.ArgumentParser:
                         help="colour to deploy to (default: the idle one; never the live one)")
     deploy.add_argument("--no-swap", action="store_true",
                         help="stop after verifying; promote later with `stackswap swap`")
-    commands.add_parser("swap", parents=[common, changing],
+    promote = Parser(add_help=False)
+    promote.add_argument("--to", choices=COLORS, dest="to_color",
+                         help="the colour that must end up live; when it already is, nothing "
+                         "changes (makes a rerun safe: without it, swap and rollback toggle)")
+    commands.add_parser("swap", parents=[common, changing, promote],
                         help="verify the colour on :8080 and make it live")
-    commands.add_parser("rollback", parents=[common, changing],
+    commands.add_parser("rollback", parents=[common, changing, promote],
                         help="put the previous colour (still on :8080) back on :80")
     recover = commands.add_parser(
         "recover", parents=[common, changing],
@@ -240,7 +244,8 @@ def command(args: argparse.Namespace, ctx_holder: list[Context], connect_aws: Co
         return run_plan(ctx, args, lambda observed: plan_recover(observed, tuple(args.skip)))
     if args.command == "unlock":
         return unlock(ctx)
-    return run_plan(ctx, args, lambda observed: plan_promote(observed, args.command, alarms))
+    return run_plan(ctx, args, lambda observed: plan_promote(observed, args.command, alarms,
+                                                             args.to_color))
 
 
 def main(argv: list[str] | None = None, *, connect_aws: ConnectAws = Aws.connect,

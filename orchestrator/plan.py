@@ -231,9 +231,12 @@ def plan_deploy(observed: Observed, request: DeployRequest,
     return Plan("deploy", tuple(steps))
 
 
-def plan_promote(observed: Observed, action: str, alarm_names: tuple[str, ...] = ()) -> Plan:
+def plan_promote(observed: Observed, action: str, alarm_names: tuple[str, ...] = (),
+                 to_color: str | None = None) -> Plan:
     """`swap` and `rollback`: put the colour now on :8080 on :80 after verifying it. They are
-    one operation — the previous colour is the one still running behind :8080."""
+    one operation — the previous colour is the one still running behind :8080. Alone they
+    toggle, so a rerun would swap back; with `to_color` (--to) a rerun finds that colour live
+    and changes nothing."""
     missing = [s for s in ("alb", *COLORS) if (observed.alb if s == "alb"
                                                  else observed.colors[s].stack) is None]
     if missing:
@@ -243,8 +246,11 @@ def plan_promote(observed: Observed, action: str, alarm_names: tuple[str, ...] =
     if waiting:
         return Plan(action, (waiting,))
     refuse_drift(observed)
-    refuse_alarms(observed, alarm_names)
     live, target = observed.live_color, observed.idle_color
+    if to_color == live:
+        return Plan(action, (VerifyLive(live, None),),
+                    (f"{live} is already live; nothing to change",))
+    refuse_alarms(observed, alarm_names)
     image = observed.colors[target].image_parameter
     if not image:
         raise Refused(f"cannot {action}: the {target} stack has no Image parameter")

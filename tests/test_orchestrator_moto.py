@@ -185,3 +185,13 @@ def test_first_run_protects_the_alb_stack_and_passes_the_service_role(env):
     assert allowed == [{"Effect": "Allow", "Action": "Update:Modify", "Principal": "*",
                         "Resource": ["LogicalResourceId/ProductionListener",
                                      "LogicalResourceId/TestListener"]}]
+
+
+def test_rollback_to_a_color_is_safe_to_rerun(deployed):
+    assert deployed.run("deploy", "--image", "app:v2").code == 0
+    assert deployed.run("rollback", "--to", "blue").code == 0
+    deployed.aws.calls.clear()
+    rerun = deployed.run("rollback", "--to", "blue")
+    assert rerun.code == 0 and "blue is already live; nothing to change" in rerun.out
+    assert [c for c in deployed.aws.mutating if c in ("UpdateStack", "CreateStack")] == []
+    assert deployed.forwards(80) == "blue"

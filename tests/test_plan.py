@@ -177,3 +177,11 @@ def test_recover_continues_only_stuck_rollbacks_and_skips_only_named_resources()
     assert plan_recover(stuck, ("Service",)).steps == (ContinueRollback("shop-green",
                                                                         ("Service",)),)
     assert plan_recover(world("blue"), ()).steps == ()
+
+
+@pytest.mark.parametrize("action", ["swap", "rollback"])
+def test_promote_to_the_live_color_changes_nothing_so_a_rerun_is_safe(action):
+    assert plan_promote(world("green"), action, to_color="green").steps == (
+        VerifyLive("green", None),)
+    assert plan_promote(world("green"), action, to_color="blue").steps == (
+        Verify("blue", "app:v1"), Swap("green", "blue"), VerifyLive("blue", "green"))

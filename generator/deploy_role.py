@@ -62,9 +62,10 @@ SERVICE_READS = ("ecs:DescribeServices",)
 LOCK_ACTIONS = ("ssm:GetParameter", "ssm:PutParameter", "ssm:DeleteParameter")
 # Only when the config names alarms (deploy.alarms): read those alarms, nothing else.
 ALARM_READS = ("cloudwatch:DescribeAlarms",)
-# No resource-level permissions exist for these (IAM requires "*").
+# No resource-level permissions exist for the first three (IAM requires "*"). DescribeImages
+# checks that an ECR image exists before a deploy; the repository can be any, in any account.
 UNSCOPED_READS = ("ecs:DescribeTaskDefinition", "elasticloadbalancing:DescribeListeners",
-                  "elasticloadbalancing:DescribeTargetHealth")
+                  "elasticloadbalancing:DescribeTargetHealth", "ecr:DescribeImages")
 DEPLOY_ACTIONS = (STACK_READS + STACK_CHANGES + SERVICE_READS + LOCK_ACTIONS + ALARM_READS
                   + UNSCOPED_READS)
 

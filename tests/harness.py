@@ -39,7 +39,7 @@ MUTATING = {"CreateStack", "UpdateStack", "DeleteStack", "CancelUpdateStack", "P
 
 # IAM action prefixes that differ from the botocore endpoint prefix (elbv2's endpoint prefix is
 # already "elasticloadbalancing", CloudFormation's "cloudformation", ECS's "ecs").
-IAM_PREFIXES = {"monitoring": "cloudwatch"}
+IAM_PREFIXES = {"monitoring": "cloudwatch", "api.ecr": "ecr"}
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):

@@ -155,7 +155,15 @@ def cycle(env, aws, capsys):
         Threshold=1, ComparisonOperator="GreaterThanOrEqualToThreshold")
     config = load_config(env.config_path)
     assert config.deploy.alarms == ("shop-5xx",)
-    for argv in [("deploy", "--image", "app:v1"), ("deploy", "--image", "app:v2"),
+    # An ECR image: the CLI checks that it exists before deploying it.
+    env.client("ecr").create_repository(repositoryName="app")
+    env.client("ecr").put_image(repositoryName="app", imageTag="v2", imageManifest=json.dumps(
+        {"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+         "config": {"digest": "sha256:" + "0" * 64, "size": 1,
+                    "mediaType": "application/vnd.docker.container.image.v1+json"},
+         "layers": []}))
+    ecr_image = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/app:v2"
+    for argv in [("deploy", "--image", "app:v1"), ("deploy", "--image", ecr_image),
                  ("rollback",), ("swap",), ("status", "--json"),
                  ("deploy", "--image", "app:v3", "--dry-run")]:
         result = env.run(*argv, capsys=capsys)

@@ -95,6 +95,9 @@ class Config:
     health: Health = Health()
     deploy: Deploy = Deploy()
     deploy_role: DeployRole = DeployRole()
+    # The AWS account the environment lives in. When set, stackswap refuses to run with
+    # credentials of any other account (a wrong profile would otherwise create a new environment).
+    account_id: str | None = None
     path: str = "<memory>"
 
     @property
@@ -188,7 +191,8 @@ GITHUB_REPOSITORY = _pattern(r"[A-Za-z0-9](?:-?[A-Za-z0-9]){0,38}/(?!\.\.?$)[A-Z
 
 SCHEMA: dict[str, dict[str, Check]] = {
     "": {"name": NAME, "region": REGION,
-         "cluster": _pattern(r"[A-Za-z0-9_-]{1,255}", "an ECS cluster name")},
+         "cluster": _pattern(r"[A-Za-z0-9_-]{1,255}", "an ECS cluster name"),
+         "account_id": _pattern(r"\d{12}", "a 12-digit AWS account id")},
     "network": {
         "vpc_id": _pattern(r"vpc-[0-9a-f]{8,17}", "a VPC id such as vpc-0123456789abcdef0"),
         # An ALB needs subnets in at least two availability zones.

@@ -145,6 +145,10 @@ class Aws:
     def region(self) -> str | None:
         return self.session.region_name
 
+    def account_id(self) -> str:
+        with translated("GetCallerIdentity"):
+            return self.client("sts").get_caller_identity()["Account"]
+
     # --- CloudFormation --------------------------------------------------------------------
 
     def describe_stack(self, name: str) -> Stack | None:

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from generator.config import COLORS, Config, load_config
 from generator.errors import BadInput, StackswapError
 from orchestrator.aws import Aws
+from orchestrator.errors import Refused
 from orchestrator.events import Log
 from orchestrator.lock import DeployLock, Holder, lock_name
 from orchestrator.plan import (
@@ -119,7 +120,11 @@ def connect(args: argparse.Namespace, connect_aws: ConnectAws) -> tuple[Config, 
     if args.region and args.region != config.region:
         raise BadInput(f"--region {args.region} differs from the config's region "
                        f"{config.region} ({config.path}); refusing to guess which is meant")
-    return config, connect_aws(config.region, args.profile, args.endpoint_url)
+    aws = connect_aws(config.region, args.profile, args.endpoint_url)
+    if config.account_id and (account := aws.account_id()) != config.account_id:
+        raise Refused(f"these credentials are for account {account}, but {config.path} is for "
+                      f"account {config.account_id}; nothing was changed (check AWS_PROFILE)")
+    return config, aws
 
 
 def run_plan(ctx: Context, args: argparse.Namespace,

@@ -51,7 +51,7 @@ def test_missing_required_key_is_named(key):
 
 @pytest.mark.parametrize(("key", "value"), [
     ("name", "Shop"), ("name", "a" * 21), ("name", 3),
-    ("region", "europe"), ("cluster", "bad name"),
+    ("region", "europe"), ("cluster", "bad name"), ("account_id", "12345"),
     ("network.vpc_id", "vpc-xyz"), ("network.subnets", ["subnet-0123456789abcdef0"]),
     ("network.subnets", "subnet-0123456789abcdef0"), ("network.test_cidr", "10.0.0.1/8"),
     ("network.test_cidr", "everyone"), ("network.assign_public_ip", "yes"),

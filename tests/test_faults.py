@@ -189,6 +189,14 @@ def test_fault_04_wrong_region_or_account(deployed):
     assert result.code == 2
     assert "--region us-east-1 differs from the config's region eu-west-1" in result.err
     assert deployed.aws.calls == []
+    # Credentials of another account than the config's account_id (moto's is 123456789012).
+    pinned = deployed.config_path.read_text()
+    deployed.config_path.write_text('account_id = "999999999999"\n' + pinned)
+    result = deployed.call("deploy", "--image", "app:v2")
+    assert result.code == 3
+    assert "credentials are for account 123456789012" in one_line(result.err)
+    assert deployed.aws.calls == ["GetCallerIdentity"]
+    deployed.config_path.write_text(pinned)
     # A config pointing at a region (or account) where the environment does not exist: `swap`
     # finds no stacks and refuses (a deploy there would be a first run, see row 5).
     text = deployed.config_path.read_text().replace('region = "eu-west-1"',

@@ -62,15 +62,6 @@ def test_deploy_into_the_live_color_is_refused_without_any_change(deployed, caps
     assert deployed.forwards(80) == "green"
 
 
-def test_rerun_after_success_is_a_no_op(deployed):
-    assert deployed.run("deploy", "--image", "app:v2").code == 0
-    deployed.aws.calls.clear()
-    result = deployed.run("deploy", "--image", "app:v2")
-    assert result.code == 0
-    assert "already live on green" in result.out
-    assert deployed.aws.mutating == []
-
-
 def test_rollback_then_swap(deployed):
     assert deployed.run("deploy", "--image", "app:v2").code == 0
     assert deployed.run("rollback").code == 0

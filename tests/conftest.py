@@ -3,6 +3,7 @@ moto's update gaps, see sandbox/moto_gaps.py), reset before each test that uses 
 
 from __future__ import annotations
 
+import logging
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +22,9 @@ REPO = Path(__file__).resolve().parent.parent
 
 @pytest.fixture(scope="session")
 def moto_endpoint():
+    # One access-log record per moto request adds up over thousands of requests; failures
+    # still show the test's own output.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     moto_gaps.install()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()

@@ -22,21 +22,22 @@ RESULTS = Path(__file__).with_name("results.md")
 # data plane is fast, so what is left in the "instant" deploy row is the tools' own overhead.
 SANDBOX_SETTINGS = {"stack_seconds": 0.05, "health_check_seconds": 0.05, "drain_seconds": 0.05,
                     "tick_seconds": 0.05}
-WORKERS = {"stackswap": 6, "boto3": 3, "cli": 2}
+# stackswap's row gets the most stacks: its median is a target, so it needs the samples.
+WORKERS = {"stackswap": 8, "boto3": 3, "cli": 2}
 LOW, HIGH = 2.0, 20.0
 RENDER_RUNS = 5
 
 # Why a missed target is missed, when the cause is known; shown in results.md.
 REASONS = {
     "describe calls per second per stack": (
-        "the first polls come quickly (0.2 s after the call, then 0.4 s) so that a short "
+        "the first polls come quickly (0.1 s after the call, then 0.2 s, 0.4 s) so that a short "
         "operation is noticed soon; over operations of 2–20 s that start weighs more than over "
         "real CloudFormation operations of minutes, where the rate tends to the steady one of "
-        "one DescribeStackEvents per 0.8 s plus a DescribeStacks per 20 polls (1.31/s)."),
+        "one DescribeStackEvents per 0.8 s plus a DescribeStacks per 30 s (1.28/s)."),
     "detection delay median": (
-        "the delay is about half the capped interval plus two request round trips "
-        "(DescribeStackEvents, then the confirming DescribeStacks); a loaded machine adds to "
-        "the round trips."),
+        "the delay is about half the capped interval (0.4 s) plus one request round trip; a "
+        "loaded machine adds to the round trip, and a median of a few dozen samples varies "
+        "from run to run by several hundredths of a second."),
     "make test": (
         "the suite's own length (sandbox end-to-end tests wait on real timers) on 2 cores, "
         "and whatever else runs on the machine at the time: compare with an idle machine "
@@ -57,7 +58,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--skip-tests", action="store_true",
                         help="do not run the test suite (table 3 shows it skipped)")
-    parser.add_argument("--detection-rounds", type=int, default=3, metavar="N",
+    parser.add_argument("--detection-rounds", type=int, default=5, metavar="N",
                         help="rounds of concurrent stack updates for table 1 (%(default)s)")
     parser.add_argument("--instant-rounds", type=int, default=3, metavar="N",
                         help="deploy rounds with instant stack operations (%(default)s)")
@@ -116,8 +117,9 @@ def main(argv: list[str] | None = None) -> int:
         say(f"\n{table.title}\n\n{table.markdown()}")
     counted = ", ".join(f"{count} {name}" for name, count in calls.counts.most_common())
     overhead = (f"one stackswap deploy is one process start ({startup['stackswap']:.2f} s) and "
-                f"{sum(calls.counts.values())} API calls ({counted}), plus at least one 0.2 s "
-                f"poll sleep per stack operation; the AWS CLI procedure is four process starts "
+                f"{sum(calls.counts.values())} API calls ({counted}), plus at least one "
+                f"{Schedule().first:g} s poll sleep per stack operation; the AWS CLI procedure "
+                f"is four process starts "
                 f"({startup['aws']:.2f} s each) and {deploy_calls_cli()}")
     reasons = {**REASONS, "end-to-end, instant stacks": (
         f"with stack operations near-instant, what is left is each tool's own work: {overhead}."

@@ -108,7 +108,7 @@ class StackswapWorker(Worker):
                                 timeout=WAIT_TIMEOUT_SECONDS, clock=SystemClock())
         noticed = time.time()
         if result.outcome != SUCCEEDED:
-            self.problem = f"{self.stack}: {result.stack.status}"
+            self.problem = f"{self.stack}: {result.status}"
         return noticed, self.counter.describe_calls() - before, time.monotonic() - started
 
 

@@ -121,6 +121,19 @@ class StackEvent:
         return self.resource_type == "AWS::CloudFormation::Stack"
 
 
+def forwards_of(listener: dict) -> list[tuple[str, int]]:
+    forwards: list[tuple[str, int]] = []
+    for action in listener.get("DefaultActions", []):
+        if action.get("Type") != "forward":
+            continue
+        groups = action.get("ForwardConfig", {}).get("TargetGroups")
+        if groups:
+            forwards += [(g["TargetGroupArn"], int(g.get("Weight", 1))) for g in groups]
+        elif action.get("TargetGroupArn"):
+            forwards.append((action["TargetGroupArn"], 1))
+    return forwards
+
+
 @dataclass
 class Aws:
     """Typed verbs over boto3 clients, created lazily from one session."""
@@ -238,21 +251,13 @@ class Aws:
 
     # --- load balancer ---------------------------------------------------------------------
 
-    def listener_forwards(self, listener_arn: str) -> list[tuple[str, int]]:
-        """(target group ARN, weight) pairs the listener's default action forwards to."""
+    def listener_forwards(self, listener_arns: list[str]) -> dict[str, list[tuple[str, int]]]:
+        """For each listener (one call for all): the (target group ARN, weight) pairs its
+        default action forwards to."""
         with translated("DescribeListeners"):
-            (listener,) = self.client("elbv2").describe_listeners(
-                ListenerArns=[listener_arn])["Listeners"]
-        forwards: list[tuple[str, int]] = []
-        for action in listener.get("DefaultActions", []):
-            if action.get("Type") != "forward":
-                continue
-            groups = action.get("ForwardConfig", {}).get("TargetGroups")
-            if groups:
-                forwards += [(g["TargetGroupArn"], int(g.get("Weight", 1))) for g in groups]
-            elif action.get("TargetGroupArn"):
-                forwards.append((action["TargetGroupArn"], 1))
-        return forwards
+            listeners = self.client("elbv2").describe_listeners(
+                ListenerArns=listener_arns)["Listeners"]
+        return {listener["ListenerArn"]: forwards_of(listener) for listener in listeners}
 
     def target_states(self, target_group_arn: str) -> list[str]:
         with translated("DescribeTargetHealth"):

@@ -153,12 +153,19 @@ def require_alb(ctx: Context) -> Stack:
 
 
 def refresh_listeners(ctx: Context) -> Observed:
-    """Re-read the ALB stack, both listeners and the alarms: what a swap changes."""
+    """Re-read the ALB stack, both listeners and the alarms: all that a swap changes."""
     alb = ctx.aws.describe_stack(ctx.config.alb_stack)
     if alb is None:
         raise StateUnknown(f"{ctx.config.alb_stack} disappeared during the run")
-    production, test = read_listeners(ctx.aws, alb)
-    ctx.observed = replace(ctx.observed, alb=alb, production=production, test=test,
+    ctx.observed = replace(ctx.observed, alb=alb)
+    return read_production(ctx)
+
+
+def read_production(ctx: Context) -> Observed:
+    """Re-read both listeners and the alarms: what production is now, as the load balancer
+    sees it (the ALB stack's outputs, which name the listeners, do not change)."""
+    production, test = read_listeners(ctx.aws, ctx.observed.alb)
+    ctx.observed = replace(ctx.observed, production=production, test=test,
                            alarms=ctx.aws.alarms(list(ctx.config.deploy.alarms)))
     return ctx.observed
 
@@ -214,7 +221,7 @@ def update_service(step: UpdateService, ctx: Context) -> None:
                           f"Production was not touched") from None
     if result is None or result.outcome == SUCCEEDED:
         return
-    if result.stack.status == "UPDATE_ROLLBACK_FAILED":
+    if result.status == "UPDATE_ROLLBACK_FAILED":
         raise OperatorNeeded(f"{name} update failed ({result.failure_text()}) and its rollback "
                              f"failed too; production was not touched. Fix the cause, then: "
                              f"aws cloudformation continue-update-rollback --stack-name {name}")
@@ -234,7 +241,7 @@ def verify(step: Verify, ctx: Context) -> None:
     ctx.log.say(f"verifying {step.color} on {step.image}")
     alb = require_alb(ctx)
     if not ctx.observed.production:  # created in this run: the listeners were never read
-        refresh_listeners(ctx)
+        read_production(ctx)
     while True:
         try:
             state = observe_color(ctx.aws, config, color_stack(ctx.aws, config, alb, step.color))
@@ -307,7 +314,7 @@ def swap(step: Swap, ctx: Context) -> None:
 
 
 def verify_live(step: VerifyLive, ctx: Context) -> None:
-    observed = refresh_listeners(ctx)
+    observed = read_production(ctx)
     problems = []
     if observed.live_color != step.color:
         problems.append(f":80 forwards to {observed.describe_forwards(observed.production)}")
@@ -325,12 +332,14 @@ def verify_live(step: VerifyLive, ctx: Context) -> None:
         problems.append(f"GET {url} -> {answer.status or 'no answer'} {answer.detail}")
     if step.previous is None:
         raise ColorFailed(f"production is not serving on {step.color}: {'; '.join(problems)}")
+    refresh_listeners(ctx)
     restore(ctx, step.previous, f"production failed its check after the swap "
                                 f"({'; '.join(problems)})")
 
 
 def restore(ctx: Context, color: str, why: str) -> None:
-    """Put :80 back on `color` and confirm it, then report the revert (exit 5)."""
+    """Put :80 back on `color` and confirm it, then report the revert (exit 5). ctx.observed
+    must be fresh: the ALB stack's LiveColor as well as the listeners."""
     observed = ctx.observed
     if observed.live_color != color or observed.alb.parameters.get("LiveColor") != color:
         ctx.log.say(f"{why}; swapping :80 back to {color}")
@@ -352,9 +361,9 @@ def continue_rollback(step: ContinueRollback, ctx: Context) -> None:
     ctx.log.say(f"continuing the rollback of {step.stack}")
     result = operate(ctx, step.stack, lambda: ctx.aws.continue_update_rollback(
         step.stack, list(step.skip), ctx.role_arn) or True)
-    if result is not None and result.stack.status != "UPDATE_ROLLBACK_COMPLETE":
+    if result is not None and result.status != "UPDATE_ROLLBACK_COMPLETE":
         raise OperatorNeeded(
-            f"{step.stack} is {result.stack.status} again: {result.failure_text()}. Fix the "
+            f"{step.stack} is {result.status} again: {result.failure_text()}. Fix the "
             f"cause, or skip the failing resource explicitly: stackswap recover --skip "
             f"{result.first_failure.logical_id if result.first_failure else 'RESOURCE'}")
 

@@ -131,12 +131,11 @@ class Observed:
 def read_listeners(aws: Aws, alb: Stack | None) -> tuple[list, list]:
     """What the :80 and :8080 listeners forward to now."""
     outputs = alb.outputs if alb else {}
-    production = test = []
-    if OUTPUT_PRODUCTION_LISTENER in outputs:
-        production = aws.listener_forwards(outputs[OUTPUT_PRODUCTION_LISTENER])
-    if OUTPUT_TEST_LISTENER in outputs:
-        test = aws.listener_forwards(outputs[OUTPUT_TEST_LISTENER])
-    return production, test
+    arns = [outputs[key] for key in (OUTPUT_PRODUCTION_LISTENER, OUTPUT_TEST_LISTENER)
+            if key in outputs]
+    found = aws.listener_forwards(arns) if arns else {}
+    return (found.get(outputs.get(OUTPUT_PRODUCTION_LISTENER), []),
+            found.get(outputs.get(OUTPUT_TEST_LISTENER), []))
 
 
 def color_stack(aws: Aws, config: Config, alb: Stack | None, color: str) -> ColorState:

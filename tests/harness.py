@@ -358,9 +358,19 @@ class ScriptedStack:
         self.reason = ""
         self.events: list[dict] = []
         self.calls: Counter = Counter()
+        # While a status is scripted, moto's own events from this time on are not shown.
+        self.hidden_since: datetime.datetime | None = None
 
     def install(self) -> ScriptedStack:
         return self
+
+    def hide_last_operation(self) -> None:
+        """Hide the events of the operation moto has just finished at once (from its start
+        event on) while a status is scripted: the script tells that operation's story."""
+        real = self.cfn.describe_stack_events(StackName=self.stack)["StackEvents"]
+        self.hidden_since = next(e["Timestamp"] for e in real if e["LogicalResourceId"] ==
+                                 self.stack and e["ResourceStatus"].endswith("_IN_PROGRESS")
+                                 and "CLEANUP" not in e["ResourceStatus"])
 
     def add_event(self, logical_id: str, status: str, reason: str = "",
                   resource_type: str = STACK_TYPE) -> None:
@@ -393,6 +403,8 @@ class ScriptedStack:
             if not self.events:
                 return None
             real = self.cfn.describe_stack_events(StackName=self.stack)["StackEvents"]
+            if self.status is not None and self.hidden_since is not None:
+                real = [e for e in real if e["Timestamp"] < self.hidden_since]
             merged = sorted(real + self.events, key=lambda e: e["Timestamp"], reverse=True)
             return response({"StackEvents": merged})
         if model.name == "DescribeStacks":

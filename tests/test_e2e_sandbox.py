@@ -102,6 +102,10 @@ def test_crash_image_trips_the_circuit_breaker(shop, sandbox, capsys):
 
 
 def test_interrupted_deploy_resumes_on_rerun_without_a_second_update(shop, sandbox):
+    # The green update lasts long enough for Ctrl-C to land during the wait even when this
+    # process is slow to send it (a loaded machine); /reset puts the default back.
+    assert control(sandbox, "POST", "/stack-seconds", {"seconds": 3, "stack": "demo-green"}
+                   )[0] == 200
     environ = {**os.environ, "PYTHONPATH": str(REPO)}
     command = [sys.executable, "-m", "orchestrator", "deploy", "--image", "app:v2"]
     first = subprocess.Popen(command, env=environ, stderr=subprocess.PIPE, text=True)
@@ -113,7 +117,7 @@ def test_interrupted_deploy_resumes_on_rerun_without_a_second_update(shop, sandb
         time.sleep(0.05)  # polling the stack status, bounded by the deadline
     first.send_signal(signal.SIGINT)
     _, err = first.communicate(timeout=30)
-    assert first.returncode == 130
+    assert first.returncode == 130, err
     assert "interrupted while waiting for demo-green" in err
     rerun = subprocess.run(command, env=environ, capture_output=True, text=True, timeout=120)
     assert rerun.returncode == 0, rerun.stderr

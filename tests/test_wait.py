@@ -58,13 +58,13 @@ def test_success_is_noticed_on_the_poll_that_sees_it(aws):
     events_reply(stubber, event(2, "UPDATE_IN_PROGRESS", "Service"), event(1, "x"))
     events_reply(stubber, event(4, "UPDATE_COMPLETE"), event(3, "UPDATE_COMPLETE", "Service"),
                  event(2, "x"))
-    stubber.add_response("describe_stacks", described("UPDATE_COMPLETE"), {"StackName": STACK})
     clock = VirtualClock()
     result = wait_for_stack(aws, STACK, marker="e0", timeout=60, clock=clock,
                             on_event=seen.append, rand=lambda: 0.5)
-    assert result.outcome == SUCCEEDED
+    # the stack's own terminal event ends the wait: no other call is needed to know
+    assert result.outcome == SUCCEEDED and result.status == "UPDATE_COMPLETE"
     assert [e.event_id for e in seen] == ["e1", "e2", "e3", "e4"]
-    assert clock.slept == pytest.approx([0.2, 0.4, 0.8])
+    assert clock.slept == pytest.approx([0.1, 0.2, 0.4])
 
 
 def test_rollback_reports_the_first_failed_resource(aws):
@@ -73,8 +73,6 @@ def test_rollback_reports_the_first_failed_resource(aws):
                  event(4, "UPDATE_ROLLBACK_IN_PROGRESS", reason="failed: [Service]"),
                  event(3, "UPDATE_FAILED", "Service", "Circuit Breaker was triggered"),
                  event(2, "UPDATE_IN_PROGRESS"), event(0, "CREATE_COMPLETE"))
-    stubber.add_response("describe_stacks", described("UPDATE_ROLLBACK_COMPLETE"),
-                         {"StackName": STACK})
     result = wait_for_stack(aws, STACK, marker="e0", timeout=60, clock=VirtualClock())
     assert result.outcome == ROLLED_BACK
     assert result.failure_text() == "Service UPDATE_FAILED: Circuit Breaker was triggered"
@@ -87,37 +85,50 @@ def test_a_failed_poll_is_not_a_failed_stack(aws):
     stubber.add_client_error("describe_stack_events", "InternalFailure", "oops",
                              http_status_code=500)
     events_reply(stubber, event(1, "UPDATE_COMPLETE"), event(0, "x"))
-    stubber.add_response("describe_stacks", described("UPDATE_COMPLETE"), {"StackName": STACK})
     result = wait_for_stack(aws, STACK, marker="e0", timeout=60, clock=VirtualClock())
     assert result.outcome == SUCCEEDED
 
 
+def polls_within(schedule: Schedule, seconds: float) -> int:
+    polls = 0
+    while sum(schedule.interval(n, lambda: 0.5) for n in range(polls)) < seconds:
+        polls += 1
+    return polls
+
+
 def test_deadline_stops_the_wait_and_names_the_stack(aws):
     aws, stubber = aws
-    schedule = Schedule()
-    clock = VirtualClock()
-    polls = 0
-    while sum(schedule.interval(n, lambda: 0.5) for n in range(polls)) < 5:
-        polls += 1
-    for poll in range(1, polls + 1):
+    for poll in range(1, polls_within(Schedule(), 5) + 1):
         events_reply(stubber, event(poll, "UPDATE_IN_PROGRESS", "Service"),
                      event(poll - 1, "x"))
-        if poll % schedule.confirm_every == 0:
-            stubber.add_response("describe_stacks", described("UPDATE_IN_PROGRESS"),
-                                 {"StackName": STACK})
     with pytest.raises(DeadlineExceeded) as raised:
-        wait_for_stack(aws, STACK, marker="e0", timeout=5, clock=clock, rand=lambda: 0.5)
+        wait_for_stack(aws, STACK, marker="e0", timeout=5, clock=VirtualClock(),
+                       rand=lambda: 0.5)
     assert raised.value.stack == STACK
     assert "shop-green is still" in raised.value.message
     assert raised.value.exit_code == 7
+
+
+def test_a_missed_terminal_event_is_caught_by_the_periodic_describe_stacks(aws):
+    aws, stubber = aws
+    schedule = Schedule()
+    # the stream never shows the stack finishing; DescribeStacks, asked after
+    # confirm_seconds of polling, says it has
+    for poll in range(1, polls_within(schedule, schedule.confirm_seconds) + 1):
+        events_reply(stubber, event(poll, "UPDATE_IN_PROGRESS", "Service"),
+                     event(poll - 1, "x"))
+    stubber.add_response("describe_stacks", described("UPDATE_COMPLETE"), {"StackName": STACK})
+    result = wait_for_stack(aws, STACK, marker="e0", timeout=120, clock=VirtualClock(),
+                            rand=lambda: 0.5)
+    assert result.outcome == SUCCEEDED
 
 
 @pytest.mark.parametrize("rand", [0.0, 0.5, 1.0])
 def test_schedule_polls_soon_then_at_most_one_and_a_half_calls_per_second(rand):
     schedule = Schedule()
     intervals = [schedule.interval(n, lambda: rand) for n in range(200)]
-    assert intervals[0] <= 0.25
-    # one DescribeStackEvents per poll, plus a DescribeStacks every confirm_every polls
-    calls_per_second = (1 + 1 / schedule.confirm_every) * 200 / sum(intervals)
+    assert intervals[0] <= 0.15
+    # one DescribeStackEvents per poll, plus a DescribeStacks every confirm_seconds
+    calls_per_second = 200 / sum(intervals) + 1 / schedule.confirm_seconds
     assert calls_per_second <= (1.5 if rand == 0.5 else 1.55)  # mean, and worst-case jitter
     assert max(intervals) <= schedule.cap * (1 + schedule.jitter)

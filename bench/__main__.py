@@ -97,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
         deployer = deploy.Deployer(env)
         deployer.first_deploy()
         deployer.set_seconds(deploy_settings[0])
-        calls = deployer.count_calls()
+        calls, lasted = deployer.count_calls()
         startup = deployer.startup_seconds()
         deploys = [deploy.run(deployer, setting, say=say) for setting in deploy_settings]
         problems += deployer.problems
@@ -116,10 +116,13 @@ def main(argv: list[str] | None = None) -> int:
     for table in results.tables:
         say(f"\n{table.title}\n\n{table.markdown()}")
     counted = ", ".join(f"{count} {name}" for name, count in calls.counts.most_common())
+    operations = " and ".join(f"{seconds:.2f} s ({stack})" for stack, seconds in lasted.items())
     overhead = (f"one stackswap deploy is one process start ({startup['stackswap']:.2f} s) and "
                 f"{sum(calls.counts.values())} API calls ({counted}), plus at least one "
-                f"{Schedule().first:g} s poll sleep per stack operation; the AWS CLI procedure "
-                f"is four process starts "
+                f"{Schedule().first:g} s poll sleep per stack operation; the sandbox's own "
+                f"operations lasted {operations} from the update's reply to their end (a "
+                f"service update waits for new tasks to pass health checks and old ones to "
+                f"drain); the AWS CLI procedure is four process starts "
                 f"({startup['aws']:.2f} s each) and {deploy_calls_cli()}")
     reasons = {**REASONS, "end-to-end, instant stacks": (
         f"with stack operations near-instant, what is left is each tool's own work: {overhead}."

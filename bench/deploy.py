@@ -142,12 +142,19 @@ class Deployer:
         self._production_serves(image)
         return elapsed
 
-    def count_calls(self) -> CallCounter:
+    def count_calls(self) -> tuple[CallCounter, dict[str, float]]:
         """One deploy run in this process through `orchestrator.cli.main(argv, connect_aws=...)`
-        on a session whose calls are counted (untimed): what a deploy asks of AWS."""
+        on a session whose calls are counted (untimed): what a deploy asks of AWS, and how long
+        each stack operation lasted in the sandbox (from UpdateStack's reply to `finished_at`)."""
         image = self._image()
         session = sandbox_session(REGION)
         counter = CallCounter(session)
+        updated: list[str] = []
+        replied: dict[str, float] = {}
+        session.events.register("before-parameter-build.cloudformation.UpdateStack",
+                                lambda params, **_: updated.append(params["StackName"]))
+        session.events.register("after-call.cloudformation.UpdateStack",
+                                lambda **_: replied.setdefault(updated[-1], time.time()))
         aws = Aws(session, self.sandbox_env["AWS_ENDPOINT_URL"])
         with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
             code = cli.main(["deploy", "--image", image, "--config",
@@ -156,7 +163,10 @@ class Deployer:
         if code != 0:
             self.problems.append(f"the counted in-process deploy exited {code}")
         self._production_serves(image)
-        return counter
+        _, status = control(self.sandbox_env, "GET", "/status")
+        finished = {stack["name"]: stack["finished_at"] for stack in status["stacks"]}
+        return counter, {stack: finished[stack] - at for stack, at in replied.items()
+                         if finished.get(stack)}
 
     def startup_seconds(self, runs: int = 3) -> dict[str, float]:
         """Median start-up of each tool: `stackswap --help`, `aws --version`."""

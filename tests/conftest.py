@@ -26,6 +26,39 @@ REPO = Path(__file__).resolve().parent.parent
 os.environ.setdefault("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
 
 
+# Scheduling on pytest-xdist workers (`make test` runs `-n 4 --dist loadgroup`): the longest
+# tests start first, so that the workers share them instead of one worker running them at the
+# end, and each module whose tests share a module-scoped sandbox runs on one worker, which
+# starts that sandbox once.
+LONGEST_FIRST = ("tests/test_invariants.py", "tests/test_sandbox_cli.py")
+ONE_WORKER = ("tests/test_sandbox.py", "tests/test_e2e_sandbox.py")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        module = item.nodeid.split("::")[0]
+        return LONGEST_FIRST.index(module) if module in LONGEST_FIRST else len(LONGEST_FIRST)
+
+    items.sort(key=rank)
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """`--dist loadgroup` with the groups named here: it cannot use xdist_group marks, because
+    pytest-xdist 3.8 tags grouped tests by rewriting `item._nodeid`, which pytest 9.2 no longer
+    reads. Each group goes to one worker, every other test is a unit of its own; units are
+    handed out in order, the largest groups first."""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class Groups(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::")[0]
+            return module if module in ONE_WORKER else nodeid
+
+    return Groups(config, log)
+
+
 @pytest.fixture(scope="session")
 def moto_endpoint():
     # One access-log record per moto request adds up over thousands of requests; failures

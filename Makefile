@@ -32,7 +32,7 @@ lint: $(STAMP) ## cfn-lint the templates, fail on stale templates, ruff the code
 
 # Most of the suite waits on local servers (moto, the sandbox), so four workers pay off even on
 # two cores. PYTEST_ARGS= runs it serially; PYTEST_ARGS="-n 4 -k plan" picks tests.
-PYTEST_ARGS ?= -n 4
+PYTEST_ARGS ?= -n 4 --dist loadgroup
 
 test: $(STAMP) ## run the whole test suite (unit, golden, moto server, sandbox end to end)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

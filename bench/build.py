@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-TEST_COMMAND = ["-m", "pytest", "-n", "4", "-q", "-p", "no:logging"]
+# The pytest of `make test` (its PYTEST_ARGS), quiet.
+TEST_COMMAND = ["-m", "pytest", "-n", "4", "--dist", "loadgroup", "-q", "-p", "no:logging"]
 TEST_TIMEOUT_SECONDS = 1200.0
 
 

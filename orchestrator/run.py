@@ -87,6 +87,7 @@ def operate(ctx: Context, stack: str, start: Callable[[], bool], *, is_new: bool
     if not start():
         ctx.log.say(f"{stack}: no updates to perform")
         return None
+    ctx.current = stack  # from here on, Ctrl-C leaves an operation of ours running
     ctx.started.add(stack)
     try:
         return wait(ctx, stack, marker)

@@ -25,12 +25,10 @@ from io import StringIO
 import boto3
 import botocore.awsrequest
 import botocore.exceptions
-import botocore.loaders
-import botocore.session
 
 from orchestrator import cli
 from orchestrator.aws import Aws
-from sandbox.environment import client
+from sandbox.environment import client, session
 
 MUTATING = {"CreateStack", "UpdateStack", "DeleteStack", "CancelUpdateStack", "PutParameter",
             "DeleteParameter",
@@ -76,20 +74,10 @@ def response(parsed: dict) -> tuple:
     return http, parsed
 
 
-_LOADER: list[botocore.loaders.Loader] = []
-
-
 def fresh_session(region: str) -> boto3.Session:
     """A new boto3 session (its own events, credentials, clients) sharing one botocore data
     loader: every session would otherwise parse botocore's JSON models again (~0.3 s a run)."""
-    core = botocore.session.get_session()
-    if not _LOADER:
-        _LOADER.append(core.get_component("data_loader"))
-    core.register_component("data_loader", _LOADER[0])
-    session = boto3.Session(botocore_session=core, region_name=region)
-    paths = _LOADER[0].search_paths
-    paths[:] = list(dict.fromkeys(paths))  # boto3 appends its data path on every session
-    return session
+    return session(region)
 
 
 @dataclass

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 
@@ -102,23 +104,34 @@ def test_crash_image_trips_the_circuit_breaker(shop, sandbox, capsys):
 
 
 def test_interrupted_deploy_resumes_on_rerun_without_a_second_update(shop, sandbox):
-    # The green update lasts long enough for Ctrl-C to land during the wait even when this
-    # process is slow to send it (a loaded machine); /reset puts the default back.
-    assert control(sandbox, "POST", "/stack-seconds", {"seconds": 3, "stack": "demo-green"}
-                   )[0] == 200
+    # The green update lasts long enough for Ctrl-C to land while the CLI waits for it.
+    assert control(sandbox, "POST", "/stack-seconds", {"seconds": 2, "stack": "demo-green"})[0] \
+        == 200
     environ = {**os.environ, "PYTHONPATH": str(REPO)}
     command = [sys.executable, "-m", "orchestrator", "deploy", "--image", "app:v2"]
     first = subprocess.Popen(command, env=environ, stderr=subprocess.PIPE, text=True)
-    cfn = client("cloudformation", shop.endpoint, shop.region)
+    lines: queue.Queue[str] = queue.Queue()
+
+    def read_stderr() -> None:
+        for line in first.stderr:
+            lines.put(line)
+
+    reader = threading.Thread(target=read_stderr, daemon=True)
+    reader.start()
+    # Interrupt once the CLI shows the update's first event: it prints events from its wait loop
+    # only, so it is waiting then (the stack status alone says the request reached the server,
+    # not that the CLI has had the reply).
     deadline = time.monotonic() + 30
-    while cfn.describe_stacks(StackName="demo-green")["Stacks"][0]["StackStatus"] != \
-            "UPDATE_IN_PROGRESS":
-        assert time.monotonic() < deadline and first.poll() is None, "update never started"
-        time.sleep(0.05)  # polling the stack status, bounded by the deadline
+    seen: list[str] = []
+    while not any("demo-green demo-green UPDATE_IN_PROGRESS" in line for line in seen):
+        assert first.poll() is None or not lines.empty(), f"update never started: {seen}"
+        seen.append(lines.get(timeout=max(0.0, deadline - time.monotonic())))
     first.send_signal(signal.SIGINT)
-    _, err = first.communicate(timeout=30)
-    assert first.returncode == 130, err
+    assert first.wait(timeout=30) == 130
+    reader.join(timeout=30)
+    err = "".join(seen + list(lines.queue))
     assert "interrupted while waiting for demo-green" in err
+    cfn = client("cloudformation", shop.endpoint, shop.region)
     rerun = subprocess.run(command, env=environ, capture_output=True, text=True, timeout=120)
     assert rerun.returncode == 0, rerun.stderr
     assert "waiting for demo-green" in rerun.stderr or "no updates" in rerun.stderr

@@ -12,8 +12,8 @@ and at the end a rerun of the last command without faults converges: exit 0, and
 makes no mutating CloudFormation call. (`swap` and `rollback` run with `--to <colour>`, which is
 what makes them safe to rerun; alone they toggle.)
 
-The sequences run as four tests of EXAMPLES/4 each, with fixed seeds, so pytest-xdist spreads
-them over its workers.
+The sequences run as eight tests of EXAMPLES/8 each, with fixed seeds, so pytest-xdist spreads
+them over its workers and evens out the load (tests/conftest.py starts them first).
 
 All examples share one moto account (the `env` fixture is set up once for the test): each starts
 from the converged state the previous one left, which is a state the invariants must hold from
@@ -22,6 +22,7 @@ anyway, and avoids re-provisioning 200 times.
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 
@@ -46,7 +47,7 @@ FAULTS = ["none", "idle_rolls_back", "swap_rolls_back", "smoke_8080", "smoke_80"
 # Every step is a real CLI run against moto over HTTP (~1 s an example), so this is the slowest
 # test of the suite; STACKSWAP_INVARIANT_EXAMPLES=40 gives a quick local run.
 EXAMPLES = int(os.environ.get("STACKSWAP_INVARIANT_EXAMPLES", "200"))
-CHUNKS = 4
+CHUNKS = 8
 
 
 @dataclass(frozen=True)
@@ -180,7 +181,7 @@ def check_sequence(env, monkeypatch, sequence) -> None:
 
 def sequences_test(chunk: int):
     @seed(20261127 + chunk)
-    @settings(max_examples=EXAMPLES // CHUNKS, deadline=None, database=None,
+    @settings(max_examples=math.ceil(EXAMPLES / CHUNKS), deadline=None, database=None,
               suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
     @given(sequence=st.lists(steps, min_size=1, max_size=2))
     def test(env, monkeypatch, sequence):
@@ -193,3 +194,7 @@ test_fault_sequences_keep_the_invariants_1 = sequences_test(1)
 test_fault_sequences_keep_the_invariants_2 = sequences_test(2)
 test_fault_sequences_keep_the_invariants_3 = sequences_test(3)
 test_fault_sequences_keep_the_invariants_4 = sequences_test(4)
+test_fault_sequences_keep_the_invariants_5 = sequences_test(5)
+test_fault_sequences_keep_the_invariants_6 = sequences_test(6)
+test_fault_sequences_keep_the_invariants_7 = sequences_test(7)
+test_fault_sequences_keep_the_invariants_8 = sequences_test(8)

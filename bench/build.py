@@ -1,5 +1,5 @@
 """Table 3: `make render` (`python -m generator --out <tmpdir>`, a few runs) and the whole test
-suite (`python -m pytest -n 4 -q -p no:logging`, once), timed as subprocesses from the repo."""
+suite (`make test`'s pytest command, once), timed as subprocesses from the repo."""
 
 from __future__ import annotations
 
@@ -14,6 +14,10 @@ REPO = Path(__file__).resolve().parent.parent
 # The pytest of `make test` (its PYTEST_ARGS), quiet.
 TEST_COMMAND = ["-m", "pytest", "-n", "4", "--dist", "loadgroup", "-q", "-p", "no:logging"]
 TEST_TIMEOUT_SECONDS = 1200.0
+
+
+def test_command() -> str:
+    return " ".join(["pytest", *TEST_COMMAND[2:]])
 
 
 def render_times(runs: int) -> list[float]:

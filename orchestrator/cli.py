@@ -271,9 +271,7 @@ def main(argv: list[str] | None = None, *, connect_aws: ConnectAws = Aws.connect
         print(f"stackswap: {error.message}", file=sys.stderr)
         return error.exit_code
     except KeyboardInterrupt:
-        waiting = holder[0].current if holder else None
-        where = (f" while waiting for {waiting}; CloudFormation carries on with it"
-                 if waiting else "")
+        where = holder[0].where_interrupted() if holder else ""
         print(f"\nstackswap: interrupted{where}. Rerun the same command to resume from what "
               f"AWS says", file=sys.stderr)
         return EXIT_INTERRUPTED

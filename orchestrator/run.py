@@ -21,6 +21,7 @@ from orchestrator.errors import (
     ColorFailed,
     OperatorNeeded,
     Refused,
+    StackswapError,
     StateUnknown,
     SwapReverted,
 )
@@ -59,14 +60,24 @@ class Context:
     config: Config
     clock: Clock
     log: Log
-    # The stack being waited for now (for the message on Ctrl-C), and the operations this run
-    # started itself — the only ones it may ever cancel.
+    # For the message on Ctrl-C: the stack whose operation request is on its way, and the
+    # stack being waited for now. And the operations this run started itself — the only ones
+    # it may ever cancel.
+    requesting: str | None = None
     current: str | None = None
     started: set[str] = field(default_factory=set)
     # The latest observation: the plan's, then refreshed by the steps where they read AWS
     # again. Steps re-read exactly what may have changed (a stack they updated, the listeners
     # after a swap); what cannot change under our lock is not asked for twice.
     observed: Observed | None = None
+
+    def where_interrupted(self) -> str:
+        if self.current:
+            return f" while waiting for {self.current}; CloudFormation carries on with it"
+        if self.requesting:
+            return (f" while asking CloudFormation to start an operation on {self.requesting}; "
+                    f"it may have started, and then carries on")
+        return ""
 
     def env_tags(self) -> dict[str, str]:
         return {"stackswap:env": self.config.name}
@@ -84,7 +95,14 @@ def operate(ctx: Context, stack: str, start: Callable[[], bool], *, is_new: bool
     """Start an operation on `stack` and wait for it; None when there was nothing to update.
     On the deadline, cancel the update (it is ours), wait for the rollback and re-raise."""
     marker = None if is_new else newest_event_id(ctx.aws, stack)
-    if not start():
+    ctx.requesting = stack
+    try:
+        began = start()
+    except StackswapError:
+        ctx.requesting = None
+        raise
+    ctx.requesting = None
+    if not began:
         ctx.log.say(f"{stack}: no updates to perform")
         return None
     ctx.current = stack  # from here on, Ctrl-C leaves an operation of ours running

@@ -597,6 +597,21 @@ def test_fault_22_ctrl_c_mid_wait_then_rerun_resumes(deployed):
     assert deployed.requests.updated_stacks().count("shop-elb") == 1
 
 
+def test_fault_22_ctrl_c_while_the_update_request_is_answered_names_the_stack(deployed):
+    # Ctrl-C while UpdateStack's reply comes in: the update may be running in CloudFormation,
+    # and the message must say which stack.
+    def interrupt() -> None:
+        raise KeyboardInterrupt
+
+    after_update_of(deployed, "shop-green", interrupt)
+    result = deployed.call("deploy", "--image", "app:v2")
+    assert result.code == 130
+    assert ("interrupted while asking CloudFormation to start an operation on shop-green; it "
+            "may have started") in result.err
+    assert not lock_exists(deployed)
+    assert deployed.forwards(80) == "blue"
+
+
 def test_fault_23_network_lost_while_waiting(deployed, monkeypatch):
     clock = VirtualClock()
     botocore_sleeps_on(monkeypatch, clock)

@@ -21,7 +21,6 @@ from orchestrator.errors import (
     ColorFailed,
     OperatorNeeded,
     Refused,
-    StackswapError,
     StateUnknown,
     SwapReverted,
 )
@@ -95,12 +94,8 @@ def operate(ctx: Context, stack: str, start: Callable[[], bool], *, is_new: bool
     """Start an operation on `stack` and wait for it; None when there was nothing to update.
     On the deadline, cancel the update (it is ours), wait for the rollback and re-raise."""
     marker = None if is_new else newest_event_id(ctx.aws, stack)
-    ctx.requesting = stack
-    try:
-        began = start()
-    except StackswapError:
-        ctx.requesting = None
-        raise
+    ctx.requesting = stack  # an error from start() ends the run: nothing else reads it then
+    began = start()
     ctx.requesting = None
     if not began:
         ctx.log.say(f"{stack}: no updates to perform")

@@ -12,27 +12,19 @@ from troposphere import elasticloadbalancingv2 as elb
 from troposphere.ec2 import SecurityGroup, SecurityGroupRule
 
 from generator.config import COLORS, Config
+from generator.interface import (
+    OUTPUT_DNS_NAME,
+    OUTPUT_LOAD_BALANCER,
+    OUTPUT_PRODUCTION_LISTENER,
+    OUTPUT_SECURITY_GROUP,
+    OUTPUT_TEST_LISTENER,
+    PRODUCTION_PORT,
+    TEST_PORT,
+    target_group_id,
+    target_group_output,
+)
 
-PRODUCTION_PORT = 80
-TEST_PORT = 8080
 BLUE_IS_LIVE = "BlueIsLive"
-
-
-def target_group_id(color: str) -> str:
-    """Logical id of a colour's target group ("BlueTargetGroup")."""
-    return f"{color.capitalize()}TargetGroup"
-
-
-def target_group_output(color: str) -> str:
-    """Output key holding a colour's target group ARN ("BlueTargetGroupArn")."""
-    return f"{target_group_id(color)}Arn"
-
-
-OUTPUT_PRODUCTION_LISTENER = "ProductionListenerArn"
-OUTPUT_TEST_LISTENER = "TestListenerArn"
-OUTPUT_DNS_NAME = "LoadBalancerDnsName"
-OUTPUT_SECURITY_GROUP = "LoadBalancerSecurityGroupId"
-OUTPUT_LOAD_BALANCER = "LoadBalancerArn"
 
 
 def tags(config: Config, **extra: str) -> Tags:

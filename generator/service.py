@@ -12,17 +12,15 @@ from troposphere.ec2 import SecurityGroup, SecurityGroupRule
 
 from generator.alb import tags
 from generator.config import Config
-
-OUTPUT_SERVICE_ARN = "ServiceArn"
-OUTPUT_SERVICE_NAME = "ServiceName"
-OUTPUT_TASK_DEFINITION = "TaskDefinitionArn"
-OUTPUT_LOG_GROUP = "LogGroupName"
+from generator.interface import (
+    OUTPUT_LOG_GROUP,
+    OUTPUT_SERVICE_ARN,
+    OUTPUT_SERVICE_NAME,
+    OUTPUT_TASK_DEFINITION,
+    is_fargate,
+)
 
 TASK_EXECUTION_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
-
-
-def is_fargate(config: Config) -> bool:
-    return config.service.launch_type == "FARGATE"
 
 
 def add_parameters(template: Template, config: Config) -> dict[str, Parameter]:

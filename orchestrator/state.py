@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from generator.alb import (
+from generator.config import COLORS, Config
+from generator.interface import (
     OUTPUT_PRODUCTION_LISTENER,
+    OUTPUT_SERVICE_ARN,
     OUTPUT_TEST_LISTENER,
     target_group_output,
 )
-from generator.config import COLORS, Config
-from generator.service import OUTPUT_SERVICE_ARN
 from orchestrator.aws import Aws, Stack
 
 HEALTHY = "healthy"

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from generator.alb import OUTPUT_DNS_NAME, PRODUCTION_PORT, TEST_PORT
 from generator.config import Config
+from generator.interface import OUTPUT_DNS_NAME, PRODUCTION_PORT, TEST_PORT
 from orchestrator.state import ColorState
 
 VERIFIED_STACK_STATUSES = {"CREATE_COMPLETE", "UPDATE_COMPLETE"}

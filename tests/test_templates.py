@@ -164,3 +164,13 @@ def test_no_fixed_physical_names(config):
         text = rendered_files(config)[name]
         assert not re.search(r"^ {6}(RoleName|ServiceName|GroupName|LogGroupName|Name):", text,
                              re.MULTILINE), name
+
+
+def test_commands_that_render_nothing_start_without_troposphere():
+    # status, swap and rollback (what an incident needs fast) must not pay for importing the
+    # template library; only creating or updating a stack loads it (orchestrator.run).
+    code = ("import sys, orchestrator.cli; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] == 'troposphere'))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            cwd=REPO, timeout=60, check=True)
+    assert result.stdout.strip() == "[]"

@@ -1,5 +1,5 @@
 import sys
 
-from orchestrator.cli import main
+from orchestrator.cli import console
 
-sys.exit(main())
+sys.exit(console())

@@ -177,7 +177,9 @@ def run(env: dict[str, str], rounds: int, rng: random.Random, workers_per_tool: 
                if any(isinstance(w, kind) for w in workers)}
     problems: list[str] = []
     for round_number in range(1, rounds + 1):
-        lengths = {w.stack: round(rng.uniform(low, high), 1) for w in workers}
+        # Not rounded: lengths on a 0.1 s grid would fall in step with the polls (0.1 s, then
+        # 0.3, 0.7, 1.5, 2.3, …) and make the delay look about 0.05 s shorter than it is.
+        lengths = {w.stack: rng.uniform(low, high) for w in workers}
         for worker in workers:
             control(env, "POST", "/stack-seconds", {"seconds": lengths[worker.stack],
                                                     "stack": worker.stack})

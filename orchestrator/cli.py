@@ -289,6 +289,7 @@ def console() -> int:
     to exit. gc.freeze() spares it the collector's passes over every object at interpreter exit
     (about 0.15 s after a deploy on 2 cores, a sixth of the whole instant deploy); the memory
     goes back to the OS all the same, and buffered output is still flushed."""
-    code = main()
-    gc.freeze()
-    return code
+    try:
+        return main()
+    finally:  # also after argparse's own exits (--help, a bad flag)
+        gc.freeze()

@@ -42,6 +42,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=rank)
 
 
+@pytest.hookimpl(optionalhook=True)  # `-p no:xdist` (one process) must still collect
 def pytest_xdist_make_scheduler(config, log):
     """`--dist loadgroup` with the groups named here: it cannot use xdist_group marks, because
     pytest-xdist 3.8 tags grouped tests by rewriting `item._nodeid`, which pytest 9.2 no longer

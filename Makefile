@@ -6,11 +6,15 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# render and lint read CONFIG (default: the example); the targets that talk to AWS pass it on
+# when it is given (make deploy CONFIG=prod.toml), else the CLI's default applies:
+# $$STACKSWAP_CONFIG, then stackswap.toml.
 CONFIG ?= stackswap.example.toml
+CONFIG_FLAG := $(if $(filter command line environment,$(origin CONFIG)),--config '$(CONFIG)')
 STACKSWAP := $(BIN)/stackswap
 
 .DEFAULT_GOAL := help
-.PHONY: help venv render lint test demo bench deploy swap rollback status clean
+.PHONY: help venv render lint test demo bench deploy swap rollback status recover clean
 
 help: ## list every target with one line each
 	@awk -F':.*## ' '/^[a-z-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -45,16 +49,19 @@ bench: $(STAMP) ## benchmark: detection delay, API calls, deploy time vs the AWS
 
 deploy: $(STAMP) ## deploy IMAGE=... [COLOR=blue|green] [ARGS=--no-swap] to the idle colour
 	@test -n "$(IMAGE)" || { echo "usage: make deploy IMAGE=repo:tag [COLOR=green] [ARGS=...]" >&2; exit 2; }
-	$(STACKSWAP) deploy --image '$(IMAGE)' $(if $(COLOR),--color $(COLOR)) $(ARGS)
+	$(STACKSWAP) deploy $(CONFIG_FLAG) --image '$(IMAGE)' $(if $(COLOR),--color $(COLOR)) $(ARGS)
 
 swap: $(STAMP) ## promote the colour on :8080 to production after verifying it
-	$(STACKSWAP) swap $(ARGS)
+	$(STACKSWAP) swap $(CONFIG_FLAG) $(ARGS)
 
 rollback: $(STAMP) ## put the previous colour back on :80
-	$(STACKSWAP) rollback $(ARGS)
+	$(STACKSWAP) rollback $(CONFIG_FLAG) $(ARGS)
 
 status: $(STAMP) ## live/idle colour, images, health, listeners, drift
-	$(STACKSWAP) status $(ARGS)
+	$(STACKSWAP) status $(CONFIG_FLAG) $(ARGS)
+
+recover: $(STAMP) ## continue the rollback of a stack stuck in UPDATE_ROLLBACK_FAILED
+	$(STACKSWAP) recover $(CONFIG_FLAG) $(ARGS)
 
 clean: ## remove .venv and caches
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis build *.egg-info

@@ -29,7 +29,8 @@ from bench.calls import CallCounter, sandbox_session
 from bench.stats import maximum, median, p90
 from bench.tools import command, tool_env
 from orchestrator.aws import Aws
-from orchestrator.wait import SUCCEEDED, SystemClock, newest_event_id, wait_for_stack
+from orchestrator.model import SUCCEEDED
+from orchestrator.wait import SystemClock, newest_event_id, wait_for_stack
 from sandbox.cli import control
 
 REGION = "us-east-1"
@@ -101,7 +102,7 @@ class StackswapWorker(Worker):
         self.aws = Aws(self.session, env["AWS_ENDPOINT_URL"])
 
     def wait_round(self, value: str) -> tuple[float, int, float]:
-        marker = newest_event_id(self.aws, self.stack)  # as orchestrator.run does
+        marker = newest_event_id(self.aws, self.stack)  # as orchestrator.execute does
         self.aws.update_stack(self.stack, {"Round": value}, body=TEMPLATE)
         before, started = self.counter.describe_calls(), time.monotonic()
         result = wait_for_stack(self.aws, self.stack, marker=marker,

@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from generator.errors import ConfigError
+from generator.interface import COLORS, alb_stack_name, service_stack_name
 
-COLORS = ("blue", "green")
+__all__ = ["COLORS", "Config", "ConfigError", "load_config", "parse_config"]
 LAUNCH_TYPES = ("FARGATE", "EC2")
 FARGATE_CPU = (256, 512, 1024, 2048, 4096, 8192, 16384)
 
@@ -102,10 +103,10 @@ class Config:
 
     @property
     def alb_stack(self) -> str:
-        return f"{self.name}-elb"
+        return alb_stack_name(self.name)
 
     def service_stack(self, color: str) -> str:
-        return f"{self.name}-{color}"
+        return service_stack_name(self.name, color)
 
     @property
     def family(self) -> str:

@@ -33,8 +33,9 @@ from awacs.aws import (
 )
 from troposphere import Equals, GetAtt, Output, Ref, Sub, Template, iam
 
-from generator.alb import tags
 from generator.config import COLORS, Config
+from generator.elb import tags
+from generator.interface import lock_parameter_name
 from generator.service import TASK_EXECUTION_POLICY
 
 OUTPUT_CLOUDFORMATION_ROLE = "CloudFormationRoleArn"
@@ -85,8 +86,8 @@ def service_arns(config: Config) -> list[Sub]:
 
 
 def lock_arn(config: Config) -> Sub:
-    # The parameter `/stackswap/<name>/lock`; its ARN has no second slash.
-    return Sub(f"{ARN}:ssm:{HERE}:parameter/stackswap/{config.name}/lock")
+    # A parameter ARN has no slash after "parameter": the name's leading one is dropped.
+    return Sub(f"{ARN}:ssm:{HERE}:parameter{lock_parameter_name(config.name)}")
 
 
 def alarm_statements(config: Config) -> list[Statement]:

@@ -12,11 +12,6 @@ class StackswapError(Exception):
 
     exit_code = 1
 
-    def __init__(self, message: str, *, exit_code: int | None = None) -> None:
-        super().__init__(message)
-        if exit_code is not None:
-            self.exit_code = exit_code
-
     @property
     def message(self) -> str:
         return str(self.args[0])

@@ -1,17 +1,39 @@
-"""What the orchestrator relies on in the rendered stacks: listener ports, output names, which
-parameters a service stack takes. The templates (alb.py, service.py) and the orchestrator both
-read these names from here.
+"""The contract between the rendered stacks and the orchestrator: every stack, parameter, output
+and tag name, the listener ports and the lock path. The templates (elb.py, service.py,
+deploy_role.py) and the orchestrator read these names from here and nowhere else.
 
-No troposphere here: commands that render no template (`status`, `swap`, `rollback`) then start
-without importing it, about 0.05 s sooner.
+No troposphere here: commands that render no template (`status`, `swap`, `rollback`) start
+without importing it.
 """
 
 from __future__ import annotations
 
-from generator.config import Config
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from generator.config import Config
+
+COLORS = ("blue", "green")
 
 PRODUCTION_PORT = 80
 TEST_PORT = 8080
+
+# Every stack of an environment carries this tag, with the environment's name.
+ENV_TAG = "stackswap:env"
+
+# ALB stack parameters
+PARAM_VPC = "VpcId"
+PARAM_SUBNETS = "Subnets"
+PARAM_TEST_CIDR = "TestCidr"
+PARAM_LIVE_COLOR = "LiveColor"
+
+# service stack parameters (Fargate stacks add PARAM_VPC, PARAM_SUBNETS and
+# PARAM_LOAD_BALANCER_SECURITY_GROUP)
+PARAM_CLUSTER = "Cluster"
+PARAM_TARGET_GROUP = "TargetGroupArn"
+PARAM_IMAGE = "Image"
+PARAM_DESIRED_COUNT = "DesiredCount"
+PARAM_LOAD_BALANCER_SECURITY_GROUP = "LoadBalancerSecurityGroupId"
 
 # ALB stack outputs
 OUTPUT_PRODUCTION_LISTENER = "ProductionListenerArn"
@@ -25,6 +47,19 @@ OUTPUT_SERVICE_ARN = "ServiceArn"
 OUTPUT_SERVICE_NAME = "ServiceName"
 OUTPUT_TASK_DEFINITION = "TaskDefinitionArn"
 OUTPUT_LOG_GROUP = "LogGroupName"
+
+
+def alb_stack_name(env: str) -> str:
+    return f"{env}-elb"
+
+
+def service_stack_name(env: str, color: str) -> str:
+    return f"{env}-{color}"
+
+
+def lock_parameter_name(env: str) -> str:
+    """The SSM parameter that is the environment's deploy lock (orchestrator/lock.py)."""
+    return f"/stackswap/{env}/lock"
 
 
 def target_group_id(color: str) -> str:

@@ -1,7 +1,7 @@
 """Render the three stacks of an environment to YAML, deterministically.
 
 `python -m generator` (what `make render` runs) writes templates/elb.yml, blue.yml, green.yml,
-deploy-role.yml (the roles, see generator/README-security.md) and alb-stack-policy.json;
+deploy-role.yml (the roles) and alb-stack-policy.json;
 with `--check` it writes nothing and fails when the files on disk differ from a fresh render, so
 CI notices templates that were not re-rendered after a code or config change.
 """
@@ -13,9 +13,9 @@ import functools
 import sys
 from pathlib import Path
 
-from generator.alb import alb_template
 from generator.config import COLORS, Config, load_config
 from generator.deploy_role import deploy_role_template
+from generator.elb import alb_template
 from generator.errors import StackswapError
 from generator.policies import alb_stack_policy_body
 from generator.service import service_template

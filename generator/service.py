@@ -10,13 +10,20 @@ from __future__ import annotations
 from troposphere import GetAtt, Output, Parameter, Ref, Template, ecs, iam, logs
 from troposphere.ec2 import SecurityGroup, SecurityGroupRule
 
-from generator.alb import tags
 from generator.config import Config
+from generator.elb import tags
 from generator.interface import (
     OUTPUT_LOG_GROUP,
     OUTPUT_SERVICE_ARN,
     OUTPUT_SERVICE_NAME,
     OUTPUT_TASK_DEFINITION,
+    PARAM_CLUSTER,
+    PARAM_DESIRED_COUNT,
+    PARAM_IMAGE,
+    PARAM_LOAD_BALANCER_SECURITY_GROUP,
+    PARAM_SUBNETS,
+    PARAM_TARGET_GROUP,
+    PARAM_VPC,
     is_fargate,
 )
 
@@ -25,23 +32,23 @@ TASK_EXECUTION_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecu
 
 def add_parameters(template: Template, config: Config) -> dict[str, Parameter]:
     params = {
-        "Cluster": Parameter("Cluster", Type="String", Description="ECS cluster name"),
-        "TargetGroupArn": Parameter(
-            "TargetGroupArn", Type="String",
+        PARAM_CLUSTER: Parameter(PARAM_CLUSTER, Type="String", Description="ECS cluster name"),
+        PARAM_TARGET_GROUP: Parameter(
+            PARAM_TARGET_GROUP, Type="String",
             Description="This colour's target group (an output of the ALB stack)"),
-        "Image": Parameter("Image", Type="String", Description="Container image to run"),
-        "DesiredCount": Parameter("DesiredCount", Type="Number", MinValue=1,
+        PARAM_IMAGE: Parameter(PARAM_IMAGE, Type="String", Description="Container image to run"),
+        PARAM_DESIRED_COUNT: Parameter(PARAM_DESIRED_COUNT, Type="Number", MinValue=1,
                                   Default=config.service.desired_count,
                                   Description="Number of tasks"),
     }
     if is_fargate(config):
         params |= {
-            "VpcId": Parameter("VpcId", Type="AWS::EC2::VPC::Id",
+            PARAM_VPC: Parameter(PARAM_VPC, Type="AWS::EC2::VPC::Id",
                                Description="VPC of the tasks"),
-            "Subnets": Parameter("Subnets", Type="List<AWS::EC2::Subnet::Id>",
+            PARAM_SUBNETS: Parameter(PARAM_SUBNETS, Type="List<AWS::EC2::Subnet::Id>",
                                  Description="Subnets of the tasks"),
-            "LoadBalancerSecurityGroupId": Parameter(
-                "LoadBalancerSecurityGroupId", Type="AWS::EC2::SecurityGroup::Id",
+            PARAM_LOAD_BALANCER_SECURITY_GROUP: Parameter(
+                PARAM_LOAD_BALANCER_SECURITY_GROUP, Type="AWS::EC2::SecurityGroup::Id",
                 Description="The ALB's security group, the only source tasks admit"),
         }
     return {name: template.add_parameter(param) for name, param in params.items()}
@@ -67,7 +74,7 @@ def add_task_definition(template: Template, config: Config, color: str, params: 
     service = config.service
     container = ecs.ContainerDefinition(
         Name=service.container_name,
-        Image=Ref(params["Image"]),
+        Image=Ref(params[PARAM_IMAGE]),
         Essential=True,
         # Fargate (awsvpc) maps the container port itself; on EC2 a host port of 0 asks for a
         # dynamic one, which is how the article runs both colours on the same instances.
@@ -102,10 +109,10 @@ def add_task_security_group(template: Template, config: Config, color: str, para
     return template.add_resource(SecurityGroup(
         "TaskSecurityGroup",
         GroupDescription=f"{config.name} {color} tasks: container port from the ALB only",
-        VpcId=Ref(params["VpcId"]),
+        VpcId=Ref(params[PARAM_VPC]),
         SecurityGroupIngress=[SecurityGroupRule(
             IpProtocol="tcp", FromPort=port, ToPort=port,
-            SourceSecurityGroupId=Ref(params["LoadBalancerSecurityGroupId"]),
+            SourceSecurityGroupId=Ref(params[PARAM_LOAD_BALANCER_SECURITY_GROUP]),
             Description="from the load balancer")],
         Tags=tags(config, **{"stackswap:color": color}),
     ))
@@ -118,7 +125,7 @@ def add_service(template: Template, config: Config, color: str, params: dict,
         security_group = add_task_security_group(template, config, color, params)
         network = {"NetworkConfiguration": ecs.NetworkConfiguration(
             AwsvpcConfiguration=ecs.AwsvpcConfiguration(
-                Subnets=Ref(params["Subnets"]),
+                Subnets=Ref(params[PARAM_SUBNETS]),
                 SecurityGroups=[Ref(security_group)],
                 AssignPublicIp="ENABLED" if config.network.assign_public_ip else "DISABLED",
             ))}
@@ -127,15 +134,15 @@ def add_service(template: Template, config: Config, color: str, params: dict,
     # than CloudFormation's three-hour stabilisation wait, and rolls the service back.
     return template.add_resource(ecs.Service(
         "Service",
-        Cluster=Ref(params["Cluster"]),
+        Cluster=Ref(params[PARAM_CLUSTER]),
         LaunchType=config.service.launch_type,
-        DesiredCount=Ref(params["DesiredCount"]),
+        DesiredCount=Ref(params[PARAM_DESIRED_COUNT]),
         TaskDefinition=Ref(task_definition),
         HealthCheckGracePeriodSeconds=config.health.grace_period_seconds,
         LoadBalancers=[ecs.LoadBalancer(
             ContainerName=config.service.container_name,
             ContainerPort=config.service.container_port,
-            TargetGroupArn=Ref(params["TargetGroupArn"]),
+            TargetGroupArn=Ref(params[PARAM_TARGET_GROUP]),
         )],
         DeploymentConfiguration=ecs.DeploymentConfiguration(
             DeploymentCircuitBreaker=ecs.DeploymentCircuitBreaker(Enable=True, Rollback=True),

@@ -21,6 +21,7 @@ import botocore.config
 import botocore.exceptions
 
 from orchestrator.errors import AwsUnreachable, BadInput, Refused, StackswapError, StateUnknown
+from orchestrator.model import Stack, StackEvent
 
 CREDENTIAL_CODES = {
     "ExpiredToken", "ExpiredTokenException", "RequestExpired", "InvalidClientTokenId",
@@ -97,30 +98,6 @@ def is_missing_stack(error: StackswapError) -> bool:
     return isinstance(error, AwsRefusal) and "does not exist" in error.aws_message
 
 
-@dataclass(frozen=True)
-class Stack:
-    name: str
-    stack_id: str
-    status: str
-    parameters: dict[str, str]
-    outputs: dict[str, str]
-    reason: str = ""
-
-
-@dataclass(frozen=True)
-class StackEvent:
-    event_id: str
-    timestamp: Any
-    logical_id: str
-    resource_type: str
-    status: str
-    reason: str
-
-    @property
-    def is_stack(self) -> bool:
-        return self.resource_type == "AWS::CloudFormation::Stack"
-
-
 def forwards_of(listener: dict) -> list[tuple[str, int]]:
     forwards: list[tuple[str, int]] = []
     for action in listener.get("DefaultActions", []):
@@ -154,10 +131,6 @@ class Aws:
                 service, endpoint_url=self.endpoint_url, config=client_config())
         return self._clients[service]
 
-    @property
-    def region(self) -> str | None:
-        return self.session.region_name
-
     def account_id(self) -> str:
         with translated("GetCallerIdentity"):
             return self.client("sts").get_caller_identity()["Account"]
@@ -173,7 +146,7 @@ class Aws:
                 return None
             raise
         return Stack(
-            name=raw["StackName"], stack_id=raw["StackId"], status=raw["StackStatus"],
+            name=raw["StackName"], status=raw["StackStatus"],
             parameters={p["ParameterKey"]: p.get("ParameterValue", "")
                         for p in raw.get("Parameters", [])},
             outputs={o["OutputKey"]: o["OutputValue"] for o in raw.get("Outputs", [])},

@@ -8,33 +8,26 @@ from __future__ import annotations
 
 import argparse
 import gc
-import json
+import importlib.util
 import os
 import re
 import sys
 import traceback
 from collections.abc import Callable
+from functools import partial
 
 from generator.config import COLORS, Config, load_config
 from generator.errors import BadInput, StackswapError
+from orchestrator import report
 from orchestrator.aws import Aws
 from orchestrator.errors import Refused
-from orchestrator.events import Log
-from orchestrator.lock import DeployLock, Holder, lock_name
-from orchestrator.plan import (
-    DeployRequest,
-    Plan,
-    WaitFor,
-    plan_deploy,
-    plan_promote,
-    plan_recover,
-)
-from orchestrator.run import Context, execute, summary
-from orchestrator.state import Observed, observe, observe_stacks
+from orchestrator.execute import Context, run
+from orchestrator.lock import remove_lock
+from orchestrator.observe import observe
+from orchestrator.plan import DeployRequest, plan_deploy, plan_promote, plan_recover
 from orchestrator.wait import Clock, SystemClock
 
 EXIT_INTERRUPTED = 130
-MAX_REPLANS = 20
 # A container image reference with an explicit tag or digest: a deploy of an implicit "latest"
 # cannot be verified ("is the new image running?") and is refused.
 IMAGE = re.compile(
@@ -128,130 +121,41 @@ def connect(args: argparse.Namespace, connect_aws: ConnectAws) -> tuple[Config, 
     return config, aws
 
 
-def run_plan(ctx: Context, args: argparse.Namespace,
-             make_plan: Callable[[Observed], Plan]) -> int:
-    # Plan once without the lock: refusals and dry runs make no mutating call at all.
-    plan = make_plan(observe_now(ctx))
-    if args.dry_run:
-        print("\n".join(["dry run, nothing changed:", *plan.lines()]))
-        return 0
-    if not plan.needs_lock:
-        return finish(ctx, plan)
-    lock = DeployLock(ctx.aws, ctx.config, args.command, ctx.log)
-    lock.acquire(ctx.clock, args.wait)
-    try:
-        for _ in range(MAX_REPLANS):
-            # Plan again under the lock: the state may have moved while we waited for it.
-            plan = make_plan(observe_now(ctx))
-            if not (plan.steps and isinstance(plan.steps[0], WaitFor)):
-                return finish(ctx, plan)
-            execute(plan, ctx)
-    finally:
-        release(ctx, lock)
-    raise StackswapError("the environment kept changing while waiting; run again")
-
-
-def observe_now(ctx: Context) -> Observed:
-    ctx.observed = observe_stacks(ctx.aws, ctx.config)
-    return ctx.observed
-
-
-def release(ctx: Context, lock: DeployLock) -> None:
-    """Remove our lock; when AWS cannot be reached for it, say so instead of hiding the error
-    that ended the run (the lock expires by itself; `stackswap unlock` removes it at once)."""
-    try:
-        lock.release()
-    except StackswapError as error:
-        ctx.log.say(f"note: could not remove the deploy lock {lock.name} ({error.message});"
-                    f" run `stackswap unlock` before the rerun, or wait for it to expire")
-
-
-def finish(ctx: Context, plan: Plan) -> int:
-    for note in plan.notes:
-        ctx.log.say(note)
-    execute(plan, ctx)
-    print("\n".join([*plan.notes, summary(ctx.observed)]))
-    return 0
-
-
 def unlock(ctx: Context) -> int:
-    name = lock_name(ctx.config)
-    current = ctx.aws.read_parameter(name)
-    if current is None:
-        print(f"{ctx.config.name} is not locked")
-        return 0
-    ctx.aws.delete_parameter(name)
-    print(f"removed the lock of {Holder.parse(current).describe()}")
+    holder = remove_lock(ctx.aws, ctx.config)
+    report.print_result(f"{ctx.config.name} is not locked" if holder is None
+                        else f"removed the lock of {holder.describe()}")
     return 0
 
 
-def status_document(config: Config, observed: Observed) -> dict:
-    colors = {}
-    for color, state in observed.colors.items():
-        service, health = state.service, state.health
-        colors[color] = {
-            "stack": config.service_stack(color),
-            "stack_status": state.stack.status if state.stack else None,
-            "image": state.image_parameter,
-            "running_image": service.image if service else None,
-            "desired_tasks": service.desired if service else None,
-            "running_tasks": service.running if service else None,
-            "deployments": service.deployments if service else None,
-            "healthy_targets": health.healthy if health else None,
-            "unhealthy_targets": health.unhealthy if health else None,
-        }
-    return {
-        "environment": config.name, "region": config.region,
-        "alb_stack": config.alb_stack,
-        "alb_stack_status": observed.alb.status if observed.alb else None,
-        "live": observed.live_color, "idle": observed.idle_color,
-        "listeners": {"80": observed.describe_forwards(observed.production),
-                      "8080": observed.describe_forwards(observed.test)},
-        "drift": observed.drift(), "colors": colors,
-    }
-
-
-def print_status(document: dict) -> None:
-    if document["alb_stack_status"] is None:
-        print(f"environment {document['environment']}: no stacks yet "
-              f"(create them with `stackswap deploy --image IMAGE`)")
-        return
-    print(f"environment {document['environment']} ({document['region']}), "
-          f"{document['alb_stack']} {document['alb_stack_status']}")
-    print(f"live: {document['live']}   idle: {document['idle']}")
-    print(f":80   -> {document['listeners']['80']}\n:8080 -> {document['listeners']['8080']}")
-    print(f"{'colour':7} {'stack status':26} {'image':28} {'tasks':7} {'healthy':8} unhealthy")
-    for color, c in document["colors"].items():
-        tasks = f"{c['running_tasks']}/{c['desired_tasks']}" if c["desired_tasks"] else "-"
-        print(f"{color:7} {c['stack_status'] or 'missing':26} {c['image'] or '-':28} "
-              f"{tasks:7} {c['healthy_targets'] if c['healthy_targets'] is not None else '-'!s:8} "
-              f"{c['unhealthy_targets'] if c['unhealthy_targets'] is not None else '-'}")
-    print("drift: " + ("; ".join(document["drift"]) or "none"))
+def status(ctx: Context, as_json: bool) -> int:
+    document = report.status_document(ctx.config, observe(ctx.aws, ctx.config))
+    report.print_result(report.status_json(document) if as_json
+                        else report.status_text(document))
+    return 0
 
 
 def command(args: argparse.Namespace, ctx_holder: list[Context], connect_aws: ConnectAws,
             clock: Clock) -> int:
     config, aws = connect(args, connect_aws)
-    ctx = Context(aws, config, clock, Log())
+    ctx = Context(aws, config, clock, report.Log())
     ctx_holder.append(ctx)
     if args.command == "status":
-        document = status_document(config, observe(aws, config))
-        if args.json:
-            print(json.dumps(document, indent=2))
-        else:
-            print_status(document)
-        return 0
+        return status(ctx, args.json)
+    if args.command == "unlock":
+        return unlock(ctx)
     alarms = config.deploy.alarms
     if args.command == "deploy":
         request = DeployRequest(args.image, args.color, not args.no_swap,
                                 image_found=aws.image_exists(args.image))
-        return run_plan(ctx, args, lambda observed: plan_deploy(observed, request, alarms))
-    if args.command == "recover":
-        return run_plan(ctx, args, lambda observed: plan_recover(observed, tuple(args.skip)))
-    if args.command == "unlock":
-        return unlock(ctx)
-    return run_plan(ctx, args, lambda observed: plan_promote(observed, args.command, alarms,
-                                                             args.to_color))
+        make_plan = partial(plan_deploy, request=request, alarm_names=alarms)
+    elif args.command == "recover":
+        make_plan = partial(plan_recover, skip=tuple(args.skip))
+    else:
+        make_plan = partial(plan_promote, action=args.command, alarm_names=alarms,
+                            to_color=args.to_color)
+    return run(ctx, make_plan, command=args.command, dry_run=args.dry_run,
+               wait_for_lock=args.wait)
 
 
 def main(argv: list[str] | None = None, *, connect_aws: ConnectAws = Aws.connect,
@@ -260,8 +164,7 @@ def main(argv: list[str] | None = None, *, connect_aws: ConnectAws = Aws.connect
     hooks) and `clock`; users never do."""
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["sandbox"]:
-        from sandbox.cli import main as sandbox_main  # the sandbox is a dev tool, loaded lazily
-        return sandbox_main(argv[1:])
+        return sandbox(argv[1:])
     args = build_parser().parse_args(argv)
     holder: list[Context] = []
     try:
@@ -269,26 +172,37 @@ def main(argv: list[str] | None = None, *, connect_aws: ConnectAws = Aws.connect
     except StackswapError as error:
         if args.debug:
             traceback.print_exc()
-        print(f"stackswap: {error.message}", file=sys.stderr)
+        report.error_line(error.message)
         return error.exit_code
     except KeyboardInterrupt:
         where = holder[0].where_interrupted() if holder else ""
-        print(f"\nstackswap: interrupted{where}. Rerun the same command to resume from what "
-              f"AWS says", file=sys.stderr)
+        report.error_line(f"interrupted{where}. Rerun the same command to resume from what "
+                          f"AWS says")
         return EXIT_INTERRUPTED
     except Exception as error:  # a bug: say so in one line, the traceback with --debug
         if args.debug:
             traceback.print_exc()
-        print(f"stackswap: internal error: {type(error).__name__}: {error} "
-              f"(rerun with --debug for the traceback)", file=sys.stderr)
+        report.error_line(f"internal error: {type(error).__name__}: {error} "
+                          f"(rerun with --debug for the traceback)")
         return 1
+
+
+def sandbox(argv: list[str]) -> int:
+    """`stackswap sandbox …`: a dev tool that needs moto, an extra (`stackswap[sandbox]`)."""
+    if importlib.util.find_spec("moto") is None:
+        report.error_line("the sandbox needs moto: pip install 'stackswap[sandbox]' "
+                          "(or `make venv` in a clone)")
+        return 2
+    from sandbox.cli import main as sandbox_main  # loaded only when asked for
+
+    return sandbox_main(argv)
 
 
 def console() -> int:
     """The `stackswap` console script and `python -m orchestrator`: main(), then a process about
-    to exit. gc.freeze() spares it the collector's passes over every object at interpreter exit
-    (about 0.15 s after a deploy on 2 cores, a sixth of the whole instant deploy); the memory
-    goes back to the OS all the same, and buffered output is still flushed."""
+    to exit. gc.freeze() spares it the collector's passes over every object botocore loaded at
+    interpreter exit (bench/results.md); the memory goes back to the OS all the same, and
+    buffered output is still flushed."""
     try:
         return main()
     finally:  # also after argparse's own exits (--help, a bad flag)

@@ -1,10 +1,4 @@
-"""Errors of the orchestrator, each with its documented exit code (README, "Exit codes").
-
-0 done or nothing to do · 2 bad input, no AWS call made · 3 refused before any change ·
-4 the new colour failed, production untouched · 5 swap reverted, production on the old colour ·
-6 operator needed (the message gives the exact next command) · 7 state unknown (credentials or
-network lost); rerun to resume · 130 interrupted.
-"""
+"""Errors of the orchestrator, each with its documented exit code (README, "Exit codes")."""
 
 from __future__ import annotations
 

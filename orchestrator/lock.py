@@ -1,11 +1,11 @@
 """One deploy at a time per environment: a lock kept in AWS, not on anyone's disk.
 
-Where: an SSM Parameter Store parameter `/stackswap/<name>/lock`. PutParameter with
-Overwrite=false is an atomic create-if-absent, SSM needs no infrastructure of its own (a DynamoDB
-table would have to be created and paid for first), and everyone who may deploy can reach it —
-two laptops and a CI runner included. The value says who holds it and until when: a run that
-died leaves a lock that expires by itself (after twice the stack deadline plus the verify time),
-and `stackswap unlock` removes one by hand.
+Where: an SSM Parameter Store parameter, `/stackswap/<name>/lock` (generator/interface.py).
+PutParameter with Overwrite=false is an atomic create-if-absent, SSM needs no infrastructure of
+its own (a DynamoDB table would have to be created and paid for first), and everyone who may
+deploy can reach it — two laptops and a CI runner included. The value says who holds it and
+until when: a run that died leaves a lock that expires by itself (after twice the stack deadline
+plus the verify time), and `stackswap unlock` removes one by hand.
 """
 
 from __future__ import annotations
@@ -18,16 +18,13 @@ import time
 from dataclasses import dataclass
 
 from generator.config import Config
+from generator.interface import lock_parameter_name
 from orchestrator.aws import Aws
 from orchestrator.errors import Refused
-from orchestrator.events import Log
+from orchestrator.report import Log
 from orchestrator.wait import Clock
 
 LOCK_POLL_SECONDS = 2.0
-
-
-def lock_name(config: Config) -> str:
-    return f"/stackswap/{config.name}/lock"
 
 
 def lock_lifetime(config: Config) -> float:
@@ -64,7 +61,7 @@ class Holder:
 class DeployLock:
     def __init__(self, aws: Aws, config: Config, command: str, log: Log) -> None:
         self.aws, self.config, self.command, self.log = aws, config, command, log
-        self.name = lock_name(config)
+        self.name = lock_parameter_name(config.name)
         self.value = json.dumps({"owner": whoami(), "command": command,
                                  "expires": time.time() + lock_lifetime(config)})
         self.held = False
@@ -95,3 +92,13 @@ class DeployLock:
         if self.held and self.aws.read_parameter(self.name) == self.value:
             self.aws.delete_parameter(self.name)
         self.held = False
+
+
+def remove_lock(aws: Aws, config: Config) -> Holder | None:
+    """`stackswap unlock`: remove the environment's lock; who held it, or None if nobody."""
+    name = lock_parameter_name(config.name)
+    current = aws.read_parameter(name)
+    if current is None:
+        return None
+    aws.delete_parameter(name)
+    return Holder.parse(current)

@@ -1,20 +1,25 @@
 """PURE: from what was observed and what was asked, the steps to run — or a refusal.
 
 No I/O here: every decision about safety is a function of plain data, tested by tables in
-tests/test_plan.py. The executor (run.py) only performs the steps.
+tests/test_plan.py. The executor (execute.py) only performs the steps.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from generator.config import COLORS
-from orchestrator.aws import Stack
+from generator.interface import COLORS
 from orchestrator.errors import OperatorNeeded, Refused
-from orchestrator.state import Observed, other
+from orchestrator.model import (
+    MUST_DELETE,
+    ROLLBACK_FAILED,
+    UPDATABLE,
+    Observed,
+    Stack,
+    in_progress,
+    other,
+)
 
-UPDATABLE = {"CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE"}
-MUST_DELETE = {"ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "CREATE_FAILED", "DELETE_FAILED"}
 FIRST_LIVE = "blue"
 
 
@@ -101,7 +106,6 @@ Step = (CreateAlb | CreateService | UpdateService | WaitFor | Verify | Swap | Ve
 
 @dataclass(frozen=True)
 class Plan:
-    action: str
     steps: tuple[Step, ...]
     notes: tuple[str, ...] = ()
 
@@ -109,6 +113,11 @@ class Plan:
     def needs_lock(self) -> bool:
         """Whether the plan changes anything (or waits for a change) — checks alone do not."""
         return any(not isinstance(step, Verify | VerifyLive) for step in self.steps)
+
+    @property
+    def waits(self) -> bool:
+        """Whether the plan only waits for someone else's operation (then plan again)."""
+        return bool(self.steps) and isinstance(self.steps[0], WaitFor)
 
     def lines(self) -> list[str]:
         lines = list(self.notes)
@@ -135,9 +144,9 @@ def blocker(stack: Stack) -> WaitFor | None:
     started by a run that is gone (interrupted, lost its connection) or by hand, so waiting for
     it and planning again is how a rerun resumes. It is never cancelled: it is not ours."""
     name, status = stack.name, stack.status
-    if status.endswith("_IN_PROGRESS"):
+    if in_progress(status):
         return WaitFor(name, status)
-    if status == "UPDATE_ROLLBACK_FAILED":
+    if status == ROLLBACK_FAILED:
         raise OperatorNeeded(
             f"{name} is UPDATE_ROLLBACK_FAILED: CloudFormation could not roll it back. Fix the "
             f"cause ({stack.reason or 'see its events'}), then run `stackswap recover` (it "
@@ -198,7 +207,7 @@ def plan_first_run(observed: Observed, request: DeployRequest) -> Plan:
         steps.append(VerifyLive(FIRST_LIVE, None))
     note = ("first run: creating the ALB stack and both service stacks"
             if observed.alb is None else f"creating the missing stacks: {', '.join(created)}")
-    return Plan("deploy", tuple(steps), (note,))
+    return Plan(tuple(steps), (note,))
 
 
 def plan_deploy(observed: Observed, request: DeployRequest,
@@ -208,7 +217,7 @@ def plan_deploy(observed: Observed, request: DeployRequest,
                       f"first (nothing was changed)")
     waiting = first_blocker(all_stacks(observed))
     if waiting:
-        return Plan("deploy", (waiting,))
+        return Plan((waiting,))
     if observed.alb is None or any(observed.colors[c].stack is None for c in COLORS):
         return plan_first_run(observed, request)
     refuse_drift(observed)
@@ -217,7 +226,7 @@ def plan_deploy(observed: Observed, request: DeployRequest,
     if live_image == request.image and request.color in (None, live):
         # A rerun after success (or after an interruption during the swap): check, change
         # nothing.
-        return Plan("deploy", (VerifyLive(live, None),),
+        return Plan((VerifyLive(live, None),),
                     (f"{request.image} is already live on {live}; nothing to change",))
     refuse_alarms(observed, alarm_names)
     target = request.color or other(live)
@@ -228,7 +237,7 @@ def plan_deploy(observed: Observed, request: DeployRequest,
                                        .image_parameter), Verify(target, request.image)]
     if request.swap:
         steps += [Swap(live, target), VerifyLive(target, live)]
-    return Plan("deploy", tuple(steps))
+    return Plan(tuple(steps))
 
 
 def plan_promote(observed: Observed, action: str, alarm_names: tuple[str, ...] = (),
@@ -244,17 +253,17 @@ def plan_promote(observed: Observed, action: str, alarm_names: tuple[str, ...] =
                       f"`stackswap deploy --image IMAGE` first")
     waiting = first_blocker(all_stacks(observed))
     if waiting:
-        return Plan(action, (waiting,))
+        return Plan((waiting,))
     refuse_drift(observed)
     live, target = observed.live_color, observed.idle_color
     if to_color == live:
-        return Plan(action, (VerifyLive(live, None),),
+        return Plan((VerifyLive(live, None),),
                     (f"{live} is already live; nothing to change",))
     refuse_alarms(observed, alarm_names)
     image = observed.colors[target].image_parameter
     if not image:
         raise Refused(f"cannot {action}: the {target} stack has no Image parameter")
-    return Plan(action, (Verify(target, image), Swap(live, target), VerifyLive(target, live)),
+    return Plan((Verify(target, image), Swap(live, target), VerifyLive(target, live)),
                 (f"{action}: {target} ({image}) goes live, {live} "
                  f"({observed.colors[live].image_parameter}) moves to :8080",))
 
@@ -262,10 +271,10 @@ def plan_promote(observed: Observed, action: str, alarm_names: tuple[str, ...] =
 def plan_recover(observed: Observed, skip: tuple[str, ...]) -> Plan:
     """Continue the rollback of every stack stuck in UPDATE_ROLLBACK_FAILED. Resources are
     skipped only when the operator names them (--skip)."""
-    stuck = [s for s in all_stacks(observed) if s and s.status == "UPDATE_ROLLBACK_FAILED"]
+    stuck = [s for s in all_stacks(observed) if s and s.status == ROLLBACK_FAILED]
     if not stuck:
-        return Plan("recover", (), ("no stack is UPDATE_ROLLBACK_FAILED; nothing to recover",))
+        return Plan((), ("no stack is UPDATE_ROLLBACK_FAILED; nothing to recover",))
     if skip and len(stuck) > 1:
         raise Refused("--skip names resources of one stack, but several stacks are stuck: "
                       + ", ".join(s.name for s in stuck))
-    return Plan("recover", tuple(ContinueRollback(s.name, skip) for s in stuck))
+    return Plan(tuple(ContinueRollback(s.name, skip) for s in stuck))

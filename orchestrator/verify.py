@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from generator.config import Config
-from generator.interface import OUTPUT_DNS_NAME, PRODUCTION_PORT, TEST_PORT
-from orchestrator.state import ColorState
+from typing import TYPE_CHECKING
 
-VERIFIED_STACK_STATUSES = {"CREATE_COMPLETE", "UPDATE_COMPLETE"}
+from generator.interface import OUTPUT_DNS_NAME, PRODUCTION_PORT, TEST_PORT
+from orchestrator.model import APPLIED, ColorState
+
+if TYPE_CHECKING:
+    from generator.config import Config
 
 
 def color_problems(state: ColorState, image: str) -> list[str]:
@@ -14,7 +16,7 @@ def color_problems(state: ColorState, image: str) -> list[str]:
     if state.stack is None:
         return [f"the {state.color} stack does not exist"]
     problems = []
-    if state.stack.status not in VERIFIED_STACK_STATUSES:
+    if state.stack.status not in APPLIED:
         problems.append(f"stack {state.stack.name} is {state.stack.status}")
     if state.image_parameter != image:
         problems.append(f"stack parameter Image is {state.image_parameter}, not {image}")

@@ -2,10 +2,10 @@
 
 Why not boto3's waiter: it polls every 30 s, so it notices a finished stack 15 s late on
 average. Here the first poll comes 0.1 s after the call and the interval doubles to a 0.8 s cap
-(0.1, 0.2, 0.4, 0.8, 0.8, … with ±10% jitter so parallel runs do not poll in lockstep): about
-0.4 s late on average, for about 1.3 calls per second once at the cap (`make bench` measures
-both). The quick first polls are for operations that change little (a listener swap can finish
-in well under a second); the cap keeps the cost of a long wait near one call per second.
+(0.1, 0.2, 0.4, 0.8, 0.8, … with ±10% jitter so parallel runs do not poll in lockstep). The
+quick first polls are for operations that change little (a listener swap can finish in well
+under a second); the cap bounds the cost of a long wait. `make bench` measures both the delay
+and the call rate (bench/results.md).
 
 Each poll is one DescribeStackEvents call: it streams the new events and shows the stack's own
 terminal event, which ends the wait at once — its status and reason are the stack's. Every
@@ -22,21 +22,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from orchestrator.aws import Aws, StackEvent
-from orchestrator.errors import AwsUnreachable, StateUnknown
-
-IN_PROGRESS, SUCCEEDED, ROLLED_BACK, FAILED = "in_progress", "succeeded", "rolled_back", "failed"
-
-
-def outcome(status: str) -> str:
-    """Reduce a CloudFormation stack status to what a deploy cares about."""
-    if status.endswith("_IN_PROGRESS"):
-        return IN_PROGRESS
-    if status in {"CREATE_COMPLETE", "UPDATE_COMPLETE", "IMPORT_COMPLETE"}:
-        return SUCCEEDED
-    if status in {"UPDATE_ROLLBACK_COMPLETE", "ROLLBACK_COMPLETE", "IMPORT_ROLLBACK_COMPLETE"}:
-        return ROLLED_BACK
-    return FAILED
+from orchestrator.aws import Aws
+from orchestrator.errors import AwsUnreachable, StackswapError, StateUnknown
+from orchestrator.model import IN_PROGRESS, StackEvent, outcome
 
 
 class Clock(Protocol):
@@ -67,8 +55,11 @@ class Schedule:
         return base * (1 + self.jitter * (2 * rand() - 1))
 
 
-class DeadlineExceeded(StateUnknown):
-    """The stack did not finish before the deadline."""
+class DeadlineExceeded(StackswapError):
+    """The stack did not finish before the deadline. Not a StateUnknown: the state is known
+    (still in progress), and only the executor decides what follows (cancel what is ours)."""
+
+    exit_code = StateUnknown.exit_code
 
     def __init__(self, stack: str, status: str, seconds: float) -> None:
         super().__init__(f"{stack} is still {status} after {seconds:.0f} s (the deadline, "
@@ -122,15 +113,22 @@ def wait_for_stack(aws: Aws, stack: str, *, marker: str | None, timeout: float, 
                         return WaitResult(stack, status, event.reason, first_failure)
                 elif event.status.endswith("_FAILED") and first_failure is None:
                     first_failure = event
-            if clock.now() >= next_confirm:
+            confirm = clock.now() >= next_confirm
+            if confirm:
                 next_confirm = clock.now() + schedule.confirm_seconds
                 described = aws.describe_stack(stack)
-                if described is None:
-                    raise StateUnknown(f"{stack} disappeared while waiting for it")
+        except AwsUnreachable:
+            pass  # a failed poll says nothing about the stack: keep polling to the deadline
+        except StateUnknown as error:  # credentials gone: no later poll can succeed
+            raise StateUnknown(f"lost track of {stack} while waiting for it: {error.message}. "
+                               f"CloudFormation carries on; rerun the same command to resume"
+                               ) from None
+        else:
+            if confirm and described is None:
+                raise StateUnknown(f"{stack} disappeared while waiting for it")
+            if confirm:
                 status = described.status
                 if outcome(status) != IN_PROGRESS:
                     return WaitResult(stack, status, described.reason, first_failure)
-        except AwsUnreachable:
-            pass  # a failed poll says nothing about the stack: keep polling to the deadline
         if clock.now() >= deadline:
             raise DeadlineExceeded(stack, status, timeout)

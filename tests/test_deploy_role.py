@@ -24,7 +24,7 @@ from generator.deploy_role import (
 from generator.policies import alb_stack_policy, alb_stack_policy_body
 from generator.render import rendered_files
 from generator.service import TASK_EXECUTION_POLICY
-from tests import templates
+from tests import template_data as templates
 from tests.conftest import REPO
 from tests.harness import response
 

@@ -6,8 +6,8 @@ import dataclasses
 
 import pytest
 
-from orchestrator.aws import Stack
 from orchestrator.errors import OperatorNeeded, Refused
+from orchestrator.model import ColorState, Observed, Stack
 from orchestrator.plan import (
     ContinueRollback,
     CreateAlb,
@@ -22,13 +22,12 @@ from orchestrator.plan import (
     plan_promote,
     plan_recover,
 )
-from orchestrator.state import ColorState, Observed
 
 TG = {"blue": "arn:tg/blue", "green": "arn:tg/green"}
 
 
 def stack(name: str, status: str = "UPDATE_COMPLETE", **parameters: str) -> Stack:
-    return Stack(name, f"id/{name}", status, parameters, {})
+    return Stack(name, status, parameters, {})
 
 
 def world(live: str | None = "blue", *, alb: str | None = "UPDATE_COMPLETE",

@@ -12,7 +12,7 @@ import pytest
 
 from generator.config import COLORS, load_config
 from generator.render import rendered_files
-from tests import templates
+from tests import template_data as templates
 from tests.conftest import REPO
 
 EXAMPLE = load_config(REPO / "stackswap.example.toml")
@@ -168,7 +168,7 @@ def test_no_fixed_physical_names(config):
 
 def test_commands_that_render_nothing_start_without_troposphere():
     # status, swap and rollback (what an incident needs fast) must not pay for importing the
-    # template library; only creating or updating a stack loads it (orchestrator.run).
+    # template library; only creating or updating a stack loads it (orchestrator.execute).
     code = ("import sys, orchestrator.cli; "
             "print(sorted(m for m in sys.modules if m.split('.')[0] == 'troposphere'))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

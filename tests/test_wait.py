@@ -11,13 +11,8 @@ import pytest
 from botocore.stub import Stubber
 
 from orchestrator.aws import Aws
-from orchestrator.wait import (
-    ROLLED_BACK,
-    SUCCEEDED,
-    DeadlineExceeded,
-    Schedule,
-    wait_for_stack,
-)
+from orchestrator.model import ROLLED_BACK, SUCCEEDED
+from orchestrator.wait import DeadlineExceeded, Schedule, wait_for_stack
 from tests.harness import VirtualClock
 
 STACK = "shop-green"

@@ -1,21 +1,72 @@
-"""Observe an environment in AWS into plain data.
+"""What stackswap knows about an environment, as plain data: no I/O, no boto3.
 
-The live colour is read from the load balancer on every run — the target group the :80 listener
-forwards to — and cross-checked with the ALB stack's `LiveColor` parameter. Nothing is cached.
+orchestrator/observe.py fills these from AWS; the planner (plan.py), the checks (verify.py) and
+the report (report.py) only read them. What each CloudFormation stack status means for a deploy
+is decided here and nowhere else.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
-from generator.config import COLORS, Config
-from generator.interface import (
-    OUTPUT_PRODUCTION_LISTENER,
-    OUTPUT_SERVICE_ARN,
-    OUTPUT_TEST_LISTENER,
-    target_group_output,
-)
-from orchestrator.aws import Aws, Stack
+from generator.interface import COLORS, PARAM_IMAGE, PARAM_LIVE_COLOR
+
+# --- what a stack status means ----------------------------------------------------------------
+
+# An update may start from these.
+UPDATABLE = frozenset({"CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE"})
+# A colour may serve production only from these: its last operation applied what was asked.
+APPLIED = frozenset({"CREATE_COMPLETE", "UPDATE_COMPLETE"})
+# Nothing but a delete is possible from these.
+MUST_DELETE = frozenset({"ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "CREATE_FAILED",
+                         "DELETE_FAILED"})
+ROLLBACK_FAILED = "UPDATE_ROLLBACK_FAILED"
+
+IN_PROGRESS, SUCCEEDED, ROLLED_BACK, FAILED = "in_progress", "succeeded", "rolled_back", "failed"
+
+
+def in_progress(status: str) -> bool:
+    return status.endswith("_IN_PROGRESS")
+
+
+def outcome(status: str) -> str:
+    """Reduce a CloudFormation stack status to what a deploy cares about."""
+    if in_progress(status):
+        return IN_PROGRESS
+    if status in {"CREATE_COMPLETE", "UPDATE_COMPLETE", "IMPORT_COMPLETE"}:
+        return SUCCEEDED
+    if status in {"UPDATE_ROLLBACK_COMPLETE", "ROLLBACK_COMPLETE", "IMPORT_ROLLBACK_COMPLETE"}:
+        return ROLLED_BACK
+    return FAILED
+
+
+# --- stacks -----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Stack:
+    name: str
+    status: str
+    parameters: dict[str, str]
+    outputs: dict[str, str]
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class StackEvent:
+    event_id: str
+    timestamp: datetime | None
+    logical_id: str
+    resource_type: str
+    status: str
+    reason: str
+
+    @property
+    def is_stack(self) -> bool:
+        return self.resource_type == "AWS::CloudFormation::Stack"
+
+
+# --- services, targets, colours, the environment ----------------------------------------------
 
 HEALTHY = "healthy"
 # Targets on their way out or not yet checked are neither healthy nor failing.
@@ -32,7 +83,6 @@ class ServiceState:
     running: int
     pending: int
     deployments: int
-    task_definition: str
     image: str | None
 
     @property
@@ -44,13 +94,12 @@ class ServiceState:
 class TargetHealth:
     healthy: int = 0
     unhealthy: int = 0
-    transient: int = 0
 
     @classmethod
     def from_states(cls, states: list[str]) -> TargetHealth:
         healthy = sum(state == HEALTHY for state in states)
         transient = sum(state in TRANSIENT_TARGET_STATES for state in states)
-        return cls(healthy, len(states) - healthy - transient, transient)
+        return cls(healthy, len(states) - healthy - transient)
 
 
 @dataclass(frozen=True)
@@ -63,7 +112,7 @@ class ColorState:
 
     @property
     def image_parameter(self) -> str | None:
-        return self.stack.parameters.get("Image") if self.stack else None
+        return self.stack.parameters.get(PARAM_IMAGE) if self.stack else None
 
 
 @dataclass(frozen=True)
@@ -112,7 +161,7 @@ class Observed:
                             f"of the blue/green target groups")
         if self.test_color is None or self.test_color == self.live_color:
             problems.append(f":8080 forwards to {describe(self.test)}, expected the other colour")
-        parameter = self.alb.parameters.get("LiveColor")
+        parameter = self.alb.parameters.get(PARAM_LIVE_COLOR)
         if self.live_color and parameter != self.live_color:
             problems.append(f":80 forwards to {self.live_color} but the ALB stack's LiveColor "
                             f"parameter is {parameter} (changed by hand?)")
@@ -126,58 +175,3 @@ class Observed:
             name = self.color_of(arn) or f"unknown target group {arn}"
             names.append(name if len(forwards) == 1 else f"{name} (weight {weight})")
         return " + ".join(names)
-
-
-def read_listeners(aws: Aws, alb: Stack | None) -> tuple[list, list]:
-    """What the :80 and :8080 listeners forward to now."""
-    outputs = alb.outputs if alb else {}
-    arns = [outputs[key] for key in (OUTPUT_PRODUCTION_LISTENER, OUTPUT_TEST_LISTENER)
-            if key in outputs]
-    found = aws.listener_forwards(arns) if arns else {}
-    return (found.get(outputs.get(OUTPUT_PRODUCTION_LISTENER), []),
-            found.get(outputs.get(OUTPUT_TEST_LISTENER), []))
-
-
-def color_stack(aws: Aws, config: Config, alb: Stack | None, color: str) -> ColorState:
-    """A colour's service stack, and its target group from the ALB stack's outputs."""
-    outputs = alb.outputs if alb else {}
-    return ColorState(color, aws.describe_stack(config.service_stack(color)),
-                      outputs.get(target_group_output(color)))
-
-
-def observe_stacks(aws: Aws, config: Config) -> Observed:
-    """The stacks and both listeners (a few calls): enough to plan."""
-    alb = aws.describe_stack(config.alb_stack)
-    colors = {color: color_stack(aws, config, alb, color) for color in COLORS}
-    production, test = read_listeners(aws, alb)
-    return Observed(alb, colors, production, test, aws.alarms(list(config.deploy.alarms)))
-
-
-def observe_service(aws: Aws, config: Config, stack: Stack | None) -> ServiceState | None:
-    if stack is None or OUTPUT_SERVICE_ARN not in stack.outputs:
-        return None
-    raw = aws.describe_service(config.cluster, stack.outputs[OUTPUT_SERVICE_ARN])
-    if raw is None:
-        return None
-    task_definition = raw.get("taskDefinition", "")
-    images = aws.task_definition_images(task_definition) if task_definition else {}
-    return ServiceState(
-        desired=raw.get("desiredCount", 0), running=raw.get("runningCount", 0),
-        pending=raw.get("pendingCount", 0), deployments=len(raw.get("deployments", [])),
-        task_definition=task_definition, image=images.get(config.service.container_name))
-
-
-def observe_color(aws: Aws, config: Config, state: ColorState) -> ColorState:
-    """A colour's service and target health added to its stack state."""
-    service = observe_service(aws, config, state.stack)
-    health = (TargetHealth.from_states(aws.target_states(state.target_group))
-              if state.target_group else None)
-    return ColorState(state.color, state.stack, state.target_group, service, health)
-
-
-def observe(aws: Aws, config: Config) -> Observed:
-    """Everything `status` shows: stacks, listeners, both services and their targets."""
-    observed = observe_stacks(aws, config)
-    colors = {color: observe_color(aws, config, state)
-              for color, state in observed.colors.items()}
-    return Observed(observed.alb, colors, observed.production, observed.test, observed.alarms)

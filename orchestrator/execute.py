@@ -1,4 +1,5 @@
-"""Execute a plan step by step; on a failed swap, find and take the way back.
+"""Perform what plan.py decided: take the lock, plan again under it, run each step, and on a
+failed swap find and take the way back.
 
 The executor decides nothing about safety that plan.py has not decided, except the way back
 after a failure, which depends on what AWS says at that moment.
@@ -7,22 +8,51 @@ after a failure, which depends on what AWS says at that moment.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 from generator.config import Config
-from generator.interface import OUTPUT_SECURITY_GROUP, is_fargate, target_group_output
+from generator.interface import (
+    ENV_TAG,
+    OUTPUT_SECURITY_GROUP,
+    PARAM_CLUSTER,
+    PARAM_DESIRED_COUNT,
+    PARAM_IMAGE,
+    PARAM_LIVE_COLOR,
+    PARAM_LOAD_BALANCER_SECURITY_GROUP,
+    PARAM_SUBNETS,
+    PARAM_TARGET_GROUP,
+    PARAM_TEST_CIDR,
+    PARAM_VPC,
+    is_fargate,
+    target_group_output,
+)
 from generator.policies import alb_stack_policy_body
 from orchestrator import probe
-from orchestrator.aws import Aws, Stack
+from orchestrator.aws import Aws
 from orchestrator.errors import (
     AwsUnreachable,
     ColorFailed,
     OperatorNeeded,
     Refused,
+    StackswapError,
     StateUnknown,
     SwapReverted,
 )
-from orchestrator.events import Log
+from orchestrator.lock import DeployLock
+from orchestrator.model import (
+    ROLLBACK_FAILED,
+    ROLLED_BACK,
+    SUCCEEDED,
+    ColorState,
+    Observed,
+    Stack,
+)
+from orchestrator.observe import (
+    observe_color,
+    observe_color_stack,
+    observe_stacks,
+    read_listeners,
+)
 from orchestrator.plan import (
     ContinueRollback,
     CreateAlb,
@@ -35,11 +65,9 @@ from orchestrator.plan import (
     VerifyLive,
     WaitFor,
 )
-from orchestrator.state import ColorState, Observed, color_stack, observe_color, read_listeners
+from orchestrator.report import Log, plan_text, print_result, summary
 from orchestrator.verify import color_problems, listener_url
 from orchestrator.wait import (
-    ROLLED_BACK,
-    SUCCEEDED,
     Clock,
     DeadlineExceeded,
     WaitResult,
@@ -47,6 +75,7 @@ from orchestrator.wait import (
     wait_for_stack,
 )
 
+MAX_REPLANS = 20
 VERIFY_POLL_SECONDS = 1.0
 SMOKE_PAUSE_SECONDS = 1.0
 
@@ -62,7 +91,6 @@ class Context:
     # it may ever cancel.
     requesting: str | None = None
     current: str | None = None
-    started: set[str] = field(default_factory=set)
     # The latest observation: the plan's, then refreshed by the steps where they read AWS
     # again. Steps re-read exactly what may have changed (a stack they updated, the listeners
     # after a swap); what cannot change under our lock is not asked for twice.
@@ -77,7 +105,7 @@ class Context:
         return ""
 
     def env_tags(self) -> dict[str, str]:
-        return {"stackswap:env": self.config.name}
+        return {ENV_TAG: self.config.name}
 
     @property
     def role_arn(self) -> str | None:
@@ -90,7 +118,10 @@ class Context:
 def operate(ctx: Context, stack: str, start: Callable[[], bool], *, is_new: bool = False
             ) -> WaitResult | None:
     """Start an operation on `stack` and wait for it; None when there was nothing to update.
-    On the deadline, cancel the update (it is ours), wait for the rollback and re-raise."""
+
+    An update still running at the deadline is ours, so it is cancelled and its rollback waited
+    for: the result is that rollback, with the deadline as its reason. A create at the deadline
+    cannot be cancelled (CloudFormation cancels updates only): DeadlineExceeded, exit 7."""
     marker = None if is_new else newest_event_id(ctx.aws, stack)
     ctx.requesting = stack  # an error from start() ends the run: nothing else reads it then
     began = start()
@@ -98,40 +129,30 @@ def operate(ctx: Context, stack: str, start: Callable[[], bool], *, is_new: bool
     if not began:
         ctx.log.say(f"{stack}: no updates to perform")
         return None
-    ctx.current = stack  # from here on, Ctrl-C leaves an operation of ours running
-    ctx.started.add(stack)
     try:
         return wait(ctx, stack, marker)
-    except DeadlineExceeded:
+    except DeadlineExceeded as late:
         if is_new:
             raise
         ctx.log.say(f"{stack}: deadline passed, cancelling the update this run started")
         try:
             marker = newest_event_id(ctx.aws, stack)
             ctx.aws.cancel_update_stack(stack)
-            wait(ctx, stack, marker)
         except StateUnknown as error:
-            if isinstance(error, DeadlineExceeded):
-                raise
-            raise StateUnknown(f"{stack} did not finish before the deadline and could not be "
-                               f"cancelled ({error.message})") from None
-        raise
+            raise StateUnknown(f"{late.message}, and it could not be cancelled "
+                               f"({error.message})") from None
+        rolled_back = wait(ctx, stack, marker)
+        return WaitResult(stack, rolled_back.status, f"{late.message}; stackswap cancelled and "
+                          f"rolled back the update it started", None)
 
 
 def wait(ctx: Context, stack: str, marker: str | None) -> WaitResult:
-    ctx.current = stack
-    try:
-        result = wait_for_stack(ctx.aws, stack, marker=marker,
-                                timeout=ctx.config.deploy.stack_timeout_seconds, clock=ctx.clock,
-                                on_event=lambda event: ctx.log.event(stack, event))
-    except StateUnknown as error:
-        if isinstance(error, DeadlineExceeded):
-            raise
-        raise StateUnknown(f"lost track of {stack} while waiting for it: {error.message}. "
-                           f"CloudFormation carries on; rerun the same command to resume"
-                           ) from None
+    ctx.current = stack  # from here on, an interrupt leaves an operation running in AWS
+    found = wait_for_stack(ctx.aws, stack, marker=marker,
+                           timeout=ctx.config.deploy.stack_timeout_seconds, clock=ctx.clock,
+                           on_event=lambda event: ctx.log.event(stack, event))
     ctx.current = None
-    return result
+    return found
 
 
 def service_parameters(ctx: Context, alb: Stack, color: str, image: str,
@@ -140,23 +161,24 @@ def service_parameters(ctx: Context, alb: Stack, color: str, image: str,
     fresh; DesiredCount keeps the stack's value once it exists (someone may have scaled it)."""
     config = ctx.config
     values: dict[str, str | None] = {
-        "Cluster": config.cluster,
-        "TargetGroupArn": alb.outputs[target_group_output(color)],
-        "Image": image,
-        "DesiredCount": str(config.service.desired_count),
+        PARAM_CLUSTER: config.cluster,
+        PARAM_TARGET_GROUP: alb.outputs[target_group_output(color)],
+        PARAM_IMAGE: image,
+        PARAM_DESIRED_COUNT: str(config.service.desired_count),
     }
     if is_fargate(config):
-        values |= {"VpcId": config.network.vpc_id, "Subnets": ",".join(config.network.subnets),
-                   "LoadBalancerSecurityGroupId": alb.outputs[OUTPUT_SECURITY_GROUP]}
-    if previous is not None and "DesiredCount" in previous.parameters:
-        values["DesiredCount"] = None
+        values |= {PARAM_VPC: config.network.vpc_id,
+                   PARAM_SUBNETS: ",".join(config.network.subnets),
+                   PARAM_LOAD_BALANCER_SECURITY_GROUP: alb.outputs[OUTPUT_SECURITY_GROUP]}
+    if previous is not None and PARAM_DESIRED_COUNT in previous.parameters:
+        values[PARAM_DESIRED_COUNT] = None
     return values
 
 
 def template_body(config: Config, color: str | None = None) -> str:
     """The ALB stack's template (color None) or a colour's service stack template, rendered
-    from the config now. Imported here rather than at the top: troposphere adds about 0.05 s
-    to a start, and status, swap and rollback render nothing."""
+    from the config now. Imported here rather than at the top: troposphere slows every start,
+    and status, swap and rollback render nothing."""
     from generator.render import alb_stack_body, service_stack_body
 
     return alb_stack_body(config) if color is None else service_stack_body(config, color)
@@ -200,8 +222,9 @@ def remember_color(ctx: Context, state: ColorState) -> None:
 def create_alb(step: CreateAlb, ctx: Context) -> None:
     config, name = ctx.config, ctx.config.alb_stack
     ctx.log.say(f"creating {name} (:80 -> {step.live})")
-    parameters = {"VpcId": config.network.vpc_id, "Subnets": ",".join(config.network.subnets),
-                  "TestCidr": config.network.test_cidr, "LiveColor": step.live}
+    parameters = {PARAM_VPC: config.network.vpc_id,
+                  PARAM_SUBNETS: ",".join(config.network.subnets),
+                  PARAM_TEST_CIDR: config.network.test_cidr, PARAM_LIVE_COLOR: step.live}
     # The stack policy lets updates modify the two listeners and nothing else.
     result = operate(ctx, name, lambda: ctx.aws.create_stack(
         name, template_body(config), parameters, ctx.env_tags(), ctx.role_arn,
@@ -234,15 +257,11 @@ def update_service(step: UpdateService, ctx: Context) -> None:
     previous = ctx.observed.colors[step.color].stack
     parameters = service_parameters(ctx, require_alb(ctx), step.color, step.image, previous)
     body = template_body(config, step.color)
-    try:
-        result = operate(ctx, name, lambda: ctx.aws.update_stack(name, parameters, body,
-                                                                 role_arn=ctx.role_arn))
-    except DeadlineExceeded as error:
-        raise ColorFailed(f"{error.message}; the update was cancelled and rolled back. "
-                          f"Production was not touched") from None
+    result = operate(ctx, name, lambda: ctx.aws.update_stack(name, parameters, body,
+                                                             role_arn=ctx.role_arn))
     if result is None or result.outcome == SUCCEEDED:
         return
-    if result.status == "UPDATE_ROLLBACK_FAILED":
+    if result.status == ROLLBACK_FAILED:
         raise OperatorNeeded(f"{name} update failed ({result.failure_text()}) and its rollback "
                              f"failed too; production was not touched. Fix the cause, then: "
                              f"aws cloudformation continue-update-rollback --stack-name {name}")
@@ -265,7 +284,8 @@ def verify(step: Verify, ctx: Context) -> None:
         read_production(ctx)
     while True:
         try:
-            state = observe_color(ctx.aws, config, color_stack(ctx.aws, config, alb, step.color))
+            state = observe_color(ctx.aws, config,
+                                  observe_color_stack(ctx.aws, config, alb, step.color))
             problems = color_problems(state, step.image)
         except (Refused, AwsUnreachable) as error:
             # Health that cannot be read (access denied, AWS failing) is not health.
@@ -307,7 +327,8 @@ def set_live_color(ctx: Context, color: str, watch_alarms: bool = False) -> Wait
     monitoring time after it, CloudFormation itself puts the listeners back — even if this
     process has died."""
     name, deploy = ctx.config.alb_stack, ctx.config.deploy
-    parameters = {"VpcId": None, "Subnets": None, "TestCidr": None, "LiveColor": color}
+    parameters = {PARAM_VPC: None, PARAM_SUBNETS: None, PARAM_TEST_CIDR: None,
+                  PARAM_LIVE_COLOR: color}
     alarms: tuple[str, ...] = ()
     if watch_alarms and deploy.alarms:
         alarms = tuple(arn for arn, _ in ctx.aws.alarms(list(deploy.alarms)).values())
@@ -318,17 +339,12 @@ def set_live_color(ctx: Context, color: str, watch_alarms: bool = False) -> Wait
 
 def swap(step: Swap, ctx: Context) -> None:
     ctx.log.say(f"swapping: :80 {step.from_color} -> {step.to_color}")
-    try:
-        result = set_live_color(ctx, step.to_color, watch_alarms=True)
-    except DeadlineExceeded:
-        result = None
-        ctx.log.say("swap did not finish in time; it was cancelled")
-    if result is not None and result.outcome == SUCCEEDED:
+    result = set_live_color(ctx, step.to_color, watch_alarms=True)
+    if result is None or result.outcome == SUCCEEDED:
         return
-    reason = result.failure_text() if result else "deadline passed"
+    reason = result.failure_text()
     observed = refresh_listeners(ctx)
-    if result is not None and result.outcome == ROLLED_BACK and \
-            observed.live_color == step.from_color:
+    if result.outcome == ROLLED_BACK and observed.live_color == step.from_color:
         raise SwapReverted(f"the swap failed and CloudFormation rolled it back ({reason}); "
                            f":80 is confirmed on {step.from_color}")
     restore(ctx, step.from_color, f"the swap failed ({reason})")
@@ -362,13 +378,9 @@ def restore(ctx: Context, color: str, why: str) -> None:
     """Put :80 back on `color` and confirm it, then report the revert (exit 5). ctx.observed
     must be fresh: the ALB stack's LiveColor as well as the listeners."""
     observed = ctx.observed
-    if observed.live_color != color or observed.alb.parameters.get("LiveColor") != color:
+    if observed.live_color != color or observed.alb.parameters.get(PARAM_LIVE_COLOR) != color:
         ctx.log.say(f"{why}; swapping :80 back to {color}")
-        try:
-            result = set_live_color(ctx, color)
-        except DeadlineExceeded as error:
-            raise OperatorNeeded(f"{why}, and swapping back to {color} did not finish: "
-                                 f"{error.message}. Check the listeners now") from None
+        result = set_live_color(ctx, color)
         observed = refresh_listeners(ctx)
         if (result is not None and result.outcome != SUCCEEDED) or observed.live_color != color:
             raise OperatorNeeded(f"{why}, and :80 could not be put back on {color} "
@@ -402,9 +414,51 @@ def execute(plan: Plan, ctx: Context) -> None:
         HANDLERS[type(step)](step, ctx)
 
 
-def summary(observed: Observed) -> str:
-    live, idle = observed.live_color, observed.idle_color
-    if live is None:
-        return "no live colour"
-    return (f"{live} is live on :80 with {observed.colors[live].image_parameter}; "
-            f"{idle} is on :8080 with {observed.colors[idle].image_parameter}")
+# --- a command: plan, lock, plan again under the lock, run --------------------------------------
+
+def run(ctx: Context, make_plan: Callable[[Observed], Plan], *, command: str, dry_run: bool,
+        wait_for_lock: bool) -> int:
+    """Plan once without the lock, so refusals and dry runs make no mutating call at all; then
+    take the lock and plan again under it (the state may have moved meanwhile). A plan that
+    waits for someone else's operation is run, then planned again."""
+    plan = make_plan(observe_now(ctx))
+    if dry_run:
+        print_result(*plan_text(plan.lines(), dry_run=True))
+        return 0
+    if not plan.needs_lock:
+        return finish(ctx, plan)
+    lock = DeployLock(ctx.aws, ctx.config, command, ctx.log)
+    lock.acquire(ctx.clock, wait_for_lock)
+    try:
+        for _ in range(MAX_REPLANS):
+            plan = make_plan(observe_now(ctx))
+            if not plan.waits:
+                return finish(ctx, plan)
+            execute(plan, ctx)
+    finally:
+        release(ctx, lock)
+    raise StateUnknown("the environment kept changing while waiting; run again")
+
+
+def observe_now(ctx: Context) -> Observed:
+    ctx.observed = observe_stacks(ctx.aws, ctx.config)
+    return ctx.observed
+
+
+def release(ctx: Context, lock: DeployLock) -> None:
+    """Remove our lock; when AWS cannot be reached for it, say so instead of hiding the error
+    that ended the run (the lock expires by itself; `stackswap unlock` removes it at once)."""
+    try:
+        lock.release()
+    except StackswapError as error:
+        ctx.log.say(f"note: could not remove the deploy lock {lock.name} ({error.message});"
+                    f" run `stackswap unlock` before the rerun, or wait for it to expire")
+
+
+def finish(ctx: Context, plan: Plan) -> int:
+    for note in plan.notes:
+        ctx.log.say(note)
+    execute(plan, ctx)
+    print_result(*plan.notes, summary(ctx.observed))
+    return 0
+

@@ -13,11 +13,16 @@ from troposphere.ec2 import SecurityGroup, SecurityGroupRule
 
 from generator.config import COLORS, Config
 from generator.interface import (
+    ENV_TAG,
     OUTPUT_DNS_NAME,
     OUTPUT_LOAD_BALANCER,
     OUTPUT_PRODUCTION_LISTENER,
     OUTPUT_SECURITY_GROUP,
     OUTPUT_TEST_LISTENER,
+    PARAM_LIVE_COLOR,
+    PARAM_SUBNETS,
+    PARAM_TEST_CIDR,
+    PARAM_VPC,
     PRODUCTION_PORT,
     TEST_PORT,
     target_group_id,
@@ -28,21 +33,21 @@ BLUE_IS_LIVE = "BlueIsLive"
 
 
 def tags(config: Config, **extra: str) -> Tags:
-    return Tags({"stackswap:env": config.name, **extra})
+    return Tags({ENV_TAG: config.name, **extra})
 
 
 def add_parameters(template: Template) -> dict[str, Parameter]:
     return {
-        "VpcId": template.add_parameter(Parameter(
-            "VpcId", Type="AWS::EC2::VPC::Id", Description="VPC of the load balancer")),
-        "Subnets": template.add_parameter(Parameter(
-            "Subnets", Type="List<AWS::EC2::Subnet::Id>",
+        PARAM_VPC: template.add_parameter(Parameter(
+            PARAM_VPC, Type="AWS::EC2::VPC::Id", Description="VPC of the load balancer")),
+        PARAM_SUBNETS: template.add_parameter(Parameter(
+            PARAM_SUBNETS, Type="List<AWS::EC2::Subnet::Id>",
             Description="Subnets of the load balancer, in at least two availability zones")),
-        "TestCidr": template.add_parameter(Parameter(
-            "TestCidr", Type="String", AllowedPattern=r"^[0-9a-fA-F.:]+/\d{1,3}$",
+        PARAM_TEST_CIDR: template.add_parameter(Parameter(
+            PARAM_TEST_CIDR, Type="String", AllowedPattern=r"^[0-9a-fA-F.:]+/\d{1,3}$",
             Description="Who may reach the test listener (:8080)")),
-        "LiveColor": template.add_parameter(Parameter(
-            "LiveColor", Type="String", AllowedValues=list(COLORS), Default="blue",
+        PARAM_LIVE_COLOR: template.add_parameter(Parameter(
+            PARAM_LIVE_COLOR, Type="String", AllowedValues=list(COLORS), Default="blue",
             Description="The colour production (:80) forwards to; the other one is on :8080")),
     }
 
@@ -51,12 +56,12 @@ def add_security_group(template: Template, config: Config, params: dict) -> Secu
     return template.add_resource(SecurityGroup(
         "LoadBalancerSecurityGroup",
         GroupDescription=f"{config.name} load balancer: :80 public, :8080 test CIDR only",
-        VpcId=Ref(params["VpcId"]),
+        VpcId=Ref(params[PARAM_VPC]),
         SecurityGroupIngress=[
             SecurityGroupRule(IpProtocol="tcp", FromPort=PRODUCTION_PORT, ToPort=PRODUCTION_PORT,
                               CidrIp="0.0.0.0/0", Description="production"),
             SecurityGroupRule(IpProtocol="tcp", FromPort=TEST_PORT, ToPort=TEST_PORT,
-                              CidrIp=Ref(params["TestCidr"]), Description="test listener"),
+                              CidrIp=Ref(params[PARAM_TEST_CIDR]), Description="test listener"),
         ],
         Tags=tags(config),
     ))
@@ -67,7 +72,7 @@ def add_target_group(template: Template, config: Config, params: dict, color: st
     health = config.health
     return template.add_resource(elb.TargetGroup(
         target_group_id(color),
-        VpcId=Ref(params["VpcId"]),
+        VpcId=Ref(params[PARAM_VPC]),
         Port=config.service.container_port,
         Protocol="HTTP",
         # Fargate tasks register by IP (awsvpc); EC2 tasks by instance and dynamic host port.
@@ -99,13 +104,13 @@ def alb_template(config: Config) -> Template:
     template = Template(Description=f"stackswap {config.name}: load balancer, blue/green target "
                                     f"groups, production :80 and test :8080 listeners")
     params = add_parameters(template)
-    template.add_condition(BLUE_IS_LIVE, Equals(Ref(params["LiveColor"]), "blue"))
+    template.add_condition(BLUE_IS_LIVE, Equals(Ref(params[PARAM_LIVE_COLOR]), "blue"))
     security_group = add_security_group(template, config, params)
     load_balancer = template.add_resource(elb.LoadBalancer(
         "LoadBalancer",
         Type="application",
         Scheme="internet-facing",
-        Subnets=Ref(params["Subnets"]),
+        Subnets=Ref(params[PARAM_SUBNETS]),
         SecurityGroups=[Ref(security_group)],
         Tags=tags(config),
     ))

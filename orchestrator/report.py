@@ -1,0 +1,100 @@
+"""All output of the orchestrator: events and progress to stderr as they happen; results
+(summary, plan, status text or JSON) to stdout once a command is done."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import TextIO
+
+from generator.config import Config
+from orchestrator.model import Observed, StackEvent
+
+
+class Log:
+    """What is happening, to stderr, as it happens."""
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self.stream = stream or sys.stderr
+
+    def say(self, message: str) -> None:
+        print(message, file=self.stream, flush=True)
+
+    def event(self, stack: str, event: StackEvent) -> None:
+        when = event.timestamp.strftime("%H:%M:%S") if event.timestamp else ""
+        reason = f"  {event.reason}" if event.reason else ""
+        self.say(f"  {when} {stack} {event.logical_id} {event.status}{reason}")
+
+
+def print_result(*lines: str) -> None:
+    """A command's result, to stdout."""
+    print("\n".join(lines))
+
+
+def error_line(message: str) -> None:
+    print(f"stackswap: {message}", file=sys.stderr)
+
+
+def plan_text(lines: list[str], dry_run: bool) -> list[str]:
+    return ["dry run, nothing changed:", *lines] if dry_run else lines
+
+
+def summary(observed: Observed) -> str:
+    live, idle = observed.live_color, observed.idle_color
+    if live is None:
+        return "no live colour"
+    return (f"{live} is live on :80 with {observed.colors[live].image_parameter}; "
+            f"{idle} is on :8080 with {observed.colors[idle].image_parameter}")
+
+
+def status_document(config: Config, observed: Observed) -> dict:
+    """What `status --json` prints: a stable, documented shape (docs/operations.md)."""
+    colors = {}
+    for color, state in observed.colors.items():
+        service, health = state.service, state.health
+        colors[color] = {
+            "stack": config.service_stack(color),
+            "stack_status": state.stack.status if state.stack else None,
+            "image": state.image_parameter,
+            "running_image": service.image if service else None,
+            "desired_tasks": service.desired if service else None,
+            "running_tasks": service.running if service else None,
+            "deployments": service.deployments if service else None,
+            "healthy_targets": health.healthy if health else None,
+            "unhealthy_targets": health.unhealthy if health else None,
+        }
+    return {
+        "environment": config.name, "region": config.region,
+        "alb_stack": config.alb_stack,
+        "alb_stack_status": observed.alb.status if observed.alb else None,
+        "live": observed.live_color, "idle": observed.idle_color,
+        "listeners": {"80": observed.describe_forwards(observed.production),
+                      "8080": observed.describe_forwards(observed.test)},
+        "drift": observed.drift(), "colors": colors,
+    }
+
+
+def status_text(document: dict) -> str:
+    if document["alb_stack_status"] is None:
+        return (f"environment {document['environment']}: no stacks yet "
+                f"(create them with `stackswap deploy --image IMAGE`)")
+    lines = [
+        f"environment {document['environment']} ({document['region']}), "
+        f"{document['alb_stack']} {document['alb_stack_status']}",
+        f"live: {document['live']}   idle: {document['idle']}",
+        f":80   -> {document['listeners']['80']}",
+        f":8080 -> {document['listeners']['8080']}",
+        f"{'colour':7} {'stack status':26} {'image':28} {'tasks':7} {'healthy':8} unhealthy",
+    ]
+    for color, c in document["colors"].items():
+        tasks = f"{c['running_tasks']}/{c['desired_tasks']}" if c["desired_tasks"] else "-"
+        healthy = c["healthy_targets"] if c["healthy_targets"] is not None else "-"
+        unhealthy = c["unhealthy_targets"] if c["unhealthy_targets"] is not None else "-"
+        lines.append(f"{color:7} {c['stack_status'] or 'missing':26} {c['image'] or '-':28} "
+                     f"{tasks:7} {healthy!s:8} {unhealthy}")
+    lines.append("drift: " + ("; ".join(document["drift"]) or "none"))
+    return "\n".join(lines)
+
+
+def status_json(document: dict) -> str:
+    return json.dumps(document, indent=2)

@@ -1,0 +1,102 @@
+"""The claims the design makes about its own shape, kept true by tests (docs/design.md):
+only orchestrator/aws.py talks to boto3, the planner is pure, and the CLI without its sandbox
+extra says what to install instead of failing with a traceback."""
+
+from __future__ import annotations
+
+import ast
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+PRODUCT = ("generator", "orchestrator")
+AWS_MODULE = Path("orchestrator/aws.py")
+# Modules that reach outside the process: the planner and the model must load none of them.
+IO_MODULES = {"boto3", "botocore", "socket", "ssl", "http", "urllib.request", "subprocess",
+              "tomllib", "troposphere", "jinja2", "getpass", "shutil"}
+PURE = ("orchestrator.plan", "orchestrator.model", "orchestrator.verify")
+
+
+def imported_modules(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names.add(node.module)
+    return names
+
+
+def test_only_the_aws_module_imports_boto3_or_botocore():
+    offenders = []
+    for package in PRODUCT:
+        for path in sorted((REPO / package).rglob("*.py")):
+            relative = path.relative_to(REPO)
+            aws_libraries = {name for name in imported_modules(path)
+                             if name.split(".")[0] in {"boto3", "botocore"}}
+            if aws_libraries and relative != AWS_MODULE:
+                offenders.append(f"{relative}: {', '.join(sorted(aws_libraries))}")
+    assert offenders == []
+    assert imported_modules(REPO / AWS_MODULE) & {"boto3", "botocore.exceptions"}
+
+
+def loaded_after_import(module: str) -> set[str]:
+    code = f"import sys, {module}; print('\\n'.join(sys.modules))"
+    found = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,
+                           text=True, check=True)
+    return set(found.stdout.split())
+
+
+@pytest.mark.parametrize("module", PURE)
+def test_the_planner_and_the_model_load_nothing_that_does_io(module):
+    loaded = loaded_after_import(module)
+    assert not {name for name in loaded if name in IO_MODULES
+                or name.split(".")[0] in IO_MODULES - {"http"}}, module
+    ours = {name for name in loaded if name.split(".")[0] in {"generator", "orchestrator"}}
+    assert ours <= {"generator", "generator.errors", "generator.interface", "orchestrator",
+                    "orchestrator.errors", "orchestrator.model", "orchestrator.plan",
+                    "orchestrator.verify"}
+
+
+def test_status_swap_and_rollback_start_without_troposphere():
+    assert not {name for name in loaded_after_import("orchestrator.cli")
+                if name.split(".")[0] == "troposphere"}
+
+
+def test_the_sandbox_without_its_extra_names_what_to_install(tmp_path):
+    # A `pip install stackswap` without [sandbox] has no moto: a module named moto that cannot
+    # be found is what that install looks like to the CLI.
+    (tmp_path / "sitecustomize.py").write_text(
+        "import sys\nsys.modules['moto'] = None\n", encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(REPO)])}
+    done = subprocess.run([sys.executable, "-m", "orchestrator", "sandbox", "up"], cwd=REPO,
+                          env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert done.stderr.strip().splitlines() == [
+        "stackswap: the sandbox needs moto: pip install 'stackswap[sandbox]' (or `make venv` "
+        "in a clone)"]
+
+
+def make_dry_run(*words: str) -> str:
+    """The last command `make -n` would run, as a user's shell runs make (not nested in the
+    `make test` that may be running this)."""
+    env = {k: v for k, v in os.environ.items() if k not in {"MAKEFLAGS", "MAKELEVEL", "MFLAGS"}}
+    planned = subprocess.run(["make", "--no-print-directory", "-n", *words], cwd=REPO, env=env,
+                             capture_output=True, text=True, check=True).stdout
+    return planned.strip().splitlines()[-1]
+
+
+@pytest.mark.parametrize("target", ["deploy", "swap", "rollback", "status", "recover"])
+def test_every_make_target_that_talks_to_aws_passes_config_on(target):
+    command = make_dry_run(target, "CONFIG=prod.toml", "IMAGE=app:v2")
+    assert f"stackswap {target} --config 'prod.toml'" in command
+
+
+def test_render_reads_config():
+    assert make_dry_run("render", "CONFIG=prod.toml").endswith("-m generator --config prod.toml")

@@ -1,4 +1,4 @@
-"""The invariants of ../shared/DESIGN.md under generated sequences of commands and faults.
+"""The safety invariants (README, "Invariants") under generated sequences of commands and faults.
 
 Hypothesis generates sequences of deploy(image)/swap/rollback, each with at most one injected
 fault (the idle update rolls back, the swap rolls back, the smoke request on :8080 or :80 fails,

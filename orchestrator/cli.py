@@ -11,23 +11,27 @@ import gc
 import importlib.util
 import os
 import re
+import signal
 import sys
+import threading
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import partial
 
 from generator.config import COLORS, Config, load_config
 from generator.errors import BadInput, StackswapError
 from orchestrator import report
 from orchestrator.aws import Aws
-from orchestrator.errors import Refused
+from orchestrator.errors import Interrupted, Refused
 from orchestrator.execute import Context, run
 from orchestrator.lock import remove_lock
 from orchestrator.observe import observe
 from orchestrator.plan import DeployRequest, plan_deploy, plan_promote, plan_recover
 from orchestrator.wait import Clock, SystemClock
 
-EXIT_INTERRUPTED = 130
+# What a CI runner, `timeout` or a closed terminal send: each ends the run the same way.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 # A container image reference with an explicit tag or digest: a deploy of an implicit "latest"
 # cannot be verified ("is the new image running?") and is refused.
 IMAGE = re.compile(
@@ -69,7 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
                     "CloudFormation stack updates.",
                     epilog="Exit codes: 0 done · 2 bad input · 3 refused, nothing changed · "
                     "4 new colour failed, production untouched · 5 swap reverted · "
-                    "6 operator needed · 7 state unknown, rerun to resume · 130 interrupted")
+                    "6 operator needed · 7 state unknown, rerun to resume · "
+                    "130/143/129 interrupted by SIGINT/SIGTERM/SIGHUP, rerun to resume")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
                                      parser_class=Parser)
     deploy = commands.add_parser(
@@ -168,23 +173,45 @@ def main(argv: list[str] | None = None, *, connect_aws: ConnectAws = Aws.connect
     args = build_parser().parse_args(argv)
     holder: list[Context] = []
     try:
-        return command(args, holder, connect_aws, clock or SystemClock())
+        with stop_signals_interrupt():
+            return command(args, holder, connect_aws, clock or SystemClock())
     except StackswapError as error:
         if args.debug:
             traceback.print_exc()
         report.error_line(error.message)
         return error.exit_code
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, Interrupted) as stop:
+        stop = stop if isinstance(stop, Interrupted) else Interrupted(signal.SIGINT)
         where = holder[0].where_interrupted() if holder else ""
-        report.error_line(f"interrupted{where}. Rerun the same command to resume from what "
-                          f"AWS says")
-        return EXIT_INTERRUPTED
+        report.error_line(f"interrupted by {stop.signal_name}{where}. Rerun the same command "
+                          f"to resume from what AWS says")
+        return stop.exit_code
     except Exception as error:  # a bug: say so in one line, the traceback with --debug
         if args.debug:
             traceback.print_exc()
         report.error_line(f"internal error: {type(error).__name__}: {error} "
                           f"(rerun with --debug for the traceback)")
         return 1
+
+
+@contextmanager
+def stop_signals_interrupt() -> Iterator[None]:
+    """SIGINT, SIGTERM and SIGHUP raise Interrupted wherever the run is, so the way out is the
+    same for all three: the lock released, one line, 128 + the signal's number. (Python's
+    defaults would end the process on SIGTERM and SIGHUP with nothing released.)"""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers can only be set from the main thread
+        return
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise Interrupted(signum)
+
+    previous = {stop: signal.signal(stop, interrupt) for stop in STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for stop, handler in previous.items():
+            signal.signal(stop, handler)
 
 
 def sandbox(argv: list[str]) -> int:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import signal
+
 from generator.errors import BadInput, ConfigError, StackswapError
 
-__all__ = ["AwsUnreachable", "BadInput", "ColorFailed", "ConfigError", "OperatorNeeded",
-           "Refused", "StackswapError", "StateUnknown", "SwapReverted"]
+__all__ = ["AwsUnreachable", "BadInput", "ColorFailed", "ConfigError", "Interrupted",
+           "OperatorNeeded", "Refused", "StackswapError", "StateUnknown", "SwapReverted"]
 
 
 class Refused(StackswapError):
@@ -40,3 +42,22 @@ class StateUnknown(StackswapError):
 
 class AwsUnreachable(StateUnknown):
     """A call to AWS failed after botocore's retries (connection, throttling, 5xx)."""
+
+
+class Interrupted(BaseException):
+    """A signal ended the run: SIGINT (Ctrl-C), SIGTERM (a CI cancel, `timeout`) or SIGHUP (a
+    closed terminal). A BaseException, like KeyboardInterrupt, so that nothing on the way out
+    mistakes it for an error to handle; every `finally` still runs (the lock is released)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+    @property
+    def exit_code(self) -> int:
+        return 128 + self.signum  # the shell's convention: 130, 143, 129
+
+    @property
+    def signal_name(self) -> str:
+        return signal.Signals(self.signum).name
+

@@ -102,7 +102,7 @@ class Context:
         if self.requesting:
             return (f" while asking CloudFormation to start an operation on {self.requesting}; "
                     f"it may have started, and then carries on")
-        return ""
+        return "; no stack operation of this run was in progress"
 
     def env_tags(self) -> dict[str, str]:
         return {ENV_TAG: self.config.name}

@@ -103,8 +103,13 @@ def test_crash_image_trips_the_circuit_breaker(shop, sandbox, capsys):
     assert prod(sandbox) == "hello from app:v1"
 
 
-def test_interrupted_deploy_resumes_on_rerun_without_a_second_update(shop, sandbox):
-    # The green update lasts long enough for Ctrl-C to land while the CLI waits for it.
+@pytest.mark.parametrize(("stop", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143),
+                                            (signal.SIGHUP, 129)])
+def test_interrupted_deploy_resumes_on_rerun_without_a_second_update(shop, sandbox, stop, code):
+    # Ctrl-C, a CI runner's cancel (SIGTERM) and a closed terminal (SIGHUP) end the run the same
+    # way: the lock released, one line naming what CloudFormation carries on with, 128 + the
+    # signal's number, and a rerun that resumes. The green update lasts long enough for the
+    # signal to land while the CLI waits for it.
     assert control(sandbox, "POST", "/stack-seconds", {"seconds": 2, "stack": "demo-green"})[0] \
         == 200
     environ = {**os.environ, "PYTHONPATH": str(REPO)}
@@ -126,11 +131,15 @@ def test_interrupted_deploy_resumes_on_rerun_without_a_second_update(shop, sandb
     while not any("demo-green demo-green UPDATE_IN_PROGRESS" in line for line in seen):
         assert first.poll() is None or not lines.empty(), f"update never started: {seen}"
         seen.append(lines.get(timeout=max(0.0, deadline - time.monotonic())))
-    first.send_signal(signal.SIGINT)
-    assert first.wait(timeout=30) == 130
+    first.send_signal(stop)
+    assert first.wait(timeout=30) == code
     reader.join(timeout=30)
-    err = "".join(seen + list(lines.queue))
-    assert "interrupted while waiting for demo-green" in err
+    after = list(lines.queue)
+    assert [line for line in after if line.startswith("stackswap:")] == after[-1:]
+    assert (f"stackswap: interrupted by {stop.name} while waiting for demo-green; "
+            f"CloudFormation carries on with it") in after[-1]
+    ssm = client("ssm", shop.endpoint, shop.region)
+    assert not ssm.get_parameters(Names=["/stackswap/demo/lock"])["Parameters"]
     cfn = client("cloudformation", shop.endpoint, shop.region)
     rerun = subprocess.run(command, env=environ, capture_output=True, text=True, timeout=120)
     assert rerun.returncode == 0, rerun.stderr

@@ -582,7 +582,8 @@ def test_fault_22_ctrl_c_mid_wait_then_rerun_resumes(deployed):
     deployed.aws.hooks.append(("before-call.cloudformation.*", script))
     result = deployed.call("deploy", "--image", "app:v2")
     assert result.code == 130
-    assert "interrupted while waiting for shop-green; CloudFormation carries on" in result.err
+    assert "interrupted by SIGINT while waiting for shop-green; CloudFormation carries on" \
+        in result.err
     assert "Rerun the same command to resume" in result.err
     assert "CancelUpdateStack" not in deployed.aws.calls
     assert deployed.forwards(80) == "blue"
@@ -606,8 +607,8 @@ def test_fault_22_ctrl_c_while_the_update_request_is_answered_names_the_stack(de
     after_update_of(deployed, "shop-green", interrupt)
     result = deployed.call("deploy", "--image", "app:v2")
     assert result.code == 130
-    assert ("interrupted while asking CloudFormation to start an operation on shop-green; it "
-            "may have started") in result.err
+    assert ("interrupted by SIGINT while asking CloudFormation to start an operation on "
+            "shop-green; it may have started") in result.err
     assert not lock_exists(deployed)
     assert deployed.forwards(80) == "blue"
 

@@ -14,12 +14,15 @@ from troposphere.ec2 import SecurityGroup, SecurityGroupRule
 from generator.config import COLORS, Config
 from generator.interface import (
     ENV_TAG,
+    NO_RELEASE,
     OUTPUT_DNS_NAME,
     OUTPUT_LOAD_BALANCER,
     OUTPUT_PRODUCTION_LISTENER,
+    OUTPUT_ROLLBACK_RELEASE,
     OUTPUT_SECURITY_GROUP,
     OUTPUT_TEST_LISTENER,
     PARAM_LIVE_COLOR,
+    PARAM_ROLLBACK_RELEASE,
     PARAM_SUBNETS,
     PARAM_TEST_CIDR,
     PARAM_VPC,
@@ -49,6 +52,10 @@ def add_parameters(template: Template) -> dict[str, Parameter]:
         PARAM_LIVE_COLOR: template.add_parameter(Parameter(
             PARAM_LIVE_COLOR, Type="String", AllowedValues=list(COLORS), Default="blue",
             Description="The colour production (:80) forwards to; the other one is on :8080")),
+        PARAM_ROLLBACK_RELEASE: template.add_parameter(Parameter(
+            PARAM_ROLLBACK_RELEASE, Type="String", Default=NO_RELEASE,
+            Description="Task definition production ran before the last successful swap, set "
+                        "by every swap: `stackswap rollback` goes back only to it")),
     }
 
 
@@ -132,6 +139,8 @@ def alb_template(config: Config) -> Template:
                Description="DNS name of the load balancer"),
         Output(OUTPUT_LOAD_BALANCER, Value=Ref(load_balancer),
                Description="ARN of the load balancer"),
+        Output(OUTPUT_ROLLBACK_RELEASE, Value=Ref(params[PARAM_ROLLBACK_RELEASE]),
+               Description="Task definition `stackswap rollback` goes back to"),
         Output(OUTPUT_SECURITY_GROUP, Value=GetAtt(security_group, "GroupId"),
                Description="Security group of the load balancer; tasks admit traffic only "
                            "from it"),

@@ -26,6 +26,10 @@ PARAM_VPC = "VpcId"
 PARAM_SUBNETS = "Subnets"
 PARAM_TEST_CIDR = "TestCidr"
 PARAM_LIVE_COLOR = "LiveColor"
+# The task definition production ran before the last successful swap: `stackswap rollback` goes
+# back only to it. Every swap sets it; a swap CloudFormation reverts restores it with LiveColor.
+PARAM_ROLLBACK_RELEASE = "RollbackRelease"
+NO_RELEASE = "none"  # its value before the first swap
 
 # service stack parameters (Fargate stacks add PARAM_VPC, PARAM_SUBNETS and
 # PARAM_LOAD_BALANCER_SECURITY_GROUP)
@@ -41,6 +45,7 @@ OUTPUT_TEST_LISTENER = "TestListenerArn"
 OUTPUT_DNS_NAME = "LoadBalancerDnsName"
 OUTPUT_SECURITY_GROUP = "LoadBalancerSecurityGroupId"
 OUTPUT_LOAD_BALANCER = "LoadBalancerArn"
+OUTPUT_ROLLBACK_RELEASE = "RollbackRelease"
 
 # service stack outputs
 OUTPUT_SERVICE_ARN = "ServiceArn"

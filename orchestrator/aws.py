@@ -21,7 +21,7 @@ import botocore.config
 import botocore.exceptions
 
 from orchestrator.errors import AwsUnreachable, BadInput, Refused, StackswapError, StateUnknown
-from orchestrator.model import Stack, StackEvent
+from orchestrator.model import COMPOSITE_ALARM, METRIC_ALARM, Alarm, Stack, StackEvent
 
 CREDENTIAL_CODES = {
     "ExpiredToken", "ExpiredTokenException", "RequestExpired", "InvalidClientTokenId",
@@ -151,6 +151,8 @@ class Aws:
                         for p in raw.get("Parameters", [])},
             outputs={o["OutputKey"]: o["OutputValue"] for o in raw.get("Outputs", [])},
             reason=raw.get("StackStatusReason", ""),
+            rollback_triggers=tuple(trigger["Arn"] for trigger in raw.get(
+                "RollbackConfiguration", {}).get("RollbackTriggers", [])),
         )
 
     def stack_events_since(self, name: str, last_seen_id: str | None) -> list[StackEvent]:
@@ -189,19 +191,20 @@ class Aws:
             )
 
     def update_stack(self, name: str, parameters: dict[str, str | None],
-                     body: str | None = None, rollback_alarms: tuple[str, ...] = (),
+                     body: str | None = None, rollback_triggers: tuple[Alarm, ...] = (),
                      monitoring_minutes: int = 0, role_arn: str | None = None) -> bool:
         """Update a stack; a None parameter value keeps its previous value, a None body keeps
-        the previous template; alarm ARNs become CloudFormation rollback triggers. False when
-        CloudFormation says there is nothing to update."""
+        the previous template. False when CloudFormation says there is nothing to update.
+
+        The RollbackConfiguration is always stated: CloudFormation reuses a stack's saved
+        triggers for an update that omits it (UpdateStack API reference), so an update meant
+        to have none (a rollback, a swap back) must send an empty list."""
         template = {"TemplateBody": body} if body is not None else {"UsePreviousTemplate": True}
         if role_arn:
             template["RoleARN"] = role_arn
-        if rollback_alarms:
-            template["RollbackConfiguration"] = {
-                "RollbackTriggers": [{"Arn": arn, "Type": "AWS::CloudWatch::Alarm"}
-                                     for arn in rollback_alarms],
-                "MonitoringTimeInMinutes": monitoring_minutes}
+        rollback = {"RollbackTriggers": [{"Arn": alarm.arn, "Type": alarm.kind}
+                                         for alarm in rollback_triggers],
+                    "MonitoringTimeInMinutes": monitoring_minutes if rollback_triggers else 0}
         try:
             with translated(f"UpdateStack {name}"):
                 self.client("cloudformation").update_stack(
@@ -209,6 +212,7 @@ class Aws:
                     Parameters=[{"ParameterKey": k, "UsePreviousValue": True} if v is None
                                 else {"ParameterKey": k, "ParameterValue": v}
                                 for k, v in parameters.items()],
+                    RollbackConfiguration=rollback,
                     ClientRequestToken=request_token("update"),
                 )
         except AwsRefusal as error:
@@ -284,14 +288,19 @@ class Aws:
 
     # --- CloudWatch alarms -----------------------------------------------------------------
 
-    def alarms(self, names: list[str]) -> dict[str, tuple[str, str]]:
-        """name -> (ARN, state) of the named metric alarms that exist."""
+    def alarms(self, names: list[str]) -> dict[str, Alarm]:
+        """The named alarms that exist, metric and composite (DescribeAlarms returns only metric
+        alarms unless AlarmTypes asks for both)."""
         if not names:
             return {}
         with translated("DescribeAlarms"):
-            found = self.client("cloudwatch").describe_alarms(AlarmNames=names)
-        return {a["AlarmName"]: (a["AlarmArn"], a["StateValue"])
-                for a in found.get("MetricAlarms", [])}
+            found = self.client("cloudwatch").describe_alarms(
+                AlarmNames=names, AlarmTypes=["MetricAlarm", "CompositeAlarm"])
+        return {raw["AlarmName"]: Alarm(raw["AlarmName"], raw["AlarmArn"], raw["StateValue"],
+                                        kind)
+                for key, kind in (("MetricAlarms", METRIC_ALARM),
+                                  ("CompositeAlarms", COMPOSITE_ALARM))
+                for raw in found.get(key, [])}
 
     # --- the deploy lock (SSM Parameter Store) ---------------------------------------------
 

@@ -13,12 +13,14 @@ from dataclasses import dataclass, replace
 from generator.config import Config
 from generator.interface import (
     ENV_TAG,
+    NO_RELEASE,
     OUTPUT_SECURITY_GROUP,
     PARAM_CLUSTER,
     PARAM_DESIRED_COUNT,
     PARAM_IMAGE,
     PARAM_LIVE_COLOR,
     PARAM_LOAD_BALANCER_SECURITY_GROUP,
+    PARAM_ROLLBACK_RELEASE,
     PARAM_SUBNETS,
     PARAM_TARGET_GROUP,
     PARAM_TEST_CIDR,
@@ -43,6 +45,7 @@ from orchestrator.model import (
     ROLLBACK_FAILED,
     ROLLED_BACK,
     SUCCEEDED,
+    Alarm,
     ColorState,
     Observed,
     Stack,
@@ -54,6 +57,7 @@ from orchestrator.observe import (
     read_listeners,
 )
 from orchestrator.plan import (
+    CancelSwap,
     ContinueRollback,
     CreateAlb,
     CreateService,
@@ -321,25 +325,23 @@ def smoke(ctx: Context, url: str) -> probe.Answer:
     return answer
 
 
-def set_live_color(ctx: Context, color: str, watch_alarms: bool = False) -> WaitResult | None:
-    """The swap itself: a parameter-only update of the ALB stack. With watch_alarms, the
-    config's alarms are CloudFormation rollback triggers: if one fires during the update or the
-    monitoring time after it, CloudFormation itself puts the listeners back — even if this
-    process has died."""
-    name, deploy = ctx.config.alb_stack, ctx.config.deploy
+def set_live_color(ctx: Context, color: str, rollback_release: str,
+                   triggers: tuple[Alarm, ...] = ()) -> WaitResult | None:
+    """The swap itself: a parameter-only update of the ALB stack. Its triggers (a forward
+    swap's alarms) let CloudFormation itself put the listeners back if one fires during the
+    update or the monitoring time after it — even if this process has died. Without triggers
+    the update says so explicitly, or CloudFormation would reuse the stack's saved ones."""
+    name = ctx.config.alb_stack
     parameters = {PARAM_VPC: None, PARAM_SUBNETS: None, PARAM_TEST_CIDR: None,
-                  PARAM_LIVE_COLOR: color}
-    alarms: tuple[str, ...] = ()
-    if watch_alarms and deploy.alarms:
-        alarms = tuple(arn for arn, _ in ctx.aws.alarms(list(deploy.alarms)).values())
+                  PARAM_LIVE_COLOR: color, PARAM_ROLLBACK_RELEASE: rollback_release}
     return operate(ctx, name, lambda: ctx.aws.update_stack(
-        name, parameters, rollback_alarms=alarms,
-        monitoring_minutes=deploy.alarm_monitoring_minutes, role_arn=ctx.role_arn))
+        name, parameters, rollback_triggers=triggers,
+        monitoring_minutes=ctx.config.deploy.alarm_monitoring_minutes, role_arn=ctx.role_arn))
 
 
 def swap(step: Swap, ctx: Context) -> None:
     ctx.log.say(f"swapping: :80 {step.from_color} -> {step.to_color}")
-    result = set_live_color(ctx, step.to_color, watch_alarms=True)
+    result = set_live_color(ctx, step.to_color, step.rollback_release, step.triggers)
     if result is None or result.outcome == SUCCEEDED:
         return
     reason = result.failure_text()
@@ -347,7 +349,7 @@ def swap(step: Swap, ctx: Context) -> None:
     if result.outcome == ROLLED_BACK and observed.live_color == step.from_color:
         raise SwapReverted(f"the swap failed and CloudFormation rolled it back ({reason}); "
                            f":80 is confirmed on {step.from_color}")
-    restore(ctx, step.from_color, f"the swap failed ({reason})")
+    undo(ctx, step, f"the swap failed ({reason})")
 
 
 def verify_live(step: VerifyLive, ctx: Context) -> None:
@@ -355,10 +357,10 @@ def verify_live(step: VerifyLive, ctx: Context) -> None:
     problems = []
     if observed.live_color != step.color:
         problems.append(f":80 forwards to {observed.describe_forwards(observed.production)}")
-    if step.previous and observed.test_color != step.previous:
+    if step.undo and observed.test_color != step.undo.from_color:
         problems.append(f":8080 forwards to {observed.describe_forwards(observed.test)}")
-    firing = [name for name, (_, state) in observed.alarms.items() if state == "ALARM"]
-    if firing:
+    # Only a forward swap is judged by the alarms: a rollback goes ahead while they fire.
+    if step.undo and step.undo.triggers and (firing := observed.firing_alarms()):
         problems.append(f"alarm(s) in ALARM: {', '.join(firing)}")
     if not problems:
         url = listener_url(ctx.config, observed.alb.outputs, True) + ctx.config.smoke_path
@@ -367,20 +369,21 @@ def verify_live(step: VerifyLive, ctx: Context) -> None:
             ctx.log.say(f"production verified: GET {url} -> {answer.status}")
             return
         problems.append(f"GET {url} -> {answer.status or 'no answer'} {answer.detail}")
-    if step.previous is None:
+    if step.undo is None:
         raise ColorFailed(f"production is not serving on {step.color}: {'; '.join(problems)}")
     refresh_listeners(ctx)
-    restore(ctx, step.previous, f"production failed its check after the swap "
-                                f"({'; '.join(problems)})")
+    undo(ctx, step.undo, f"production failed its check after the swap ({'; '.join(problems)})")
 
 
-def restore(ctx: Context, color: str, why: str) -> None:
-    """Put :80 back on `color` and confirm it, then report the revert (exit 5). ctx.observed
-    must be fresh: the ALB stack's LiveColor as well as the listeners."""
-    observed = ctx.observed
-    if observed.live_color != color or observed.alb.parameters.get(PARAM_LIVE_COLOR) != color:
+def undo(ctx: Context, swap: Swap, why: str) -> None:
+    """Put :80 and RollbackRelease back as they were before `swap` and confirm it, then report
+    the revert (exit 5). ctx.observed must be fresh: the ALB stack as well as the listeners."""
+    color, observed = swap.from_color, ctx.observed
+    release = swap.previous_rollback_release or NO_RELEASE
+    if observed.live_color != color or observed.alb.parameters.get(PARAM_LIVE_COLOR) != color \
+            or observed.alb.parameters.get(PARAM_ROLLBACK_RELEASE, release) != release:
         ctx.log.say(f"{why}; swapping :80 back to {color}")
-        result = set_live_color(ctx, color)
+        result = set_live_color(ctx, color, release)
         observed = refresh_listeners(ctx)
         if (result is not None and result.outcome != SUCCEEDED) or observed.live_color != color:
             raise OperatorNeeded(f"{why}, and :80 could not be put back on {color} "
@@ -388,6 +391,24 @@ def restore(ctx: Context, color: str, why: str) -> None:
                                  f"{observed.describe_forwards(observed.production)}). "
                                  f"Run `stackswap status` and fix the listeners now")
     raise SwapReverted(f"{why}; :80 is confirmed back on {color}")
+
+
+def cancel_swap(step: CancelSwap, ctx: Context) -> None:
+    """Cancel the forward swap in its monitoring window (ours or the lock holder's: cancelling
+    it is the rollback), wait for CloudFormation's revert and confirm the listeners."""
+    marker = newest_event_id(ctx.aws, step.stack)
+    ctx.log.say(f"cancelling the swap in progress on {step.stack}")
+    ctx.requesting = step.stack
+    ctx.aws.cancel_update_stack(step.stack)
+    ctx.requesting = None
+    result = wait(ctx, step.stack, marker)
+    observed = refresh_listeners(ctx)
+    if result.outcome != ROLLED_BACK or observed.live_color != step.back_to:
+        raise OperatorNeeded(f"cancelled the swap on {step.stack}, but it ended "
+                             f"{result.status} and :80 forwards to "
+                             f"{observed.describe_forwards(observed.production)}. Run "
+                             f"`stackswap status` and fix the listeners now")
+    ctx.log.say(f"swap cancelled: :80 is back on {step.back_to}")
 
 
 def continue_rollback(step: ContinueRollback, ctx: Context) -> None:
@@ -404,7 +425,7 @@ def continue_rollback(step: ContinueRollback, ctx: Context) -> None:
 HANDLERS: dict[type, Callable[[Step, Context], None]] = {
     CreateAlb: create_alb, CreateService: create_service, UpdateService: update_service,
     WaitFor: wait_for_other, Verify: verify, Swap: swap, VerifyLive: verify_live,
-    ContinueRollback: continue_rollback,
+    CancelSwap: cancel_swap, ContinueRollback: continue_rollback,
 }
 
 

@@ -10,7 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from generator.interface import COLORS, PARAM_IMAGE, PARAM_LIVE_COLOR
+from generator.interface import (
+    COLORS,
+    NO_RELEASE,
+    OUTPUT_TASK_DEFINITION,
+    PARAM_IMAGE,
+    PARAM_LIVE_COLOR,
+    PARAM_ROLLBACK_RELEASE,
+)
 
 # --- what a stack status means ----------------------------------------------------------------
 
@@ -50,6 +57,8 @@ class Stack:
     parameters: dict[str, str]
     outputs: dict[str, str]
     reason: str = ""
+    # ARNs of the rollback triggers CloudFormation keeps for the stack (its last update's).
+    rollback_triggers: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -64,6 +73,23 @@ class StackEvent:
     @property
     def is_stack(self) -> bool:
         return self.resource_type == "AWS::CloudFormation::Stack"
+
+
+# --- alarms ---------------------------------------------------------------------------------
+
+METRIC_ALARM, COMPOSITE_ALARM = "AWS::CloudWatch::Alarm", "AWS::CloudWatch::CompositeAlarm"
+
+
+@dataclass(frozen=True)
+class Alarm:
+    name: str
+    arn: str
+    state: str  # OK, ALARM, INSUFFICIENT_DATA
+    kind: str  # METRIC_ALARM or COMPOSITE_ALARM: the rollback trigger's Type
+
+    @property
+    def firing(self) -> bool:
+        return self.state == "ALARM"
 
 
 # --- services, targets, colours, the environment ----------------------------------------------
@@ -114,6 +140,12 @@ class ColorState:
     def image_parameter(self) -> str | None:
         return self.stack.parameters.get(PARAM_IMAGE) if self.stack else None
 
+    @property
+    def release(self) -> str | None:
+        """The task definition the stack runs: each deploy of a colour makes a new revision, so
+        it names one release of one colour, unlike an image tag that may be pushed twice."""
+        return self.stack.outputs.get(OUTPUT_TASK_DEFINITION) if self.stack else None
+
 
 @dataclass(frozen=True)
 class Observed:
@@ -122,8 +154,8 @@ class Observed:
     # Target groups (ARNs, with weights) each listener forwards to.
     production: list[tuple[str, int]] = field(default_factory=list)
     test: list[tuple[str, int]] = field(default_factory=list)
-    # The config's CloudWatch alarms that exist: name -> (ARN, state).
-    alarms: dict[str, tuple[str, str]] = field(default_factory=dict)
+    # The config's CloudWatch alarms that exist, by name.
+    alarms: dict[str, Alarm] = field(default_factory=dict)
 
     def color_of(self, target_group: str) -> str | None:
         for color, state in self.colors.items():
@@ -149,6 +181,16 @@ class Observed:
     @property
     def idle_color(self) -> str | None:
         return other(self.live_color) if self.live_color else None
+
+    @property
+    def rollback_release(self) -> str | None:
+        """The release production ran before the last successful swap (recorded on the ALB
+        stack by every swap, reverted with it); None before the first swap."""
+        recorded = self.alb.parameters.get(PARAM_ROLLBACK_RELEASE) if self.alb else None
+        return None if recorded in (None, "", NO_RELEASE) else recorded
+
+    def firing_alarms(self) -> list[str]:
+        return [name for name, alarm in self.alarms.items() if alarm.firing]
 
     def drift(self) -> list[str]:
         """Everything about the listeners that disagrees with stackswap's model."""

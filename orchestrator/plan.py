@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from generator.interface import COLORS
+from generator.interface import COLORS, NO_RELEASE, PARAM_LIVE_COLOR
 from orchestrator.errors import OperatorNeeded, Refused
 from orchestrator.model import (
     MUST_DELETE,
     ROLLBACK_FAILED,
     UPDATABLE,
+    Alarm,
     Observed,
     Stack,
     in_progress,
@@ -75,19 +76,41 @@ class Verify:
 class Swap:
     from_color: str
     to_color: str
+    # The release :80 leaves (from_color's task definition), recorded on the ALB stack so that
+    # `rollback` can come back to it, and the value to restore if the swap must be undone.
+    rollback_release: str
+    previous_rollback_release: str | None
+    # CloudFormation rollback triggers: the config's alarms on a forward swap, none otherwise.
+    triggers: tuple[Alarm, ...] = ()
 
     def describe(self) -> str:
+        watching = (f"; CloudFormation watches {', '.join(a.name for a in self.triggers)}"
+                    if self.triggers else "")
         return (f"swap listeners: :80 {self.from_color} -> {self.to_color}, "
-                f":8080 {self.to_color} -> {self.from_color}")
+                f":8080 {self.to_color} -> {self.from_color}{watching}")
 
 
 @dataclass(frozen=True)
 class VerifyLive:
     color: str
-    previous: str | None
+    # The swap to undo if production fails its check (None: nothing to undo).
+    undo: Swap | None = None
 
     def describe(self) -> str:
         return f"confirm :80 -> {self.color} and production answers 2xx"
+
+
+@dataclass(frozen=True)
+class CancelSwap:
+    """Cancel a forward swap still in its alarm-monitoring window: CloudFormation then restores
+    the listeners and RollbackRelease it had before — which is the rollback."""
+
+    stack: str
+    back_to: str
+
+    def describe(self) -> str:
+        return (f"cancel the swap still in progress on {self.stack}; CloudFormation puts :80 "
+                f"back on {self.back_to}")
 
 
 @dataclass(frozen=True)
@@ -101,7 +124,7 @@ class ContinueRollback:
 
 
 Step = (CreateAlb | CreateService | UpdateService | WaitFor | Verify | Swap | VerifyLive
-        | ContinueRollback)
+        | CancelSwap | ContinueRollback)
 
 
 @dataclass(frozen=True)
@@ -111,8 +134,9 @@ class Plan:
 
     @property
     def needs_lock(self) -> bool:
-        """Whether the plan changes anything (or waits for a change) — checks alone do not."""
-        return any(not isinstance(step, Verify | VerifyLive) for step in self.steps)
+        """Whether the plan changes anything (or waits for a change) — checks alone do not. A
+        CancelSwap needs no lock: the run that holds it is the one whose swap it cancels."""
+        return any(not isinstance(step, Verify | VerifyLive | CancelSwap) for step in self.steps)
 
     @property
     def waits(self) -> bool:
@@ -168,14 +192,43 @@ def first_blocker(stacks: list[Stack | None]) -> WaitFor | None:
     return None
 
 
-def refuse_alarms(observed: Observed, alarm_names: tuple[str, ...]) -> None:
+def forward_triggers(observed: Observed, alarm_names: tuple[str, ...]) -> tuple[Alarm, ...]:
+    """The rollback triggers of a forward swap (a release that has not served production goes
+    live): every configured alarm, which must exist (CloudFormation fails the whole update for
+    a missing trigger) and must not fire already."""
     missing = [name for name in alarm_names if name not in observed.alarms]
     if missing:
-        raise Refused(f"alarm(s) not found: {', '.join(missing)} (deploy.alarms in the config)")
-    firing = [name for name in alarm_names if observed.alarms[name][1] == "ALARM"]
+        raise Refused(f"alarm(s) not found in CloudWatch: {', '.join(missing)} (deploy.alarms); "
+                      f"create them or remove them from the config. Nothing was changed")
+    firing = [name for name in alarm_names if observed.alarms[name].firing]
     if firing:
         raise Refused(f"alarm(s) already in ALARM: {', '.join(firing)}; refusing to deploy "
-                      f"into a system that is already failing")
+                      f"into a system that is already failing (`stackswap rollback` is never "
+                      f"refused for an alarm)")
+    return tuple(observed.alarms[name] for name in alarm_names)
+
+
+def alarm_notes(observed: Observed, alarm_names: tuple[str, ...]) -> tuple[str, ...]:
+    """What a rollback or `swap --to` says about the alarms, and then goes on."""
+    notes = []
+    if firing := observed.firing_alarms():
+        notes.append(f"alarm(s) in ALARM: {', '.join(firing)}; going on without rollback "
+                     f"triggers")
+    if missing := [name for name in alarm_names if name not in observed.alarms]:
+        notes.append(f"alarm(s) not found in CloudWatch: {', '.join(missing)} (deploy.alarms)")
+    return tuple(notes)
+
+
+def refuse_unserved(observed: Observed, color: str) -> None:
+    """`rollback` goes back only to the release production ran before the last swap."""
+    state, wanted = observed.colors[color], observed.rollback_release
+    if wanted is None:
+        raise Refused(f"nothing to roll back to: no swap has happened yet. To put {color} "
+                      f"({state.image_parameter}) live anyway: stackswap swap --to {color}")
+    if state.release != wanted:
+        raise Refused(f"{color} now runs {state.image_parameter}, which production did not run "
+                      f"before the last swap (that release is no longer deployed anywhere). "
+                      f"To put it live anyway: stackswap swap --to {color}")
 
 
 def refuse_drift(observed: Observed) -> None:
@@ -204,7 +257,7 @@ def plan_first_run(observed: Observed, request: DeployRequest) -> Plan:
     steps += [CreateService(color, request.image) for color in created]
     steps += [Verify(color, request.image) for color in created]
     if observed.alb is None:
-        steps.append(VerifyLive(FIRST_LIVE, None))
+        steps.append(VerifyLive(FIRST_LIVE))
     note = ("first run: creating the ALB stack and both service stacks"
             if observed.alb is None else f"creating the missing stacks: {', '.join(created)}")
     return Plan(tuple(steps), (note,))
@@ -226,9 +279,9 @@ def plan_deploy(observed: Observed, request: DeployRequest,
     if live_image == request.image and request.color in (None, live):
         # A rerun after success (or after an interruption during the swap): check, change
         # nothing.
-        return Plan((VerifyLive(live, None),),
+        return Plan((VerifyLive(live),),
                     (f"{request.image} is already live on {live}; nothing to change",))
-    refuse_alarms(observed, alarm_names)
+    triggers = forward_triggers(observed, alarm_names)
     target = request.color or other(live)
     if target == live:
         raise Refused(f"{target} is the live colour (it serves :80); stackswap never deploys "
@@ -236,36 +289,63 @@ def plan_deploy(observed: Observed, request: DeployRequest,
     steps: list[Step] = [UpdateService(target, request.image, observed.colors[target]
                                        .image_parameter), Verify(target, request.image)]
     if request.swap:
-        steps += [Swap(live, target), VerifyLive(target, live)]
+        swap = swap_step(observed, target, triggers)
+        steps += [swap, VerifyLive(target, swap)]
     return Plan(tuple(steps))
+
+
+def swap_step(observed: Observed, to_color: str, triggers: tuple[Alarm, ...]) -> Swap:
+    live = observed.live_color
+    return Swap(live, to_color, observed.colors[live].release or NO_RELEASE,
+                observed.rollback_release, triggers)
 
 
 def plan_promote(observed: Observed, action: str, alarm_names: tuple[str, ...] = (),
                  to_color: str | None = None) -> Plan:
-    """`swap` and `rollback`: put the colour now on :8080 on :80 after verifying it. They are
-    one operation — the previous colour is the one still running behind :8080. Alone they
-    toggle, so a rerun would swap back; with `to_color` (--to) a rerun finds that colour live
-    and changes nothing."""
+    """`swap` and `rollback`: put the colour now on :8080 on :80 after verifying it.
+
+    `swap` is a forward promotion: the alarms become rollback triggers, and an alarm that fires
+    already refuses it. `rollback` goes back to the release production ran before the last
+    swap, never refused for an alarm and never watched by one (a rollback that CloudFormation
+    could revert would bring the bad release back); during a forward swap's monitoring window
+    it cancels that swap. `swap --to COLOR` is the operator's override: never refused for an
+    alarm either. With --to, a rerun finds that colour live and changes nothing; without it,
+    both toggle."""
     missing = [s for s in ("alb", *COLORS) if (observed.alb if s == "alb"
                                                  else observed.colors[s].stack) is None]
     if missing:
         raise Refused(f"cannot {action}: stacks missing ({', '.join(missing)}); run "
                       f"`stackswap deploy --image IMAGE` first")
+    if action == "rollback" and observed.alb.status == "UPDATE_IN_PROGRESS" \
+            and observed.alb.rollback_triggers:
+        back_to = other(observed.alb.parameters.get(PARAM_LIVE_COLOR, COLORS[0]))
+        return Plan((CancelSwap(observed.alb.name, back_to), VerifyLive(back_to)),
+                    ("rollback: the last swap is still in its alarm-monitoring window",))
     waiting = first_blocker(all_stacks(observed))
     if waiting:
         return Plan((waiting,))
     refuse_drift(observed)
     live, target = observed.live_color, observed.idle_color
     if to_color == live:
-        return Plan((VerifyLive(live, None),),
-                    (f"{live} is already live; nothing to change",))
-    refuse_alarms(observed, alarm_names)
+        return Plan((VerifyLive(live),), (f"{live} is already live; nothing to change",))
     image = observed.colors[target].image_parameter
     if not image:
         raise Refused(f"cannot {action}: the {target} stack has no Image parameter")
-    return Plan((Verify(target, image), Swap(live, target), VerifyLive(target, live)),
-                (f"{action}: {target} ({image}) goes live, {live} "
-                 f"({observed.colors[live].image_parameter}) moves to :8080",))
+    notes: tuple[str, ...] = ()
+    if action == "rollback":
+        refuse_unserved(observed, target)
+        triggers: tuple[Alarm, ...] = ()
+        notes = alarm_notes(observed, alarm_names)
+    elif to_color is None:
+        triggers = forward_triggers(observed, alarm_names)
+    else:
+        notes = alarm_notes(observed, alarm_names)
+        going_back = observed.colors[target].release == observed.rollback_release
+        triggers = () if notes or going_back else forward_triggers(observed, alarm_names)
+    swap = swap_step(observed, target, triggers)
+    return Plan((Verify(target, image), swap, VerifyLive(target, swap)),
+                (*notes, f"{action}: {target} ({image}) goes live, {live} "
+                         f"({observed.colors[live].image_parameter}) moves to :8080"))
 
 
 def plan_recover(observed: Observed, skip: tuple[str, ...]) -> Plan:

@@ -470,10 +470,14 @@ def test_fault_18_alarm_fires_after_the_swap(deployed):
     assert (deployed.forwards(80), deployed.forwards(8080)) == ("blue", "green")
     swap, back = deployed.requests.of("UpdateStack")[1:]
     # The swap carried the alarm as a CloudFormation rollback trigger (CloudFormation reverts
-    # by itself even if stackswap dies); the way back is a plain update.
+    # by itself even if stackswap dies). The way back says it has no trigger: an update that
+    # omits RollbackConfiguration reuses the stack's saved triggers (UpdateStack API reference,
+    # RollbackConfiguration: "To remove all currently specified triggers, specify an empty
+    # list"), and the alarm still firing would revert the way back.
     (trigger,) = swap["RollbackConfiguration"]["RollbackTriggers"]
+    assert trigger == {"Arn": trigger["Arn"], "Type": "AWS::CloudWatch::Alarm"}
     assert trigger["Arn"].endswith(":alarm:shop-5xx")
-    assert "RollbackConfiguration" not in back
+    assert back["RollbackConfiguration"] == {"RollbackTriggers": [], "MonitoringTimeInMinutes": 0}
 
 
 def test_fault_19_alarm_already_in_alarm(deployed):

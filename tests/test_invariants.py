@@ -6,7 +6,9 @@ throttling, a lost reply). After every step:
 
 1. :80 forwards to exactly one of our two target groups, and it has >= 1 healthy target;
 2. a deploy never updated the live colour's service stack (UpdateStack recorded per stack);
-3. the exit code is one of the documented ones (and 0 when nothing was injected);
+3. the exit code is one of the documented ones (and 0 when nothing was injected — except a
+   rollback to a release that never served production, which is refused with 3 and changes
+   nothing: the test keeps its own history of what :80 served to know which);
 
 and at the end a rerun of the last command without faults converges: exit 0, and a second rerun
 makes no mutating CloudFormation call. (`swap` and `rollback` run with `--to <colour>`, which is
@@ -67,6 +69,8 @@ class World:
     def __init__(self, env, monkeypatch) -> None:
         self.env = env
         self.version = 1
+        # What :80 served before its last change, as this test saw it: (colour, task definition).
+        self.served_before: tuple[str, str] | None = None
         self.requests = Requests().install(env.aws)
         self.base_hooks = list(env.aws.hooks)
         botocore_sleeps_on(monkeypatch, VirtualClock())  # botocore's backoff takes no real time
@@ -75,6 +79,14 @@ class World:
 
     def image_of(self, color: str) -> str:
         return self.env.parameter(f"shop-{color}", "Image")
+
+    def release_of(self, color: str) -> str:
+        return self.env.outputs(f"shop-{color}")["TaskDefinitionArn"]
+
+    def rollback_allowed(self, argv: list[str]) -> bool:
+        """Whether `rollback --to COLOUR` may go ahead: COLOUR still runs what :80 served
+        before its last change."""
+        return self.served_before == (argv[2], self.release_of(argv[2]))
 
     def argv(self, step: Step) -> list[str]:
         if step.command != "deploy":
@@ -125,6 +137,8 @@ class World:
 
     def run(self, argv: list[str], fault: str = "none"):
         live = self.env.forwards(80)
+        live_release = self.release_of(live)
+        allowed = argv[0] != "rollback" or argv[2] == live or self.rollback_allowed(argv)
         self.inject(fault)
         self.env.aws.calls.clear()
         self.requests.seen.clear()
@@ -132,13 +146,20 @@ class World:
             result = self.env.call(*argv)
         finally:
             self.heal()
-        self.check(argv, live, result, fault)
+        self.check(argv, live, result, fault, allowed)
+        if self.env.forwards(80) != live:
+            self.served_before = (live, live_release)
         return result
 
-    def check(self, argv: list[str], live_before: str, result, fault: str) -> None:
+    def check(self, argv: list[str], live_before: str, result, fault: str,
+              allowed: bool) -> None:
         env = self.env
         assert result.code in DOCUMENTED, result
-        if fault == "none":
+        if not allowed:  # a rollback to a release that never served production
+            assert result.code == 3, (argv, result.err)
+            assert "To put it live anyway: stackswap swap --to" in result.err
+            assert not [c for c in env.aws.calls if c in CFN_MUTATING]
+        elif fault == "none":
             assert result.code == 0, (argv, result.err)
         assert "Traceback" not in result.err
         # 1. :80 forwards to exactly one of our target groups, which has a healthy target

@@ -7,8 +7,9 @@ import dataclasses
 import pytest
 
 from orchestrator.errors import OperatorNeeded, Refused
-from orchestrator.model import ColorState, Observed, Stack
+from orchestrator.model import COMPOSITE_ALARM, METRIC_ALARM, Alarm, ColorState, Observed, Stack
 from orchestrator.plan import (
+    CancelSwap,
     ContinueRollback,
     CreateAlb,
     CreateService,
@@ -26,18 +27,27 @@ from orchestrator.plan import (
 TG = {"blue": "arn:tg/blue", "green": "arn:tg/green"}
 
 
-def stack(name: str, status: str = "UPDATE_COMPLETE", **parameters: str) -> Stack:
-    return Stack(name, status, parameters, {})
+def stack(name: str, status: str = "UPDATE_COMPLETE", outputs: dict | None = None,
+          triggers: tuple[str, ...] = (), **parameters: str) -> Stack:
+    return Stack(name, status, parameters, outputs or {}, rollback_triggers=triggers)
+
+
+def release(color: str, image: str) -> str:
+    """The task definition a colour's stack runs: one revision per deploy of that colour."""
+    return f"arn:task-definition/shop:{color}-{image}"
 
 
 def world(live: str | None = "blue", *, alb: str | None = "UPDATE_COMPLETE",
           blue: tuple | None = ("UPDATE_COMPLETE", "app:v1"),
           green: tuple | None = ("UPDATE_COMPLETE", "app:v1"),
-          live_parameter: str | None = None, production=None, test=None) -> Observed:
-    alb_stack = stack("shop-elb", alb, LiveColor=live_parameter or live) if alb else None
+          live_parameter: str | None = None, production=None, test=None,
+          rollback_release: str = "none", alb_triggers: tuple[str, ...] = ()) -> Observed:
+    alb_stack = stack("shop-elb", alb, None, alb_triggers, LiveColor=live_parameter or live,
+                      RollbackRelease=rollback_release) if alb else None
     colors = {}
     for color, spec in (("blue", blue), ("green", green)):
-        service = stack(f"shop-{color}", spec[0], Image=spec[1]) if spec else None
+        service = stack(f"shop-{color}", spec[0], {"TaskDefinitionArn": release(color, spec[1])},
+                        Image=spec[1]) if spec else None
         colors[color] = ColorState(color, service, TG[color] if alb else None)
     idle = {"blue": "green", "green": "blue"}.get(live)
     if production is None:
@@ -51,14 +61,23 @@ def deploy(image="app:v2", color=None, swap=True) -> DeployRequest:
     return DeployRequest(image, color, swap)
 
 
+def swap(from_color: str, to_color: str, leaving: str = "app:v1", previous: str | None = None,
+         triggers: tuple[Alarm, ...] = ()) -> Swap:
+    """A swap step: `leaving` is the image :80 leaves, recorded for `rollback`."""
+    return Swap(from_color, to_color, release(from_color, leaving), previous, triggers)
+
+
+def swapped(from_color: str, to_color: str, **kwargs) -> tuple[Swap, VerifyLive]:
+    step = swap(from_color, to_color, **kwargs)
+    return step, VerifyLive(to_color, step)
+
+
 @pytest.mark.parametrize(("observed", "request_", "steps"), [
     # deploy goes to the idle colour, then swaps
     (world("blue"), deploy(), (UpdateService("green", "app:v2", "app:v1"),
-                               Verify("green", "app:v2"), Swap("blue", "green"),
-                               VerifyLive("green", "blue"))),
+                               Verify("green", "app:v2"), *swapped("blue", "green"))),
     (world("green"), deploy(), (UpdateService("blue", "app:v2", "app:v1"),
-                                Verify("blue", "app:v2"), Swap("green", "blue"),
-                                VerifyLive("blue", "green"))),
+                                Verify("blue", "app:v2"), *swapped("green", "blue"))),
     # --color naming the idle colour is fine
     (world("blue"), deploy(color="green", swap=False),
      (UpdateService("green", "app:v2", "app:v1"), Verify("green", "app:v2"))),
@@ -66,17 +85,17 @@ def deploy(image="app:v2", color=None, swap=True) -> DeployRequest:
     (world("blue", green=("UPDATE_ROLLBACK_COMPLETE", "app:v1")), deploy(swap=False),
      (UpdateService("green", "app:v2", "app:v1"), Verify("green", "app:v2"))),
     # the image is already live: only check production, change nothing
-    (world("green", green=("UPDATE_COMPLETE", "app:v2")), deploy(), (VerifyLive("green", None),)),
+    (world("green", green=("UPDATE_COMPLETE", "app:v2")), deploy(), (VerifyLive("green"),)),
     (world("green", green=("UPDATE_COMPLETE", "app:v2")), deploy(color="green"),
-     (VerifyLive("green", None),)),
+     (VerifyLive("green"),)),
     # the idle colour already has the image (e.g. after --no-swap): update is a no-op, verify, swap
     (world("blue", green=("UPDATE_COMPLETE", "app:v2")), deploy(),
      (UpdateService("green", "app:v2", "app:v2"), Verify("green", "app:v2"),
-      Swap("blue", "green"), VerifyLive("green", "blue"))),
+      *swapped("blue", "green"))),
     # first run: everything created, blue live
     (world(None, alb=None, blue=None, green=None), deploy(image="app:v1"),
      (CreateAlb("blue"), CreateService("blue", "app:v1"), CreateService("green", "app:v1"),
-      Verify("blue", "app:v1"), Verify("green", "app:v1"), VerifyLive("blue", None))),
+      Verify("blue", "app:v1"), Verify("green", "app:v1"), VerifyLive("blue"))),
     # an interrupted first run resumes: only the missing stack is created
     (world("blue", green=None), deploy(image="app:v1"),
      (CreateService("green", "app:v1"), Verify("green", "app:v1"))),
@@ -120,13 +139,50 @@ def test_deploy_refusals(observed, request_, error, message):
     assert message in raised.value.message
 
 
-@pytest.mark.parametrize("action", ["swap", "rollback"])
 @pytest.mark.parametrize("live", ["blue", "green"])
-def test_swap_and_rollback_promote_the_idle_color_after_verifying_it(action, live):
+def test_swap_promotes_the_idle_color_after_verifying_it(live):
     idle = {"blue": "green", "green": "blue"}[live]
     observed = world(live, **{idle: ("UPDATE_COMPLETE", "app:v9")})
-    assert plan_promote(observed, action).steps == (
-        Verify(idle, "app:v9"), Swap(live, idle), VerifyLive(idle, live))
+    assert plan_promote(observed, "swap").steps == (Verify(idle, "app:v9"), *swapped(live, idle))
+
+
+@pytest.mark.parametrize("live", ["blue", "green"])
+def test_rollback_goes_back_to_the_release_production_ran_before_the_last_swap(live):
+    idle = {"blue": "green", "green": "blue"}[live]
+    observed = world(live, **{live: ("UPDATE_COMPLETE", "app:v2")},
+                     rollback_release=release(idle, "app:v1"))
+    assert plan_promote(observed, "rollback").steps == (
+        Verify(idle, "app:v1"),
+        *swapped(live, idle, leaving="app:v2", previous=release(idle, "app:v1")))
+
+
+@pytest.mark.parametrize(("observed", "why"), [
+    # no swap yet: production never ran anything else
+    (world("blue"), "no swap has happened yet"),
+    # the idle colour was redeployed after the last swap (--no-swap, or a swap that was
+    # reverted): what it runs now never served production
+    (world("green", blue=("UPDATE_COMPLETE", "app:v3"), green=("UPDATE_COMPLETE", "app:v2"),
+           rollback_release=release("blue", "app:v1")), "blue now runs app:v3"),
+])
+def test_rollback_refuses_a_release_that_never_served_production(observed, why):
+    with pytest.raises(Refused) as raised:
+        plan_promote(observed, "rollback")
+    assert why in raised.value.message
+    assert raised.value.message.endswith(f"stackswap swap --to {observed.idle_color}")
+
+
+FIVE_XX = Alarm("shop-5xx", "arn:alarm:shop-5xx", "OK", METRIC_ALARM)
+FIRING = dataclasses.replace(FIVE_XX, state="ALARM")
+LATENCY = Alarm("shop-slo", "arn:alarm:shop-slo", "OK", COMPOSITE_ALARM)
+
+
+def test_a_forward_swap_is_watched_by_every_configured_alarm_metric_and_composite():
+    observed = dataclasses.replace(world("blue", green=("UPDATE_COMPLETE", "app:v2")),
+                                   alarms={"shop-5xx": FIVE_XX, "shop-slo": LATENCY})
+    steps = plan_promote(observed, "swap", ("shop-5xx", "shop-slo")).steps
+    assert steps[1].triggers == (FIVE_XX, LATENCY)
+    steps = plan_deploy(observed, deploy("app:v3"), ("shop-5xx", "shop-slo")).steps
+    assert steps[2].triggers == (FIVE_XX, LATENCY)
 
 
 @pytest.mark.parametrize(("observed", "error", "message"), [
@@ -157,17 +213,49 @@ def test_promote_waits_for_an_operation_in_progress():
     assert plan.steps == (WaitFor("shop-elb", "UPDATE_IN_PROGRESS"),)
 
 
-def test_alarm_in_alarm_refuses_and_a_missing_alarm_is_named():
-    quiet = dataclasses.replace(world("blue"), alarms={"shop-5xx": ("arn:a", "OK")})
+def test_a_firing_alarm_refuses_a_forward_deploy_or_swap_and_a_missing_alarm_is_named():
+    quiet = dataclasses.replace(world("blue"), alarms={"shop-5xx": FIVE_XX})
     assert plan_deploy(quiet, deploy(), ("shop-5xx",)).steps[0] == UpdateService(
         "green", "app:v2", "app:v1")
-    firing = dataclasses.replace(world("blue"), alarms={"shop-5xx": ("arn:a", "ALARM")})
-    with pytest.raises(Refused, match="already in ALARM: shop-5xx"):
-        plan_deploy(firing, deploy(), ("shop-5xx",))
-    with pytest.raises(Refused, match="already in ALARM"):
-        plan_promote(firing, "rollback", ("shop-5xx",))
-    with pytest.raises(Refused, match="alarm\\(s\\) not found: shop-typo"):
+    firing = dataclasses.replace(world("blue"), alarms={"shop-5xx": FIRING})
+    for refused in (lambda: plan_deploy(firing, deploy(), ("shop-5xx",)),
+                    lambda: plan_promote(firing, "swap", ("shop-5xx",))):
+        with pytest.raises(Refused, match="already in ALARM: shop-5xx"):
+            refused()
+    with pytest.raises(Refused, match="alarm\\(s\\) not found in CloudWatch: shop-typo"):
         plan_deploy(quiet, deploy(), ("shop-typo",))
+
+
+@pytest.mark.parametrize("alarms", [{"shop-5xx": FIRING}, {}])
+def test_rollback_and_swap_to_are_never_refused_for_an_alarm_and_carry_no_trigger(alarms):
+    # DESIGN invariant 9: rollback is always possible. A firing alarm is why one rolls back, and
+    # a rollback watched by that alarm would be reverted by CloudFormation (rollback triggers,
+    # https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/using-cfn-rollback-triggers.html).
+    observed = dataclasses.replace(
+        world("green", green=("UPDATE_COMPLETE", "app:v2"),
+              rollback_release=release("blue", "app:v1")), alarms=alarms)
+    for plan in (plan_promote(observed, "rollback", ("shop-5xx",)),
+                 plan_promote(observed, "swap", ("shop-5xx",), to_color="blue")):
+        assert [type(step) for step in plan.steps] == [Verify, Swap, VerifyLive]
+        assert plan.steps[1].triggers == ()
+        said = "in ALARM: shop-5xx" if alarms else "not found in CloudWatch: shop-5xx"
+        assert any(said in note for note in plan.notes)
+
+
+def test_rollback_during_the_monitoring_window_cancels_that_swap():
+    # A forward swap's update stays UPDATE_IN_PROGRESS through its monitoring time, and
+    # CancelUpdateStack reverts it: "manually cancel the stack creation or update as necessary"
+    # (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/using-cfn-rollback-triggers.html).
+    watched = world("green", alb="UPDATE_IN_PROGRESS", alb_triggers=("arn:alarm:shop-5xx",))
+    assert plan_promote(watched, "rollback").steps == (CancelSwap("shop-elb", "blue"),
+                                                       VerifyLive("blue"))
+    assert not plan_promote(watched, "rollback").needs_lock  # the deploy holds it
+    # A swap without triggers (a rollback itself) is waited for, never cancelled.
+    unwatched = world("green", alb="UPDATE_IN_PROGRESS")
+    assert plan_promote(unwatched, "rollback").steps == (
+        WaitFor("shop-elb", "UPDATE_IN_PROGRESS"),)
+    # `swap` never cancels anything.
+    assert plan_promote(watched, "swap").steps == (WaitFor("shop-elb", "UPDATE_IN_PROGRESS"),)
 
 
 def test_recover_continues_only_stuck_rollbacks_and_skips_only_named_resources():
@@ -180,7 +268,8 @@ def test_recover_continues_only_stuck_rollbacks_and_skips_only_named_resources()
 
 @pytest.mark.parametrize("action", ["swap", "rollback"])
 def test_promote_to_the_live_color_changes_nothing_so_a_rerun_is_safe(action):
-    assert plan_promote(world("green"), action, to_color="green").steps == (
-        VerifyLive("green", None),)
-    assert plan_promote(world("green"), action, to_color="blue").steps == (
-        Verify("blue", "app:v1"), Swap("green", "blue"), VerifyLive("blue", "green"))
+    back = release("blue", "app:v1")
+    observed = world("green", green=("UPDATE_COMPLETE", "app:v2"), rollback_release=back)
+    assert plan_promote(observed, action, to_color="green").steps == (VerifyLive("green"),)
+    assert plan_promote(observed, action, to_color="blue").steps == (
+        Verify("blue", "app:v1"), *swapped("green", "blue", leaving="app:v2", previous=back))

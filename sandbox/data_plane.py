@@ -238,8 +238,8 @@ class DataPlane:
     # --- what ECS reports -----------------------------------------------------------------------
 
     def publish(self) -> None:
-        """Write tasks counts and deployments onto moto's services (also called by the control
-        plane right after it changes a service, so no API call sees a stale deployment)."""
+        """Write tasks counts and deployments onto moto's services (also called by the stack
+        operations right after they change a service, so no API call sees a stale deployment)."""
         with backends.MOTO_LOCK:
             for backend in backends.ecs():
                 for service in list(backend.services.values()):

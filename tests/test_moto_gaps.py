@@ -99,8 +99,9 @@ def test_gap_6_deleted_stack_leaves_its_service_active(plain_moto, stacks):
     assert service["status"] == "ACTIVE"
 
 
-# The gaps below are filled by the sandbox's control and data planes (sandbox/control_plane.py,
-# sandbox/data_plane.py, sandbox/target_health.py), not by moto_gaps; the pins still apply.
+# The gaps below are filled by the sandbox's stack operations and data plane
+# (sandbox/stack_operations.py, sandbox/data_plane.py, sandbox/target_health.py), not by
+# moto_gaps; the pins still apply.
 
 
 def test_stack_operations_complete_inside_the_call(stacks):

@@ -1,5 +1,5 @@
-"""A realistic CloudFormation control plane on top of moto's, which completes every operation
-inside the API call and never fails.
+"""CloudFormation's stack operations as they really run, on top of moto's, which completes every
+operation inside the API call and never fails.
 
 Here CreateStack, UpdateStack and DeleteStack return at once and the stack reports
 `*_IN_PROGRESS` for `stack_seconds`, with stack events as real CloudFormation writes them. Then
@@ -42,7 +42,7 @@ from sandbox import backends
 from sandbox.data_plane import DataPlane
 from sandbox.settings import SandboxSettings
 
-log = logging.getLogger("sandbox.control_plane")
+log = logging.getLogger("sandbox.stack_operations")
 
 SERVICE_TYPE = "AWS::ECS::Service"
 FAIL_NEXT_UPDATE_REASON = "ECS service did not stabilize (sandbox fail-next-update)"
@@ -98,7 +98,7 @@ def _without_new_events(stack: Any, action: Callable[[], Any]) -> Any:
         del stack.events[count:]
 
 
-class ControlPlane:
+class StackOperations:
     def __init__(self, settings: SandboxSettings, data_plane: DataPlane) -> None:
         self.settings = settings
         self.data_plane = data_plane
@@ -421,18 +421,18 @@ def _failed_to_update(logical_ids: list[str]) -> str:
     return f"The following resource(s) failed to update: [{', '.join(logical_ids)}]. "
 
 
-# --- installing the control plane into moto ---------------------------------------------------
+# --- installing the stack operations into moto ------------------------------------------------
 
 _INSTALLED: dict[str, Any] = {}
 
 
-def _control() -> ControlPlane:
-    return _INSTALLED["control"]
+def _operations() -> StackOperations:
+    return _INSTALLED["operations"]
 
 
 def _create_stack(self: Any, *args: Any, **kwargs: Any) -> Any:
     stack = _INSTALLED["create_stack"](self, *args, **kwargs)
-    _control().begin_create(stack)
+    _operations().begin_create(stack)
     return stack
 
 
@@ -440,7 +440,7 @@ def _update_stack(self: Any, name: str, template: str, role_arn: str | None,
                   parameters: list[dict[str, Any]], tags: dict[str, str] | None) -> Any:
     stack = self.get_stack(name)
     resolved = self._resolve_update_parameters(instance=stack, incoming_params=parameters)
-    _control().begin_update(stack, template, role_arn, resolved, tags)
+    _operations().begin_update(stack, template, role_arn, resolved, tags)
     return stack
 
 
@@ -448,22 +448,23 @@ def _delete_stack(self: Any, name_or_stack_id: str) -> None:
     for stack in list(self.stacks.values()):
         if name_or_stack_id in (stack.name, stack.stack_id):
             delete = functools.partial(_INSTALLED["delete_stack"], self, stack.stack_id)
-            _control().begin_delete(stack, delete)
+            _operations().begin_delete(stack, delete)
             return
 
 
 def _update_stack_action(self: Any) -> Any:
     # Before moto's checks: real CloudFormation refuses a busy stack before diffing anything.
     stack = self.cloudformation_backend.get_stack(self._get_param("StackName"))
-    _control().refuse_if_busy(stack)
+    operations = _operations()
+    operations.refuse_if_busy(stack)
     # moto drops RollbackConfiguration; keep it for begin_update (same request, lock held).
-    _control().rollback_configuration[stack.name] = self._get_param("RollbackConfiguration") or {}
+    operations.rollback_configuration[stack.name] = self._get_param("RollbackConfiguration") or {}
     return _INSTALLED["update_stack_action"](self)
 
 
 def _cancel_update_stack_action(self: Any) -> Any:
     stack = self.cloudformation_backend.get_stack(self._get_param("StackName"))
-    _control().cancel_update(stack)
+    _operations().cancel_update(stack)
     return EmptyResult()
 
 
@@ -474,8 +475,8 @@ def _outputs(self: Any) -> Any:
     return _INSTALLED["outputs"].fget(self)
 
 
-def install(control: ControlPlane) -> None:
-    """Route moto's CloudFormation through `control` in this process."""
+def install(operations: StackOperations) -> None:
+    """Route moto's CloudFormation through `operations` in this process."""
     backend, response, stack = (cfn_models.CloudFormationBackend,
                                 cfn_responses.CloudFormationResponse, cfn_models.Stack)
     if not _INSTALLED:
@@ -488,4 +489,4 @@ def install(control: ControlPlane) -> None:
         response.update_stack = _update_stack_action
         response.cancel_update_stack = _cancel_update_stack_action
         stack.outputs = property(_outputs)
-    _INSTALLED["control"] = control
+    _INSTALLED["operations"] = operations

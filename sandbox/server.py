@@ -26,7 +26,7 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_ba
 from moto.server import ThreadedMotoServer
 from werkzeug.serving import make_server
 
-from sandbox import backends, moto_gaps, stack_operations, target_health
+from sandbox import backends, moto_gaps, target_health
 from sandbox.admin_api import AdminApi
 from sandbox.data_plane import DataPlane
 from sandbox.processes import pid_alive
@@ -74,9 +74,7 @@ class SandboxServer:
         self.started_at = time.monotonic()
 
     def start(self) -> None:
-        moto_gaps.install()
-        target_health.install(self.book)
-        stack_operations.install(self.stack_operations)
+        moto_gaps.install(stack_operations=self.stack_operations, target_health=self.book)
         self.moto.start()
         for part in (self.production, self.test, self.admin, self.data_plane):
             part.start()

@@ -1,4 +1,5 @@
-"""Where moto's CloudFormation update differs from real CloudFormation, and the sandbox's fix.
+"""Where moto differs from real AWS (CloudFormation, ECS, ELBv2), and the sandbox's fix: the one
+module that patches moto.
 
 Each gap has a pin test in tests/test_moto_gaps.py that shows plain moto still has it, so an
 upgrade that closes one is noticed and the fix here can go.

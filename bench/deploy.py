@@ -32,7 +32,7 @@ from bench.tools import command, tool_env
 from generator.config import load_config
 from orchestrator import cli
 from orchestrator.aws import Aws
-from sandbox.cli import control
+from sandbox.cli import admin
 
 REGION = "us-east-1"
 RUN_TIMEOUT_SECONDS = 600.0
@@ -163,7 +163,7 @@ class Deployer:
         if code != 0:
             self.problems.append(f"the counted in-process deploy exited {code}")
         self._production_serves(image)
-        _, status = control(self.sandbox_env, "GET", "/status")
+        _, status = admin(self.sandbox_env, "GET", "/status")
         finished = {stack["name"]: stack["finished_at"] for stack in status["stacks"]}
         return counter, {stack: finished[stack] - at for stack, at in replied.items()
                          if finished.get(stack)}
@@ -184,8 +184,8 @@ class Deployer:
         for stack, seconds in ((self.config.service_stack("blue"), setting.service_seconds),
                                (self.config.service_stack("green"), setting.service_seconds),
                                (self.config.alb_stack, setting.swap_seconds)):
-            status, body = control(self.sandbox_env, "POST", "/stack-seconds",
-                                   {"seconds": seconds, "stack": stack})
+            status, body = admin(self.sandbox_env, "POST", "/stack-seconds",
+                                 {"seconds": seconds, "stack": stack})
             if status != 200:
                 raise RuntimeError(f"the sandbox refused /stack-seconds: {body}")
 

@@ -31,7 +31,7 @@ from bench.tools import command, tool_env
 from orchestrator.aws import Aws
 from orchestrator.model import SUCCEEDED
 from orchestrator.wait import SystemClock, newest_event_id, wait_for_stack
-from sandbox.cli import control
+from sandbox.cli import admin
 
 REGION = "us-east-1"
 WAIT_TIMEOUT_SECONDS = 120.0  # every operation here lasts at most 20 s; the CLI polls every 30
@@ -146,7 +146,7 @@ class CliWaitWorker(Worker):
 
 
 def _finished_at(env: dict[str, str]) -> dict[str, float | None]:
-    status, body = control(env, "GET", "/status")
+    status, body = admin(env, "GET", "/status")
     if status != 200:
         raise RuntimeError(f"sandbox status failed: {body}")
     return {stack["name"]: stack["finished_at"] for stack in body["stacks"]}
@@ -155,8 +155,8 @@ def _finished_at(env: dict[str, str]) -> dict[str, float | None]:
 def _create(env: dict[str, str], workers: list[Worker]) -> None:
     cfn = workers[0].cfn()
     for worker in workers:
-        control(env, "POST", "/stack-seconds", {"seconds": CREATE_SECONDS,
-                                                "stack": worker.stack})
+        admin(env, "POST", "/stack-seconds", {"seconds": CREATE_SECONDS,
+                                              "stack": worker.stack})
         cfn.create_stack(StackName=worker.stack, TemplateBody=TEMPLATE,
                          Parameters=_parameters("round-0"))
     deadline = time.monotonic() + 60
@@ -182,8 +182,8 @@ def run(env: dict[str, str], rounds: int, rng: random.Random, workers_per_tool: 
         # 0.3, 0.7, 1.5, 2.3, …) and make the delay look about 0.05 s shorter than it is.
         lengths = {w.stack: rng.uniform(low, high) for w in workers}
         for worker in workers:
-            control(env, "POST", "/stack-seconds", {"seconds": lengths[worker.stack],
-                                                    "stack": worker.stack})
+            admin(env, "POST", "/stack-seconds", {"seconds": lengths[worker.stack],
+                                                  "stack": worker.stack})
         started = time.monotonic()
         with ThreadPoolExecutor(len(workers)) as pool:
             waits = [pool.submit(w.wait_round, f"round-{round_number}") for w in workers]

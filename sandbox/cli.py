@@ -75,10 +75,10 @@ def read_state(directory: Path) -> dict[str, Any] | None:
     return state if process_alive(int(state.get("pid", 0))) else None
 
 
-def _control(state: dict[str, Any], method: str, path: str, body: dict | None = None,
-             timeout: float = 10.0) -> tuple[int, dict]:
+def _admin(state: dict[str, Any], method: str, path: str, body: dict | None = None,
+           timeout: float = 10.0) -> tuple[int, dict]:
     data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(state["control_url"] + path, data=data, method=method,
+    request = urllib.request.Request(state["admin_url"] + path, data=data, method=method,
                                      headers={"Content-Type": "application/json"})
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
@@ -86,7 +86,7 @@ def _control(state: dict[str, Any], method: str, path: str, body: dict | None = 
     except urllib.error.HTTPError as error:
         return error.code, json.loads(error.read() or b"{}")
     except OSError as error:
-        raise StackswapError(f"the sandbox server does not answer at {state['control_url']}: "
+        raise StackswapError(f"the sandbox server does not answer at {state['admin_url']}: "
                              f"{error}") from None
 
 
@@ -125,7 +125,7 @@ def start_server(directory: Path, settings: SandboxSettings,
         state = read_state(directory)
         if state is not None and state.get("pid") == child.pid:
             with contextlib.suppress(StackswapError):
-                if _control(state, "GET", "/status", timeout=2)[0] == 200:
+                if _admin(state, "GET", "/status", timeout=2)[0] == 200:
                     return state
         time.sleep(0.1)  # polling for the server to answer, bounded by the deadline
     _terminate(child.pid)
@@ -146,7 +146,7 @@ def environment(state: dict[str, Any], config_path: Path,
         "STACKSWAP_CONFIG": str(config_path),
         "STACKSWAP_SANDBOX_PROD_URL": state["production_url"],
         "STACKSWAP_SANDBOX_TEST_URL": state["test_url"],
-        "STACKSWAP_SANDBOX_CONTROL_URL": state["control_url"],
+        "STACKSWAP_SANDBOX_ADMIN_URL": state["admin_url"],
         "STACKSWAP_SANDBOX_DIR": str(Path(config_path).parent),
     }
 
@@ -193,7 +193,7 @@ def down(directory: Path) -> bool:
     if state is not None:
         pid = int(state["pid"])
         with contextlib.suppress(StackswapError):
-            _control(state, "POST", "/shutdown", timeout=5)
+            _admin(state, "POST", "/shutdown", timeout=5)
         if not _wait_gone(pid, STOP_TIMEOUT_SECONDS):
             _terminate(pid)
         child = _CHILDREN.pop(pid, None)
@@ -220,17 +220,17 @@ def running_sandbox(directory: str | os.PathLike, stack_seconds: float = 2.0,
         down(path)
 
 
-def control(env_or_dir: dict[str, str] | str | os.PathLike, method: str, path: str,
-            body: dict | None = None) -> tuple[int, dict]:
-    """Call the control API of a running sandbox (given its env or its directory)."""
+def admin(env_or_dir: dict[str, str] | str | os.PathLike, method: str, path: str,
+          body: dict | None = None) -> tuple[int, dict]:
+    """Call the admin API of a running sandbox (given its env or its directory)."""
     if isinstance(env_or_dir, dict):
-        state = {"control_url": env_or_dir["STACKSWAP_SANDBOX_CONTROL_URL"]}
+        state = {"admin_url": env_or_dir["STACKSWAP_SANDBOX_ADMIN_URL"]}
     else:
         state = read_state(state_dir(env_or_dir))
         if state is None:
             raise SandboxRefused(f"no sandbox is running in {state_dir(env_or_dir)} "
                                  f"(`stackswap sandbox up` starts one)")
-    return _control(state, method, path, body)
+    return _admin(state, method, path, body)
 
 
 # --- the command line -------------------------------------------------------------------------
@@ -291,7 +291,7 @@ def _print_status(status: dict[str, Any]) -> None:
     print(f"  AWS endpoint   {status['endpoint']}")
     print(f"  production :80 {status['production_url']}")
     print(f"  test :8080     {status['test_url']}")
-    print(f"  control API    {status['control_url']}")
+    print(f"  admin API      {status['admin_url']}")
     print("stacks:" if status["stacks"] else "stacks: none")
     for stack in status["stacks"]:
         print(f"  {stack['name']:<24} {stack['status']}")
@@ -324,14 +324,14 @@ def run(args: argparse.Namespace) -> int:
               else f"no sandbox was running in {directory}")
         return 0
     if args.command == "status":
-        status_code, status = control(directory, "GET", "/status")
+        status_code, status = admin(directory, "GET", "/status")
         if status_code != 200:
             raise StackswapError(f"sandbox status failed: {status.get('error', status_code)}")
         _print_status(status)
         return 0
     if args.command == "fail-next-update":
-        status_code, answer = control(directory, "POST", "/fail-next-update",
-                                      {"stack": args.stack})
+        status_code, answer = admin(directory, "POST", "/fail-next-update",
+                                    {"stack": args.stack})
         if status_code == 404:
             raise BadInput(answer.get("error", f"no stack named {args.stack}"))
         if status_code != 200:

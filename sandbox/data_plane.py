@@ -45,7 +45,6 @@ def service_key(service: Any) -> ServiceKey:
 class ServiceView:
     """What the data plane needs of one ECS service, read under the lock."""
 
-    key: ServiceKey
     task_definition: str
     image: str
     desired: int
@@ -132,7 +131,7 @@ class DataPlane:
                 group = (service.load_balancers or [{}])[0].get("targetGroupArn")
                 settings = health_settings(group) if group else None
                 views[service_key(service)] = ServiceView(
-                    key=service_key(service), task_definition=definition.arn,
+                    task_definition=definition.arn,
                     image=containers[0].get("image", "unknown"),
                     desired=int(service.desired_count or 0),
                     target_group=group if settings else None,
@@ -238,8 +237,8 @@ class DataPlane:
     # --- what ECS reports -----------------------------------------------------------------------
 
     def publish(self) -> None:
-        """Write tasks counts and deployments onto moto's services (also called by the control
-        plane right after it changes a service, so no API call sees a stale deployment)."""
+        """Write tasks counts and deployments onto moto's services (also called by the stack
+        operations right after they change a service, so no API call sees a stale deployment)."""
         with backends.MOTO_LOCK:
             for backend in backends.ecs():
                 for service in list(backend.services.values()):

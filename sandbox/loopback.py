@@ -1,5 +1,5 @@
 """A threaded HTTP server on 127.0.0.1 (a free port) serving from a background thread — what the
-control API and the two listener proxies each are."""
+admin API and the two listener proxies each are."""
 
 from __future__ import annotations
 

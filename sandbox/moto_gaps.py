@@ -1,4 +1,5 @@
-"""Where moto's CloudFormation update differs from real CloudFormation, and the sandbox's fix.
+"""Where moto differs from real AWS (CloudFormation, ECS, ELBv2), and the sandbox's fix: the one
+module that patches moto.
 
 Each gap has a pin test in tests/test_moto_gaps.py that shows plain moto still has it, so an
 upgrade that closes one is noticed and the fix here can go.
@@ -35,20 +36,54 @@ Gap 7 — "No updates are to be performed" is never raised for a stack with a li
 request's (a comma-separated string), so an update that changes nothing runs as a real one. Fix:
 compare both as CloudFormation does, as the strings the caller sent.
 
-Only the sandbox's own moto server (and the tests' server, which is the same) installs these.
+The gaps below are filled by the sandbox's emulators; moto_gaps only wires their hooks into moto
+(`install(stack_operations, target_health)`), so that this module is the one place that patches
+moto. Without a hook, that part stays as moto has it.
+
+Gap 8 — every stack operation completes inside the API call and never fails: CreateStack,
+UpdateStack and DeleteStack return with the stack already `*_COMPLETE`, so nothing is ever seen
+in progress, waits for an ECS service, trips a circuit breaker or rolls back, and UpdateStack
+drops `RollbackConfiguration`. Fix: sandbox/stack_operations.py (StackOperations) runs each
+operation in the background, as CloudFormation does. Wired here: CreateStack, UpdateStack and
+DeleteStack hand the stack to its `begin_create`, `begin_update` and `begin_delete`; UpdateStack
+first refuses a stack in progress (`refuse_if_busy`, before moto diffs anything) and keeps the
+request's RollbackConfiguration (`keep_rollback_configuration`); and a stack shows no outputs
+until it is created.
+
+Gap 9 — CancelUpdateStack is not implemented (over HTTP, moto answers a 500 page). Fix: route it
+to StackOperations.cancel_update, which rolls the update back.
+
+Gap 10 — every registered target is `healthy` at once (and an ECS service runs no task: the data
+plane, sandbox/data_plane.py, runs them; it writes moto's objects but patches no moto code).
+Fix: sandbox/target_health.py's TargetHealthBook, kept by real HTTP health checks. Wired here:
+DescribeTargetHealth reports the book's state for the targets it holds.
+
+The sandbox's server installs every fix with both hooks; the tests' moto server installs them
+with none, so there gaps 8–10 are as moto has them.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import functools
+from typing import TYPE_CHECKING, Any
 
+from moto.cloudformation import models as cfn_models
 from moto.cloudformation import parsing
 from moto.cloudformation import responses as cfn_responses
 from moto.cloudformation.exceptions import ValidationError
+from moto.core.responses import EmptyResult
 from moto.ecs import models as ecs_models
 from moto.elbv2 import models as elbv2_models
 
+if TYPE_CHECKING:
+    from sandbox.stack_operations import StackOperations
+    from sandbox.target_health import TargetHealthBook
+
+# Patch name -> moto's own attribute (the class's __dict__ entry), while the fixes are installed.
 _ORIGINALS: dict[str, Any] = {}
+_MISSING = object()  # moto has no such attribute: uninstall() deletes the fix's
+# The emulators the fixes of gaps 8-10 hand over to (None: moto's own behaviour).
+_HOOKS: dict[str, Any] = {"stack_operations": None, "target_health": None}
 
 
 def _references(node: Any) -> set[str]:
@@ -190,7 +225,7 @@ def _deregister_targets(self: Any, targets: list[dict[str, Any]]) -> None:
         self.deregistered_targets[key] = registered
 
 
-def _health_for(self: Any, target: dict[str, Any], ec2_backend: Any) -> Any:
+def _health_by_id_and_port(self: Any, target: dict[str, Any], ec2_backend: Any) -> Any:
     if self.target_type == "instance":
         return _ORIGINALS["health_for"](self, target, ec2_backend)
     key = _target_key(self, target)
@@ -228,46 +263,147 @@ def _validate_different_update(self: Any, incoming_params: list[dict[str, Any]] 
             raise ValidationError(old_stack.name, message="No updates are to be performed.")
 
 
-def install() -> None:
-    """Apply the fixes to moto in this process (idempotent)."""
+# --- gap 8: stack operations that take time (hook: StackOperations) ---------------------------
+
+def _stack_operations() -> StackOperations | None:
+    return _HOOKS["stack_operations"]
+
+
+def _create_stack(self: Any, *args: Any, **kwargs: Any) -> Any:
+    stack = _ORIGINALS["create_stack"](self, *args, **kwargs)
+    operations = _stack_operations()
+    if operations is not None:
+        operations.begin_create(stack)
+    return stack
+
+
+def _update_stack(self: Any, name: str, template: str, role_arn: str | None,
+                  parameters: list[dict[str, Any]], tags: dict[str, str] | None) -> Any:
+    operations = _stack_operations()
+    if operations is None:
+        return _ORIGINALS["update_stack"](self, name, template, role_arn, parameters, tags)
+    stack = self.get_stack(name)
+    resolved = self._resolve_update_parameters(instance=stack, incoming_params=parameters)
+    operations.begin_update(stack, template, role_arn, resolved, tags)
+    return stack
+
+
+def _delete_stack(self: Any, name_or_stack_id: str) -> None:
+    operations = _stack_operations()
+    if operations is None:
+        _ORIGINALS["delete_stack"](self, name_or_stack_id)
+        return
+    for stack in list(self.stacks.values()):
+        if name_or_stack_id in (stack.name, stack.stack_id):
+            delete = functools.partial(_ORIGINALS["delete_stack"], self, stack.stack_id)
+            operations.begin_delete(stack, delete)
+            return
+
+
+def _update_stack_action(self: Any) -> Any:
+    operations = _stack_operations()
+    if operations is not None:
+        # Before moto's checks: real CloudFormation refuses a busy stack before diffing anything.
+        stack = self.cloudformation_backend.get_stack(self._get_param("StackName"))
+        operations.refuse_if_busy(stack)
+        # moto drops RollbackConfiguration; keep it for begin_update (same request, lock held).
+        operations.keep_rollback_configuration(
+            stack.name, self._get_param("RollbackConfiguration") or {})
+    return _ORIGINALS["update_stack_action"](self)
+
+
+def _outputs(self: Any) -> Any:
+    # Real CloudFormation shows outputs only once a stack is created.
+    if _stack_operations() is not None and self.status in (
+            "CREATE_IN_PROGRESS", "ROLLBACK_IN_PROGRESS", "ROLLBACK_COMPLETE"):
+        return None
+    return _ORIGINALS["outputs"].fget(self)
+
+
+# --- gap 9: CancelUpdateStack (hook: StackOperations) ------------------------------------------
+
+def _cancel_update_stack_action(self: Any) -> Any:
+    operations = _stack_operations()
+    if operations is None:  # what moto answers for an action it does not implement
+        raise NotImplementedError("The cancel_update_stack action has not been implemented")
+    stack = self.cloudformation_backend.get_stack(self._get_param("StackName"))
+    operations.cancel_update(stack)
+    return EmptyResult()
+
+
+# --- gap 10: target health from health checks (hook: TargetHealthBook) -------------------------
+
+def _health_for(self: Any, target: dict[str, Any], ec2_backend: Any) -> Any:
+    reported = _health_by_id_and_port(self, target, ec2_backend)  # gap 4
+    book: TargetHealthBook | None = _HOOKS["target_health"]
+    if book is None:
+        return reported
+    record = book.get((self.arn, target["Id"], int(target.get("Port", self.port))))
+    if record is None or reported.status != "healthy":
+        return reported  # not registered (or not one of the sandbox's tasks)
+    return elbv2_models.FakeHealthStatus(reported.instance_id, reported.port,
+                                         self.health_check_port, record.state, record.reason,
+                                         record.description)
+
+
+# --- installing ---------------------------------------------------------------------------------
+
+def _patches() -> dict[str, tuple[type, str, Any]]:
+    """Every moto attribute the sandbox replaces, each once: name -> (class, attribute, fix)."""
+    backend, response = cfn_models.CloudFormationBackend, cfn_responses.CloudFormationResponse
+    service, group = ecs_models.Service, elbv2_models.FakeTargetGroup
+    return {
+        # gap 1
+        "build_resource_diff": (parsing.ResourceMap, "build_resource_diff", _build_resource_diff),
+        # gaps 2 and 5
+        "service_create": (service, "create_from_cloudformation_json",
+                           classmethod(_service_create)),
+        "service_update": (service, "update_from_cloudformation_json",
+                           classmethod(_service_update)),
+        # gap 3
+        "task_definition_update": (ecs_models.TaskDefinition, "update_from_cloudformation_json",
+                                   classmethod(_task_definition_update)),
+        # gap 4 (and gap 10 in health_for)
+        "register": (group, "register", _register_targets),
+        "deregister": (group, "deregister", _deregister_targets),
+        "health_for": (group, "health_for", _health_for),
+        # gap 6
+        "service_delete": (service, "delete", _service_delete),
+        # gap 7
+        "validate_update": (response, "_validate_different_update", _validate_different_update),
+        # gap 8
+        "create_stack": (backend, "create_stack", _create_stack),
+        "update_stack": (backend, "update_stack", _update_stack),
+        "delete_stack": (backend, "delete_stack", _delete_stack),
+        "update_stack_action": (response, "update_stack", _update_stack_action),
+        "outputs": (cfn_models.Stack, "outputs", property(_outputs)),
+        # gap 9
+        "cancel_update_stack_action": (response, "cancel_update_stack",
+                                       _cancel_update_stack_action),
+    }
+
+
+def install(stack_operations: StackOperations | None = None,
+            target_health: TargetHealthBook | None = None) -> None:
+    """Apply every fix to moto in this process, and hand gaps 8 and 9 to `stack_operations` and
+    gap 10 to `target_health` (None: moto's own behaviour there). Each moto attribute is patched
+    once, whatever the number of calls; the hooks are the last call's."""
+    _HOOKS.update(stack_operations=stack_operations, target_health=target_health)
     if _ORIGINALS:
         return
-    group = elbv2_models.FakeTargetGroup
-    _ORIGINALS["build_resource_diff"] = parsing.ResourceMap.build_resource_diff
-    _ORIGINALS["service_create"] = ecs_models.Service.__dict__["create_from_cloudformation_json"]
-    _ORIGINALS["service_update"] = ecs_models.Service.__dict__["update_from_cloudformation_json"]
-    _ORIGINALS["task_definition_update"] = ecs_models.TaskDefinition.__dict__[
-        "update_from_cloudformation_json"]
-    _ORIGINALS["validate_update"] = cfn_responses.CloudFormationResponse.__dict__[
-        "_validate_different_update"]
-    _ORIGINALS["register"] = group.register
-    _ORIGINALS["deregister"] = group.deregister
-    _ORIGINALS["health_for"] = group.health_for
-    parsing.ResourceMap.build_resource_diff = _build_resource_diff
-    cfn_responses.CloudFormationResponse._validate_different_update = _validate_different_update
-    ecs_models.Service.create_from_cloudformation_json = classmethod(_service_create)
-    ecs_models.Service.update_from_cloudformation_json = classmethod(_service_update)
-    ecs_models.TaskDefinition.update_from_cloudformation_json = classmethod(
-        _task_definition_update)
-    ecs_models.Service.delete = _service_delete
-    group.register = _register_targets
-    group.deregister = _deregister_targets
-    group.health_for = _health_for
+    for name, (owner, attribute, fix) in _patches().items():
+        _ORIGINALS[name] = owner.__dict__.get(attribute, _MISSING)
+        setattr(owner, attribute, fix)
 
 
 def uninstall() -> None:
-    """Restore plain moto (used by the pin tests)."""
+    """Restore plain moto, hooks unwired (used by the pin tests)."""
+    _HOOKS.update(stack_operations=None, target_health=None)
     if not _ORIGINALS:
         return
-    group = elbv2_models.FakeTargetGroup
-    parsing.ResourceMap.build_resource_diff = _ORIGINALS.pop("build_resource_diff")
-    cfn_responses.CloudFormationResponse._validate_different_update = _ORIGINALS.pop(
-        "validate_update")
-    ecs_models.Service.create_from_cloudformation_json = _ORIGINALS.pop("service_create")
-    ecs_models.Service.update_from_cloudformation_json = _ORIGINALS.pop("service_update")
-    del ecs_models.Service.delete
-    group.register = _ORIGINALS.pop("register")
-    group.deregister = _ORIGINALS.pop("deregister")
-    group.health_for = _ORIGINALS.pop("health_for")
-    ecs_models.TaskDefinition.update_from_cloudformation_json = _ORIGINALS.pop(
-        "task_definition_update")
+    for name, (owner, attribute, _) in _patches().items():
+        original = _ORIGINALS.pop(name)
+        if original is _MISSING:
+            delattr(owner, attribute)
+        else:
+            setattr(owner, attribute, original)

@@ -1,9 +1,9 @@
-"""The sandbox server process: moto with the sandbox's control plane, data plane, listener
-proxies and control API, all on 127.0.0.1 ports chosen at start.
+"""The sandbox server process: moto with the sandbox's stack operations, data plane, listener
+proxies and admin API, all on 127.0.0.1 ports chosen at start.
 
     python -m sandbox.server --dir DIR [--stack-seconds S] ...
 
-writes DIR/sandbox.json (pid, endpoint, proxy and control URLs) once everything answers, and
+writes DIR/sandbox.json (pid, endpoint, proxy and admin URLs) once everything answers, and
 removes it when it stops. It stops on POST /shutdown, SIGTERM/SIGINT, when DIR/sandbox.json is
 removed, when --exit-with-pid's process is gone, or after --lifetime-seconds.
 """
@@ -26,13 +26,13 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_ba
 from moto.server import ThreadedMotoServer
 from werkzeug.serving import make_server
 
-from sandbox import backends, control_plane, moto_gaps, target_health
-from sandbox.control_api import ControlApi
-from sandbox.control_plane import ControlPlane
+from sandbox import backends, moto_gaps, target_health
+from sandbox.admin_api import AdminApi
 from sandbox.data_plane import DataPlane
 from sandbox.processes import pid_alive
 from sandbox.proxy import ListenerProxy
 from sandbox.settings import SandboxSettings
+from sandbox.stack_operations import StackOperations
 
 log = logging.getLogger("sandbox.server")
 
@@ -59,11 +59,11 @@ class SandboxServer:
         self.settings = settings
         self.book = target_health.TargetHealthBook()
         self.data_plane = DataPlane(settings, self.book)
-        self.control = ControlPlane(settings, self.data_plane)
+        self.stack_operations = StackOperations(settings, self.data_plane)
         self.moto = LockedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         self.production = ListenerProxy(PRODUCTION_LISTENER_PORT, self.book)
         self.test = ListenerProxy(TEST_LISTENER_PORT, self.book)
-        self.api = ControlApi({
+        self.admin = AdminApi({
             ("GET", "/status"): lambda _: (200, self.status()),
             ("POST", "/fail-next-update"): self._fail_next_update,
             ("POST", "/stack-seconds"): self._stack_seconds,
@@ -74,15 +74,14 @@ class SandboxServer:
         self.started_at = time.monotonic()
 
     def start(self) -> None:
-        moto_gaps.install()
-        target_health.install(self.book)
-        control_plane.install(self.control)
+        moto_gaps.install(stack_operations=self.stack_operations, target_health=self.book)
         self.moto.start()
-        for part in (self.production, self.test, self.api, self.data_plane):
+        for part in (self.production, self.test, self.admin, self.data_plane):
             part.start()
 
     def stop(self) -> None:
-        for part in (self.api, self.control, self.data_plane, self.production, self.test):
+        for part in (self.admin, self.stack_operations, self.data_plane, self.production,
+                     self.test):
             part.stop()
         self.moto.stop()
 
@@ -92,7 +91,7 @@ class SandboxServer:
         return f"http://{host}:{port}"
 
     def info(self) -> dict[str, Any]:
-        return {"pid": os.getpid(), "endpoint": self.endpoint, "control_url": self.api.url,
+        return {"pid": os.getpid(), "endpoint": self.endpoint, "admin_url": self.admin.url,
                 "production_url": self.production.url, "test_url": self.test.url,
                 "settings": self.settings.to_dict()}
 
@@ -100,8 +99,8 @@ class SandboxServer:
         with backends.MOTO_LOCK:
             stacks = [{"name": stack.name, "status": stack.status,
                        "parameters": dict(stack.parameters),
-                       "operation_seconds": self.control.stack_seconds(stack.name),
-                       "finished_at": self.control.finished_at.get(stack.stack_id)}
+                       "operation_seconds": self.stack_operations.stack_seconds(stack.name),
+                       "finished_at": self.stack_operations.finished_at.get(stack.stack_id)}
                       for stack in backends.all_stacks()]
             services = []
             for backend in backends.ecs():
@@ -120,7 +119,7 @@ class SandboxServer:
         stack = request.get("stack")
         if not isinstance(stack, str) or not stack:
             return 400, {"error": "give the stack name as {\"stack\": NAME}"}
-        if not self.control.fail_next_update(stack):
+        if not self.stack_operations.fail_next_update(stack):
             return 404, {"error": f"no stack named {stack} in the sandbox"}
         return 200, {"stack": stack, "fails": "next update"}
 
@@ -131,12 +130,12 @@ class SandboxServer:
             return 400, {"error": "give the seconds as {\"seconds\": S} with 0 < S <= 86400"}
         if stack is not None and (not isinstance(stack, str) or not stack):
             return 400, {"error": "\"stack\", when given, must be a stack name"}
-        self.control.set_stack_seconds(float(seconds), stack)
+        self.stack_operations.set_stack_seconds(float(seconds), stack)
         return 200, {"stack": stack, "seconds": float(seconds)}
 
     def reset(self) -> dict:
         """Back to an empty account: no tasks, no pending operations, moto reset."""
-        self.control.reset()
+        self.stack_operations.reset()
         self.data_plane.stop_all_tasks()
         request = urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST")
         with urllib.request.urlopen(request, timeout=10) as response:

@@ -2,7 +2,7 @@
 
 moto reports every registered target `healthy` at once. The sandbox keeps its own book of
 targets, checks each one over HTTP (the target group's path and thresholds, at the sandbox's
-interval) and patches moto's target group so DescribeTargetHealth reports the book:
+interval), and sandbox/moto_gaps.py (gap 10) makes DescribeTargetHealth report the book:
 `initial` -> `healthy`/`unhealthy`, and `draining` while a deregistered target finishes its
 requests. The listener proxies send traffic only to targets the book calls healthy.
 
@@ -14,8 +14,6 @@ from __future__ import annotations
 import http.client
 from dataclasses import dataclass
 from typing import Any
-
-from moto.elbv2 import models as elbv2_models
 
 from sandbox import backends
 
@@ -87,6 +85,10 @@ class TargetHealthBook:
     def forget(self, key: TargetKey) -> None:
         self.records.pop(key, None)
 
+    def get(self, key: TargetKey) -> TargetRecord | None:
+        """The target's record, None when the book does not hold it (moto_gaps' hook)."""
+        return self.records.get(key)
+
     def state(self, key: TargetKey) -> str | None:
         record = self.records.get(key)
         return record.state if record else None
@@ -115,28 +117,6 @@ class TargetHealthBook:
 
     def clear(self) -> None:
         self.records.clear()
-
-
-_BOOK: dict[str, TargetHealthBook] = {}
-
-
-def _health_for(self: Any, target: dict[str, Any], ec2_backend: Any) -> Any:
-    reported = _BOOK["original"](self, target, ec2_backend)
-    record = _BOOK["book"].records.get((self.arn, target["Id"], int(target.get("Port",
-                                                                             self.port))))
-    if record is None or reported.status != "healthy":
-        return reported  # not registered (or not one of the sandbox's tasks)
-    return elbv2_models.FakeHealthStatus(reported.instance_id, reported.port,
-                                         self.health_check_port, record.state, record.reason,
-                                         record.description)
-
-
-def install(book: TargetHealthBook) -> None:
-    """Make moto's DescribeTargetHealth report `book` (after moto_gaps.install())."""
-    if "original" not in _BOOK:
-        _BOOK["original"] = elbv2_models.FakeTargetGroup.health_for
-        elbv2_models.FakeTargetGroup.health_for = _health_for
-    _BOOK["book"] = book
 
 
 def health_settings(group_arn: str) -> dict[str, Any] | None:

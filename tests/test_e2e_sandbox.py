@@ -16,7 +16,7 @@ import urllib.request
 import pytest
 
 from orchestrator.wait import SystemClock
-from sandbox.cli import control, running_sandbox
+from sandbox.cli import admin, running_sandbox
 from sandbox.environment import client, provision, write_config
 from tests.conftest import REPO
 from tests.harness import Env, HookedAws
@@ -35,7 +35,7 @@ def sandbox(tmp_path_factory):
 @pytest.fixture
 def shop(sandbox, tmp_path, monkeypatch) -> Env:
     """An empty sandbox account with its network, a config, and v1 deployed (blue live)."""
-    assert control(sandbox, "POST", "/reset")[0] == 200
+    assert admin(sandbox, "POST", "/reset")[0] == 200
     endpoint = sandbox["AWS_ENDPOINT_URL"]
     ids = provision(endpoint, name="demo", region="us-east-1")
     config = write_config(tmp_path / "demo.toml", ids, deploy={
@@ -87,7 +87,7 @@ def test_unhealthy_image_is_never_swapped_in(shop, sandbox, capsys):
 
 
 def test_failed_idle_update_leaves_the_alb_stack_and_production_alone(shop, sandbox, capsys):
-    assert control(sandbox, "POST", "/fail-next-update", {"stack": "demo-green"})[0] == 200
+    assert admin(sandbox, "POST", "/fail-next-update", {"stack": "demo-green"})[0] == 200
     result = run(shop, "deploy", "--image", "app:v2", capsys=capsys)
     assert result.code == 4
     assert "Service UPDATE_FAILED: ECS service did not stabilize" in result.err
@@ -110,7 +110,7 @@ def test_interrupted_deploy_resumes_on_rerun_without_a_second_update(shop, sandb
     # way: the lock released, one line naming what CloudFormation carries on with, 128 + the
     # signal's number, and a rerun that resumes. The green update lasts long enough for the
     # signal to land while the CLI waits for it.
-    assert control(sandbox, "POST", "/stack-seconds", {"seconds": 2, "stack": "demo-green"})[0] \
+    assert admin(sandbox, "POST", "/stack-seconds", {"seconds": 2, "stack": "demo-green"})[0] \
         == 200
     environ = {**os.environ, "PYTHONPATH": str(REPO)}
     command = [sys.executable, "-m", "orchestrator", "deploy", "--image", "app:v2"]

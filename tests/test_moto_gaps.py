@@ -99,23 +99,24 @@ def test_gap_6_deleted_stack_leaves_its_service_active(plain_moto, stacks):
     assert service["status"] == "ACTIVE"
 
 
-# The gaps below are filled by the sandbox's control and data planes (sandbox/control_plane.py,
-# sandbox/data_plane.py, sandbox/target_health.py), not by moto_gaps; the pins still apply.
+# Gaps 8-10 are filled by the sandbox's emulators (sandbox/stack_operations.py,
+# sandbox/target_health.py, sandbox/data_plane.py), which moto_gaps wires into moto.
 
 
-def test_stack_operations_complete_inside_the_call(stacks):
+def test_gap_8_stack_operations_complete_inside_the_call(plain_moto, stacks):
     config, cfn, _ = stacks
     (described,) = cfn.describe_stacks(StackName=config.service_stack("blue"))["Stacks"]
     assert described["StackStatus"] == "CREATE_COMPLETE"  # real: CREATE_IN_PROGRESS for minutes
 
 
-def test_cancel_update_stack_is_not_implemented():
+def test_gap_9_cancel_update_stack_is_not_implemented(plain_moto):
     # Over HTTP moto answers a 500 page ("The cancel_update_stack action has not been
     # implemented") that botocore cannot even parse.
     assert not hasattr(CloudFormationResponse, "cancel_update_stack")
 
 
-def test_registered_targets_are_healthy_at_once_and_services_run_no_tasks(stacks, aws):
+def test_gap_10_registered_targets_are_healthy_at_once_and_services_run_no_tasks(plain_moto,
+                                                                                stacks, aws):
     elbv2 = client("elbv2", aws.endpoint, aws.region)
     group = _ip_target_group(aws)
     elbv2.register_targets(TargetGroupArn=group, Targets=[{"Id": "127.0.0.1", "Port": 9}])
@@ -154,3 +155,19 @@ def test_an_update_that_changes_nothing_is_refused_with_the_fix(stacks):
     with pytest.raises(cfn.exceptions.ClientError, match="No updates are to be performed"):
         cfn.update_stack(StackName=stack, TemplateBody=body, Capabilities=["CAPABILITY_IAM"],
                          Parameters=same_parameters(before, config.network.subnets))
+
+
+def _moto_attributes() -> dict[str, object]:
+    return {name: owner.__dict__.get(attribute)
+            for name, (owner, attribute, _) in moto_gaps._patches().items()}
+
+
+def test_install_patches_each_attribute_once_and_uninstall_restores_moto(plain_moto):
+    plain = _moto_attributes()
+    moto_gaps.install()
+    patched = _moto_attributes()
+    assert all(patched[name] is not plain[name] for name in plain)
+    moto_gaps.install(stack_operations=object(), target_health=object())  # hooks only
+    assert _moto_attributes() == patched
+    moto_gaps.uninstall()
+    assert _moto_attributes() == plain

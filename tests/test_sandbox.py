@@ -21,7 +21,7 @@ from botocore.exceptions import ClientError
 
 from generator.config import COLORS, Config, load_config
 from generator.render import alb_stack_body, service_stack_body
-from sandbox.cli import control, running_sandbox
+from sandbox.cli import admin, running_sandbox
 from sandbox.environment import client, provision, write_config
 from tests.conftest import forwards, outputs, params
 
@@ -144,7 +144,7 @@ def steady(service: dict) -> bool:
 @pytest.fixture
 def account(sandbox, tmp_path):
     """An empty sandbox account with a VPC, subnets, a cluster and a config for them."""
-    assert control(sandbox, "POST", "/reset")[0] == 200
+    assert admin(sandbox, "POST", "/reset")[0] == 200
     ids = provision(sandbox["AWS_ENDPOINT_URL"], name="shop", region=REGION)
     return ids, load_config(write_config(tmp_path / "shop.toml", ids))
 
@@ -277,7 +277,7 @@ def test_swap_and_live_redeploy_fail_no_request(shop):
 
 def test_fail_next_update_rolls_back_with_a_reason(shop, sandbox):
     stack = shop.config.service_stack("green")
-    assert control(sandbox, "POST", "/fail-next-update", {"stack": stack})[0] == 200
+    assert admin(sandbox, "POST", "/fail-next-update", {"stack": stack})[0] == 200
     shop.update_image("green", "app:v2")
     status, seen = shop.settle(stack)
     assert status == "UPDATE_ROLLBACK_COMPLETE"
@@ -297,7 +297,7 @@ def test_fail_next_update_rolls_back_with_a_reason(shop, sandbox):
 
 
 def sandbox_stack(sandbox, name: str) -> dict:
-    (stack,) = [s for s in control(sandbox, "GET", "/status")[1]["stacks"] if s["name"] == name]
+    (stack,) = [s for s in admin(sandbox, "GET", "/status")[1]["stacks"] if s["name"] == name]
     return stack
 
 
@@ -305,8 +305,8 @@ def test_stack_seconds_per_stack_and_the_time_an_operation_finished(shop, sandbo
     green, blue = shop.config.service_stack("green"), shop.config.service_stack("blue")
     for bad in ({}, {"seconds": 0}, {"seconds": "1"}, {"seconds": True},
                 {"seconds": 1, "stack": ""}):
-        assert control(sandbox, "POST", "/stack-seconds", bad)[0] == 400
-    assert control(sandbox, "POST", "/stack-seconds", {"seconds": 1.5, "stack": green}) == (
+        assert admin(sandbox, "POST", "/stack-seconds", bad)[0] == 400
+    assert admin(sandbox, "POST", "/stack-seconds", {"seconds": 1.5, "stack": green}) == (
         200, {"stack": green, "seconds": 1.5})
     assert isinstance(sandbox_stack(sandbox, blue)["finished_at"], float)  # created
 
@@ -321,11 +321,11 @@ def test_stack_seconds_per_stack_and_the_time_an_operation_finished(shop, sandbo
         1.5, 0.3]  # the other stacks keep the server's setting
 
     # Without "stack": every stack without a duration of its own; /reset restores the setting.
-    assert control(sandbox, "POST", "/stack-seconds", {"seconds": 0.2})[0] == 200
+    assert admin(sandbox, "POST", "/stack-seconds", {"seconds": 0.2})[0] == 200
     assert [sandbox_stack(sandbox, name)["operation_seconds"] for name in (green, blue)] == [
         1.5, 0.2]
-    assert control(sandbox, "POST", "/reset")[0] == 200
-    assert control(sandbox, "GET", "/status")[1]["stacks"] == []
+    assert admin(sandbox, "POST", "/reset")[0] == 200
+    assert admin(sandbox, "GET", "/status")[1]["stacks"] == []
 
 
 def test_unhealthy_image_completes_with_unhealthy_targets(shop):
@@ -379,7 +379,7 @@ def test_delete_stack_takes_time_and_stops_the_tasks(shop, sandbox):
     blue = shop.service("blue")["serviceName"]
 
     def only_blue_runs() -> bool:
-        return [entry["service"] for entry in control(sandbox, "GET", "/status")[1]["tasks"]] == [
+        return [entry["service"] for entry in admin(sandbox, "GET", "/status")[1]["tasks"]] == [
             blue]
 
     wait_for(only_blue_runs, "green's tasks stopped")
@@ -407,5 +407,5 @@ def test_crash_image_at_create_rolls_the_stack_back(sandbox, account):
     assert status == "ROLLBACK_COMPLETE"
     (failed,) = [e for e in shop.events(stack) if e["ResourceStatus"] == "CREATE_FAILED"]
     assert failed["ResourceStatusReason"] == "ECS Deployment Circuit Breaker was triggered"
-    wait_for(lambda: control(sandbox, "GET", "/status")[1]["tasks"] == [], "no task left")
+    wait_for(lambda: admin(sandbox, "GET", "/status")[1]["tasks"] == [], "no task left")
     assert get(shop.prod)[0] == 503

@@ -38,7 +38,7 @@ def test_up_status_down_leave_nothing_behind(tmp_path, capsys):
     pid = json.loads((directory / "sandbox.json").read_text())["pid"]
     urls = [exports[key] for key in ("AWS_ENDPOINT_URL", "STACKSWAP_SANDBOX_PROD_URL",
                                      "STACKSWAP_SANDBOX_TEST_URL",
-                                     "STACKSWAP_SANDBOX_CONTROL_URL")]
+                                     "STACKSWAP_SANDBOX_ADMIN_URL")]
     try:
         assert process_alive(pid) and all(map(listening, urls))
         assert all(urlsplit(url).hostname == "127.0.0.1" for url in urls)

@@ -21,7 +21,7 @@ from typing import Any
 from sandbox.loopback import LoopbackServer
 
 
-class ControlApi(LoopbackServer):
+class AdminApi(LoopbackServer):
     def __init__(self, routes: dict[tuple[str, str], Callable[[dict], tuple[int, Any]]]) -> None:
         api = self
 
@@ -29,11 +29,11 @@ class ControlApi(LoopbackServer):
             owner = api
 
         self.routes = routes
-        super().__init__(Handler, "control-api")
+        super().__init__(Handler, "admin-api")
 
 
 class _Handler(BaseHTTPRequestHandler):
-    owner: ControlApi
+    owner: AdminApi
 
     def _handle(self) -> None:
         route = self.owner.routes.get((self.command, self.path.split("?", 1)[0]))

@@ -1,5 +1,5 @@
-"""A realistic CloudFormation control plane on top of moto's, which completes every operation
-inside the API call and never fails.
+"""CloudFormation's stack operations as they really run, on top of moto's, which completes every
+operation inside the API call and never fails.
 
 Here CreateStack, UpdateStack and DeleteStack return at once and the stack reports
 `*_IN_PROGRESS` for `stack_seconds`, with stack events as real CloudFormation writes them. Then
@@ -20,11 +20,14 @@ For the benchmark: `set_stack_seconds` changes the duration of the operations th
 then on (for every stack, or for one stack by name), and `finished_at` holds the wall-clock time
 (Unix seconds) at which each stack's last operation reached its terminal status — what a tool
 waiting for the stack is measured against.
+
+This module patches nothing in moto: sandbox/moto_gaps.py (gaps 8 and 9) routes moto's stack API
+calls to the hooks of StackOperations (`begin_create`, `begin_update`, `begin_delete`,
+`refuse_if_busy`, `keep_rollback_configuration`, `cancel_update`).
 """
 
 from __future__ import annotations
 
-import functools
 import logging
 import threading
 import time
@@ -33,16 +36,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from moto.cloudformation import models as cfn_models
-from moto.cloudformation import responses as cfn_responses
 from moto.cloudformation.exceptions import ValidationError
-from moto.core.responses import EmptyResult
 from moto.ecs import models as ecs_models
 
 from sandbox import backends
 from sandbox.data_plane import DataPlane
 from sandbox.settings import SandboxSettings
 
-log = logging.getLogger("sandbox.control_plane")
+log = logging.getLogger("sandbox.stack_operations")
 
 SERVICE_TYPE = "AWS::ECS::Service"
 FAIL_NEXT_UPDATE_REASON = "ECS service did not stabilize (sandbox fail-next-update)"
@@ -98,7 +99,7 @@ def _without_new_events(stack: Any, action: Callable[[], Any]) -> Any:
         del stack.events[count:]
 
 
-class ControlPlane:
+class StackOperations:
     def __init__(self, settings: SandboxSettings, data_plane: DataPlane) -> None:
         self.settings = settings
         self.data_plane = data_plane
@@ -147,7 +148,13 @@ class ControlPlane:
             self.fail_next.add(stack_name)
             return True
 
-    # --- the API entry points (called from moto request threads, MOTO_LOCK held) -------------
+    # --- the API entry points: hooks that sandbox/moto_gaps.py wires into moto (gaps 8 and 9),
+    # called from moto request threads with MOTO_LOCK held -------------------------------------
+
+    def keep_rollback_configuration(self, stack_name: str,
+                                    configuration: dict[str, Any]) -> None:
+        """The RollbackConfiguration of the UpdateStack request being served (moto drops it)."""
+        self.rollback_configuration[stack_name] = configuration
 
     def refuse_if_busy(self, stack: Any) -> None:
         if stack.status.endswith(BUSY_SUFFIX):
@@ -419,73 +426,3 @@ class ControlPlane:
 
 def _failed_to_update(logical_ids: list[str]) -> str:
     return f"The following resource(s) failed to update: [{', '.join(logical_ids)}]. "
-
-
-# --- installing the control plane into moto ---------------------------------------------------
-
-_INSTALLED: dict[str, Any] = {}
-
-
-def _control() -> ControlPlane:
-    return _INSTALLED["control"]
-
-
-def _create_stack(self: Any, *args: Any, **kwargs: Any) -> Any:
-    stack = _INSTALLED["create_stack"](self, *args, **kwargs)
-    _control().begin_create(stack)
-    return stack
-
-
-def _update_stack(self: Any, name: str, template: str, role_arn: str | None,
-                  parameters: list[dict[str, Any]], tags: dict[str, str] | None) -> Any:
-    stack = self.get_stack(name)
-    resolved = self._resolve_update_parameters(instance=stack, incoming_params=parameters)
-    _control().begin_update(stack, template, role_arn, resolved, tags)
-    return stack
-
-
-def _delete_stack(self: Any, name_or_stack_id: str) -> None:
-    for stack in list(self.stacks.values()):
-        if name_or_stack_id in (stack.name, stack.stack_id):
-            delete = functools.partial(_INSTALLED["delete_stack"], self, stack.stack_id)
-            _control().begin_delete(stack, delete)
-            return
-
-
-def _update_stack_action(self: Any) -> Any:
-    # Before moto's checks: real CloudFormation refuses a busy stack before diffing anything.
-    stack = self.cloudformation_backend.get_stack(self._get_param("StackName"))
-    _control().refuse_if_busy(stack)
-    # moto drops RollbackConfiguration; keep it for begin_update (same request, lock held).
-    _control().rollback_configuration[stack.name] = self._get_param("RollbackConfiguration") or {}
-    return _INSTALLED["update_stack_action"](self)
-
-
-def _cancel_update_stack_action(self: Any) -> Any:
-    stack = self.cloudformation_backend.get_stack(self._get_param("StackName"))
-    _control().cancel_update(stack)
-    return EmptyResult()
-
-
-def _outputs(self: Any) -> Any:
-    # Real CloudFormation shows outputs only once a stack is created.
-    if self.status in ("CREATE_IN_PROGRESS", "ROLLBACK_IN_PROGRESS", "ROLLBACK_COMPLETE"):
-        return None
-    return _INSTALLED["outputs"].fget(self)
-
-
-def install(control: ControlPlane) -> None:
-    """Route moto's CloudFormation through `control` in this process."""
-    backend, response, stack = (cfn_models.CloudFormationBackend,
-                                cfn_responses.CloudFormationResponse, cfn_models.Stack)
-    if not _INSTALLED:
-        _INSTALLED.update(create_stack=backend.create_stack, delete_stack=backend.delete_stack,
-                          update_stack_action=response.update_stack,
-                          outputs=stack.__dict__["outputs"])
-        backend.create_stack = _create_stack
-        backend.update_stack = _update_stack
-        backend.delete_stack = _delete_stack
-        response.update_stack = _update_stack_action
-        response.cancel_update_stack = _cancel_update_stack_action
-        stack.outputs = property(_outputs)
-    _INSTALLED["control"] = control

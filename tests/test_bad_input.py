@@ -180,6 +180,7 @@ CONFIGS = [
     # not apply); stackswap's own rule forbids it: the name is joined to suffixes with '-'.
     (('name = "shop"', 'name = "demo-"'), "name: must be 1-20 lowercase letters"),
     (('name = "shop"', 'name = "de--mo"'), "name: must be"),
+    # stackswap's own: a smoke URL needs a host, and a port from 1 to 65535.
     (("[deploy]", '[deploy]\ntest_url = "http://:8080"'), "deploy.test_url"),
     (("[deploy]", '[deploy]\nproduction_url = "http://shop.example.com:99999"'),
      "deploy.production_url"),

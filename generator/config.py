@@ -11,6 +11,7 @@ from __future__ import annotations
 import ipaddress
 import re
 import tomllib
+import urllib.parse
 from collections.abc import Callable
 from dataclasses import MISSING, dataclass, fields
 from pathlib import Path
@@ -21,7 +22,21 @@ from generator.interface import COLORS, alb_stack_name, service_stack_name
 
 __all__ = ["COLORS", "Config", "ConfigError", "load_config", "parse_config"]
 LAUNCH_TYPES = ("FARGATE", "EC2")
-FARGATE_CPU = (256, 512, 1024, 2048, 4096, 8192, 16384)
+# The task sizes Fargate runs: CPU units -> the memory (MiB) they take (Amazon ECS Developer
+# Guide, "Troubleshoot Amazon ECS task definition invalid CPU or memory errors").
+FARGATE_MEMORY: dict[int, tuple[int, ...] | range] = {
+    256: (512, 1024, 2048),
+    512: range(1024, 4096 + 1, 1024),
+    1024: range(2048, 8192 + 1, 1024),
+    2048: range(4096, 16384 + 1, 1024),
+    4096: range(8192, 30720 + 1, 1024),
+    8192: range(16384, 61440 + 1, 4096),
+    16384: range(32768, 122880 + 1, 8192),
+}
+FARGATE_CPU = tuple(FARGATE_MEMORY)
+# CloudFormation takes at most 5 rollback triggers (API Reference, RollbackConfiguration); every
+# alarm is one trigger of the swap.
+MAX_ALARMS = 5
 
 
 @dataclass(frozen=True)
@@ -122,6 +137,7 @@ class Config:
 # --- validation -------------------------------------------------------------------------------
 
 Check = Callable[[Any], str | None]  # returns a problem, or None when the value is fine
+HOST_NAME = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*\.?")
 
 
 def _pattern(regex: str, what: str) -> Check:
@@ -157,33 +173,69 @@ def _boolean(value: Any) -> str | None:
     return None if isinstance(value, bool) else f"must be true or false, got {value!r}"
 
 
-def _cidr(value: Any) -> str | None:
+def _ipv4_cidr(value: Any) -> str | None:
+    # The test listener's rule is a security group `CidrIp`: IPv4 only (generator/elb.py).
     try:
-        ipaddress.ip_network(value, strict=True)
+        network = ipaddress.ip_network(value, strict=True)
     except (TypeError, ValueError):
-        return f"must be a CIDR block such as 10.0.0.0/8, got {value!r}"
+        network = None
+    if network is None or network.version != 4:
+        return f"must be an IPv4 CIDR block such as 10.0.0.0/8, got {value!r}"
     return None
 
 
-def _list_of(item: Check, minimum: int) -> Check:
+def _url(value: Any) -> str | None:
+    """http(s)://host[:port][/]: a host name or IP address, a port from 1 to 65535, no path."""
+    problem = (f"must be an http(s) URL without a path, such as http://shop.example.com:8080, "
+               f"got {value!r}")
+    if not isinstance(value, str) or re.search(r"[\s?#@]", value):
+        return problem
+    try:
+        parts = urllib.parse.urlsplit(value)
+        port = parts.port  # ValueError when not a number from 0 to 65535
+    except ValueError:
+        return problem
+    host = parts.hostname or ""
+    if (parts.scheme not in ("http", "https") or parts.path not in ("", "/") or port == 0
+            or not (HOST_NAME.fullmatch(host) or _is_ip_address(host))):
+        return problem
+    return None
+
+
+def _is_ip_address(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _list_of(item: Check, minimum: int, maximum: int | None = None, unique: bool = False
+             ) -> Check:
     def check(value: Any) -> str | None:
         if not isinstance(value, list) or len(value) < minimum:
             return f"must be a list of at least {minimum}, got {value!r}"
-        for element in value:
+        if maximum is not None and len(value) > maximum:
+            return f"must be a list of at most {maximum}, got {len(value)}"
+        for index, element in enumerate(value):
             problem = item(element)
             if problem:
                 return problem
+            if unique and element in value[:index]:
+                return f"lists {element!r} twice"
         return None
 
     return check
 
 
-NAME = _pattern(r"[a-z][a-z0-9-]{0,19}",
-                "1-20 lowercase letters, digits or '-', starting with a letter")
+# Stack names <name>-elb, <name>-blue, <name>-green: CloudFormation allows [a-zA-Z][-a-zA-Z0-9]*
+# up to 128 characters. Stricter here: no '-' at the end or twice in a row ("demo-" would make
+# demo--elb), as the name is joined to those suffixes with '-'.
+NAME = _pattern(r"(?=.{1,20}$)[a-z](?:-?[a-z0-9])*",
+                "1-20 lowercase letters, digits or single '-' between them, starting with a "
+                "letter")
 REGION = _pattern(r"[a-z]{2}(-[a-z]+)+-\d", "an AWS region such as eu-west-1")
 PATH = _pattern(r"/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*", "a URL path starting with '/'")
-URL = _pattern(r"https?://[^\s/?#]+(:\d+)?/?", "an http(s) URL without a path, such as "
-               "http://shop.example.com:8080")
 ALARM = _pattern(r"[^\s:][^:]{0,254}", "a CloudWatch alarm name")
 # GitHub: owner 1-39 of letters, digits and single '-'; repository 1-100 of letters, digits,
 # '.', '_', '-'. No wildcards: the role must trust exactly one repository.
@@ -197,8 +249,8 @@ SCHEMA: dict[str, dict[str, Check]] = {
     "network": {
         "vpc_id": _pattern(r"vpc-[0-9a-f]{8,17}", "a VPC id such as vpc-0123456789abcdef0"),
         # An ALB needs subnets in at least two availability zones.
-        "subnets": _list_of(_pattern(r"subnet-[0-9a-f]{8,17}", "a subnet id"), 2),
-        "test_cidr": _cidr,
+        "subnets": _list_of(_pattern(r"subnet-[0-9a-f]{8,17}", "a subnet id"), 2, unique=True),
+        "test_cidr": _ipv4_cidr,
         "assign_public_ip": _boolean,
     },
     "service": {
@@ -222,10 +274,10 @@ SCHEMA: dict[str, dict[str, Check]] = {
         "stack_timeout_seconds": _integer(10, 43200),
         "smoke_path": PATH,
         "smoke_tries": _integer(1, 100),
-        "production_url": URL,
-        "test_url": URL,
+        "production_url": _url,
+        "test_url": _url,
         "verify_timeout_seconds": _integer(1, 43200),
-        "alarms": _list_of(ALARM, 0),
+        "alarms": _list_of(ALARM, 0, MAX_ALARMS, unique=True),
         "alarm_monitoring_minutes": _integer(0, 180),
     },
     "deploy_role": {
@@ -287,21 +339,37 @@ def _check_combinations(config: Config) -> None:
     if health.timeout_seconds >= health.interval_seconds:
         raise ConfigError(config.path, "health.timeout_seconds",
                           f"must be less than health.interval_seconds ({health.interval_seconds})")
-    if service.launch_type == "FARGATE" and service.cpu not in FARGATE_CPU:
+    if service.launch_type != "FARGATE":
+        return
+    if service.cpu not in FARGATE_MEMORY:
         raise ConfigError(config.path, "service.cpu",
                           f"must be one of {', '.join(map(str, FARGATE_CPU))} on Fargate, "
                           f"got {service.cpu}")
+    memory = FARGATE_MEMORY[service.cpu]
+    if service.memory not in memory:
+        allowed = (f"from {memory.start} to {memory[-1]} in steps of {memory.step}"
+                   if isinstance(memory, range) else f"one of {', '.join(map(str, memory))}")
+        raise ConfigError(config.path, "service.memory",
+                          f"must be {allowed} with service.cpu {service.cpu} on Fargate, "
+                          f"got {service.memory}")
 
 
 def load_config(path: str | Path) -> Config:
     """Read and validate the environment config at `path`."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except FileNotFoundError:
         raise ConfigError(str(path), None, "config file not found") from None
     except OSError as error:
         raise ConfigError(str(path), None, f"cannot read: {error.strerror}") from None
+    try:
+        # utf-8-sig: a byte order mark (what editors on Windows write) is read and dropped.
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        hint = ("UTF-16? save it as UTF-8" if data[:2] in (b"\xff\xfe", b"\xfe\xff")
+                else f"byte 0x{data[error.start]:02x} at offset {error.start}")
+        raise ConfigError(str(path), None, f"not a UTF-8 text file ({hint})") from None
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:

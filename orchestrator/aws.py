@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import urllib.parse
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,6 +20,7 @@ from typing import Any
 import boto3
 import botocore.config
 import botocore.exceptions
+import botocore.utils
 
 from orchestrator.errors import AwsUnreachable, BadInput, Refused, StackswapError, StateUnknown
 from orchestrator.model import COMPOSITE_ALARM, METRIC_ALARM, Alarm, Stack, StackEvent
@@ -42,6 +44,38 @@ def make_session(region: str | None = None, profile: str | None = None) -> boto3
         raise BadInput(f"AWS profile {profile!r} not found in ~/.aws/config") from None
 
 
+def check_endpoint(url: str | None) -> str | None:
+    """The endpoint given with --endpoint-url or AWS_ENDPOINT_URL, if it is one botocore can
+    use (an http(s) URL with a valid host and port); empty means none."""
+    if not url:
+        return None
+    try:
+        parts = urllib.parse.urlsplit(url)
+        usable = (parts.scheme in ("http", "https") and parts.port != 0
+                  and (botocore.utils.is_valid_endpoint_url(url)
+                       or botocore.utils.is_valid_ipv6_endpoint_url(url)))
+    except ValueError:  # a port that is not a number from 0 to 65535
+        usable = False
+    if not usable:
+        raise BadInput(f"--endpoint-url (or AWS_ENDPOINT_URL) {url!r}: not an http(s) URL such "
+                       f"as https://cloudformation.eu-west-1.amazonaws.com or "
+                       f"http://127.0.0.1:4566")
+    return url
+
+
+def web_page(response: dict) -> str | None:
+    """When an answer is an HTML page, which no AWS API sends: what it was, for the message."""
+    body = response.get("body") if isinstance(response.get("body"), bytes) else b""
+    media_type = response["headers"].get("content-type", "").split(";")[0].strip().lower()
+    if media_type != "text/html" and not body.lstrip()[:14].lower().startswith(
+            (b"<!doctype html", b"<html")):
+        return None
+    found = [f"HTTP {response['status_code']}", media_type or "no content type"]
+    if title := re.search(rb"<title[^>]*>(.*?)</title>", body, re.IGNORECASE | re.DOTALL):
+        found.append(repr(" ".join(title[1].decode("utf-8", "replace").split())[:80]))
+    return ", ".join(found)
+
+
 def client_config() -> botocore.config.Config:
     return botocore.config.Config(retries=RETRIES, connect_timeout=5, read_timeout=30,
                                   user_agent_extra="stackswap")
@@ -63,7 +97,8 @@ def translated(operation: str) -> Iterator[None]:
                        "AWS_SECRET_ACCESS_KEY") from None
     except botocore.exceptions.ClientError as error:
         code = error.response.get("Error", {}).get("Code", "")
-        message = error.response.get("Error", {}).get("Message", str(error))
+        # One line, whatever answered: a message may be a whole response body.
+        message = " ".join(error.response.get("Error", {}).get("Message", str(error)).split())
         if code in CREDENTIAL_CODES:
             raise StateUnknown(f"AWS credentials expired or invalid during {operation} "
                                f"({code}); renew them and rerun to resume") from None
@@ -118,6 +153,27 @@ class Aws:
     session: boto3.Session
     endpoint_url: str | None = None
     _clients: dict[str, Any] = field(default_factory=dict)
+    _aws_answered: bool = False
+
+    def __post_init__(self) -> None:
+        self.session.events.register("before-parse", self._refuse_web_pages,
+                                     unique_id="stackswap-web-page")
+
+    def _refuse_web_pages(self, operation_model: Any, response_dict: dict, **_: Any) -> None:
+        """An endpoint that answers with an HTML page is a web server (or a proxy), not AWS:
+        said in one line, before botocore parses the page into an error or retries it. On the
+        first answer that is bad input; after AWS has answered, the state is unknown."""
+        page = web_page(response_dict)
+        if page is None:
+            self._aws_answered = True
+            return
+        where = f"the endpoint {self.endpoint_url}" if self.endpoint_url else "the AWS endpoint"
+        found = f"it answered {operation_model.name} with an HTML page ({page})"
+        if self._aws_answered:
+            raise AwsUnreachable(f"{where} stopped answering as AWS: {found}; rerun the same "
+                                 f"command to resume")
+        raise BadInput(f"{where} is not an AWS API: {found}; check --endpoint-url and "
+                       f"AWS_ENDPOINT_URL (or a proxy in between)")
 
     @classmethod
     def connect(cls, region: str | None = None, profile: str | None = None,

@@ -19,10 +19,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import partial
 
-from generator.config import COLORS, Config, load_config
+from generator.config import COLORS, REGION, Config, load_config
 from generator.errors import BadInput, StackswapError
 from orchestrator import report
-from orchestrator.aws import Aws
+from orchestrator.aws import Aws, check_endpoint
 from orchestrator.errors import Interrupted, Refused
 from orchestrator.execute import Context, run
 from orchestrator.lock import remove_lock
@@ -37,6 +37,10 @@ STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 IMAGE = re.compile(
     r"(?:[a-zA-Z0-9.-]+(?::\d+)?/)?[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*"
     r"(?::[A-Za-z0-9_][A-Za-z0-9._-]{0,127}|@sha256:[a-f0-9]{64})")
+# ECS takes an image of up to 255 characters; with a digest, the part before the '@'.
+IMAGE_MAX = 255
+# A logical resource id, or NestedStackName.ResourceLogicalID (ContinueUpdateRollback).
+RESOURCE_TO_SKIP = re.compile(r"[a-zA-Z0-9]+|[a-zA-Z][-a-zA-Z0-9]*\.[a-zA-Z0-9]+")
 
 
 def image_argument(value: str) -> str:
@@ -44,19 +48,39 @@ def image_argument(value: str) -> str:
         hint = " (add a tag, e.g. app:v2)" if ":" not in value and "@" not in value else ""
         raise argparse.ArgumentTypeError(f"not a container image with a tag or digest: "
                                          f"{value!r}{hint}")
+    name, at, _ = value.partition("@")
+    if len(name) > IMAGE_MAX:
+        what = "characters before the '@'" if at else "characters"
+        raise argparse.ArgumentTypeError(f"an image of {len(name)} {what}: ECS takes at most "
+                                         f"{IMAGE_MAX}")
+    return value
+
+
+def skip_argument(value: str) -> str:
+    if not RESOURCE_TO_SKIP.fullmatch(value):
+        raise argparse.ArgumentTypeError(f"not a logical resource id: {value!r}")
+    return value
+
+
+def region_argument(value: str) -> str:
+    if REGION(value):
+        raise argparse.ArgumentTypeError(f"not an AWS region: {value!r}")
     return value
 
 
 class Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # one line and exit 2, as for every bad input
-        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+        command = self.prog.removeprefix("stackswap").strip()
+        self.exit(2, f"stackswap: {command + ': ' if command else ''}{message} "
+                     f"(see {self.prog} --help)\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
     common = Parser(add_help=False)
     common.add_argument("--config", default=os.environ.get("STACKSWAP_CONFIG", "stackswap.toml"),
                         help="environment config (default: $STACKSWAP_CONFIG or stackswap.toml)")
-    common.add_argument("--region", help="must match the config's region (a safety check)")
+    common.add_argument("--region", type=region_argument,
+                        help="must match the config's region (a safety check)")
     common.add_argument("--profile", default=os.environ.get("AWS_PROFILE"),
                         help="AWS profile (default: $AWS_PROFILE)")
     common.add_argument("--endpoint-url", default=os.environ.get("AWS_ENDPOINT_URL"),
@@ -99,6 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
         "recover", parents=[common, changing],
         help="continue the rollback of a stack stuck in UPDATE_ROLLBACK_FAILED")
     recover.add_argument("--skip", action="append", default=[], metavar="RESOURCE",
+                         type=skip_argument,
                          help="logical id of a resource CloudFormation should skip (repeatable; "
                          "only when you have fixed or given up on it by hand)")
     commands.add_parser("unlock", parents=[common],
@@ -119,7 +144,7 @@ def connect(args: argparse.Namespace, connect_aws: ConnectAws) -> tuple[Config, 
     if args.region and args.region != config.region:
         raise BadInput(f"--region {args.region} differs from the config's region "
                        f"{config.region} ({config.path}); refusing to guess which is meant")
-    aws = connect_aws(config.region, args.profile, args.endpoint_url)
+    aws = connect_aws(config.region, args.profile, check_endpoint(args.endpoint_url))
     if config.account_id and (account := aws.account_id()) != config.account_id:
         raise Refused(f"these credentials are for account {account}, but {config.path} is for "
                       f"account {config.account_id}; nothing was changed (check AWS_PROFILE)")

@@ -3,6 +3,7 @@ file and the key, with exit code 2 from the command line."""
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import sys
 import tomllib
@@ -68,12 +69,61 @@ def test_missing_required_key_is_named(key):
     ("deploy_role.cloudformation_role_arn", "arn:aws:iam::123:role/x"),
     ("deploy_role.cloudformation_role_arn", "arn:aws:iam::123456789012:user/x"),
     ("surprise", 1),
+    ("name", "demo-"), ("name", "de--mo"), ("name", "-demo"),
+    ("network.subnets", ["subnet-0123456789abcdef0", "subnet-0123456789abcdef0"]),
+    ("network.test_cidr", "::/0"), ("network.test_cidr", "2001:db8::/32"),
+    ("deploy.alarms", ["a1", "a2", "a3", "a4", "a5", "a6"]), ("deploy.alarms", ["a", "a"]),
+    ("service.memory", 3000), ("service.memory", 1536),
+    ("deploy.test_url", "http://:8080"), ("deploy.test_url", "http://shop:0"),
+    ("deploy.test_url", "http://shop:65536"), ("deploy.production_url", "http://user@shop"),
+    ("deploy.production_url", "http://shop?x=1"), ("deploy.production_url", "http://-shop-/"),
 ])
 def test_wrong_value_is_named(key, value):
     with pytest.raises(ConfigError) as error:
         parse_config(replaced(example(), key, value), "env.toml")
     assert error.value.message.startswith(f"env.toml: {key}: ")
     assert error.value.exit_code == 2
+
+
+# Every Fargate task size (Amazon ECS Developer Guide, "Troubleshoot Amazon ECS task definition
+# invalid CPU or memory errors", https://docs.aws.amazon.com/AmazonECS/latest/developerguide/
+# task-cpu-memory-error.html): the ends of each range are taken, one step past them is not.
+@pytest.mark.parametrize(("cpu", "fits", "misfits"), [
+    (256, [512, 1024, 2048], [256, 1536, 3072]),
+    (512, [1024, 2048, 4096], [512, 1536, 5120]),
+    (1024, [2048, 8192], [1024, 2560, 9216]),
+    (2048, [4096, 5120, 16384], [3072, 4608, 17408]),
+    (4096, [8192, 9216, 30720], [7168, 31744]),
+    (8192, [16384, 20480, 61440], [12288, 17408, 65536]),
+    (16384, [32768, 40960, 122880], [24576, 36864]),
+])
+def test_fargate_cpu_and_memory_pairs(cpu, fits, misfits):
+    for memory in fits:
+        service = {"cpu": cpu, "memory": memory}
+        assert parse_config(example() | {"service": service}).service.memory == memory
+    for memory in misfits:
+        with pytest.raises(ConfigError, match=rf"service.memory: must be .* with service.cpu "
+                                              rf"{cpu} on Fargate, got {memory}$"):
+            parse_config(example() | {"service": {"cpu": cpu, "memory": memory}})
+
+
+def test_ec2_memory_is_not_held_to_fargate_sizes():
+    service = {"launch_type": "EC2", "cpu": 256, "memory": 3000}
+    assert parse_config(example() | {"service": service}).service.memory == 3000
+
+
+@pytest.mark.parametrize("url", ["http://shop.example.com", "https://shop.example.com:8443/",
+                                 "http://127.0.0.1:8080", "http://[::1]:8080", "http://localhost"])
+def test_good_urls(url):
+    assert parse_config(replaced(example(), "deploy.test_url", url)).deploy.test_url == url
+
+
+def test_byte_order_mark_is_read(tmp_path):
+    """Editors on Windows start UTF-8 files with a byte order mark; TOML does not allow one,
+    so it is dropped before parsing."""
+    config = tmp_path / "bom.toml"
+    config.write_bytes(b"\xef\xbb\xbf" + EXAMPLE.read_bytes())
+    assert load_config(config) == dataclasses.replace(load_config(EXAMPLE), path=str(config))
 
 
 def test_section_that_is_not_a_table():
@@ -83,12 +133,13 @@ def test_section_that_is_not_a_table():
 
 @pytest.mark.parametrize(("text", "expected"), [
     ("name = [", "not valid TOML"),
+    ("name = 'caf\u00e9'".encode("latin-1"), "not a UTF-8 text file (byte 0xe9 at offset 11)"),
     (EXAMPLE.read_text().replace('vpc_id = "vpc-0123456789abcdef0"', 'vpc_id = "vpc-1"'),
      "network.vpc_id: must be a VPC id"),
 ])
 def test_render_command_reports_one_line_and_exit_2(tmp_path, text, expected):
     bad = tmp_path / "bad.toml"
-    bad.write_text(text)
+    bad.write_bytes(text if isinstance(text, bytes) else text.encode())
     result = subprocess.run([sys.executable, "-m", "generator", "--config", str(bad),
                              "--out", str(tmp_path / "out")],
                             capture_output=True, text=True, cwd=REPO)

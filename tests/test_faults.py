@@ -161,7 +161,7 @@ def test_fault_02_color_or_image_missing_or_invalid(offline):
     ):
         result = invoke([*argv, "--config", str(config)], hooked)
         assert result.code == 2, argv
-        assert result.err.count("\n") == 1 and result.err.startswith("stackswap deploy: error: ")
+        assert result.err.count("\n") == 1 and result.err.startswith("stackswap: deploy: ")
         assert "--help" in result.err
     assert hooked.calls == []
 

@@ -88,6 +88,9 @@ class Deploy:
     # CloudWatch alarm names that roll the swap back (CloudFormation rollback triggers).
     alarms: tuple[str, ...] = ()
     alarm_monitoring_minutes: int = 5
+    # How long AWS may fail to answer in a row (network lost, throttled past botocore's
+    # retries) before a wait gives up with exit 7 and the rerun command.
+    unreachable_timeout_seconds: int = 60
 
 
 @dataclass(frozen=True)
@@ -277,6 +280,7 @@ SCHEMA: dict[str, dict[str, Check]] = {
         "production_url": _url,
         "test_url": _url,
         "verify_timeout_seconds": _integer(1, 43200),
+        "unreachable_timeout_seconds": _integer(5, 3600),
         "alarms": _list_of(ALARM, 0, MAX_ALARMS, unique=True),
         "alarm_monitoring_minutes": _integer(0, 180),
     },

@@ -126,8 +126,10 @@ def build_parser() -> argparse.ArgumentParser:
                          type=skip_argument,
                          help="logical id of a resource CloudFormation should skip (repeatable; "
                          "only when you have fixed or given up on it by hand)")
-    commands.add_parser("unlock", parents=[common],
-                        help="remove the deploy lock left by a run that is gone")
+    unlock = commands.add_parser(
+        "unlock", parents=[common], help="remove the deploy lock left by a run that is gone")
+    unlock.add_argument("--force", action="store_true",
+                        help="remove it even if its holder may still be running")
     status = commands.add_parser("status", parents=[common],
                                  help="colours, images, health, listeners, drift")
     status.add_argument("--json", action="store_true", help="machine-readable output")
@@ -151,8 +153,8 @@ def connect(args: argparse.Namespace, connect_aws: ConnectAws) -> tuple[Config, 
     return config, aws
 
 
-def unlock(ctx: Context) -> int:
-    holder = remove_lock(ctx.aws, ctx.config)
+def unlock(ctx: Context, force: bool) -> int:
+    holder = remove_lock(ctx.aws, ctx.config, force)
     report.print_result(f"{ctx.config.name} is not locked" if holder is None
                         else f"removed the lock of {holder.describe()}")
     return 0
@@ -173,7 +175,7 @@ def command(args: argparse.Namespace, ctx_holder: list[Context], connect_aws: Co
     if args.command == "status":
         return status(ctx, args.json)
     if args.command == "unlock":
-        return unlock(ctx)
+        return unlock(ctx, args.force)
     alarms = config.deploy.alarms
     if args.command == "deploy":
         request = DeployRequest(args.image, args.color, not args.no_swap,

@@ -8,7 +8,7 @@ after a failure, which depends on what AWS says at that moment.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from generator.config import Config
 from generator.interface import (
@@ -69,11 +69,13 @@ from orchestrator.plan import (
     VerifyLive,
     WaitFor,
 )
-from orchestrator.report import Log, plan_text, print_result, summary
+from orchestrator.report import Log, plan_text, print_result, summary, verify_progress
 from orchestrator.verify import color_problems, listener_url
 from orchestrator.wait import (
     Clock,
     DeadlineExceeded,
+    Heartbeat,
+    Outage,
     WaitResult,
     newest_event_id,
     wait_for_stack,
@@ -95,6 +97,10 @@ class Context:
     # it may ever cancel.
     requesting: str | None = None
     current: str | None = None
+    # The lock this run holds (None for checks, dry runs and a CancelSwap), and the stacks it
+    # has started an operation on: what a message must own up to if the run stops early.
+    lock: DeployLock | None = None
+    changed: list[str] = field(default_factory=list)
     # The latest observation: the plan's, then refreshed by the steps where they read AWS
     # again. Steps re-read exactly what may have changed (a stack they updated, the listeners
     # after a swap); what cannot change under our lock is not asked for twice.
@@ -127,12 +133,15 @@ def operate(ctx: Context, stack: str, start: Callable[[], bool], *, is_new: bool
     for: the result is that rollback, with the deadline as its reason. A create at the deadline
     cannot be cancelled (CloudFormation cancels updates only): DeadlineExceeded, exit 7."""
     marker = None if is_new else newest_event_id(ctx.aws, stack)
+    if ctx.lock is not None:
+        ctx.lock.confirm(ctx.changed)
     ctx.requesting = stack  # an error from start() ends the run: nothing else reads it then
     began = start()
     ctx.requesting = None
     if not began:
         ctx.log.say(f"{stack}: no updates to perform")
         return None
+    ctx.changed.append(stack)
     try:
         return wait(ctx, stack, marker)
     except DeadlineExceeded as late:
@@ -152,9 +161,11 @@ def operate(ctx: Context, stack: str, start: Callable[[], bool], *, is_new: bool
 
 def wait(ctx: Context, stack: str, marker: str | None) -> WaitResult:
     ctx.current = stack  # from here on, an interrupt leaves an operation running in AWS
-    found = wait_for_stack(ctx.aws, stack, marker=marker,
-                           timeout=ctx.config.deploy.stack_timeout_seconds, clock=ctx.clock,
-                           on_event=lambda event: ctx.log.event(stack, event))
+    deploy = ctx.config.deploy
+    found = wait_for_stack(ctx.aws, stack, marker=marker, timeout=deploy.stack_timeout_seconds,
+                           clock=ctx.clock, on_event=lambda event: ctx.log.event(stack, event),
+                           on_progress=ctx.log.say,
+                           unreachable_timeout=deploy.unreachable_timeout_seconds)
     ctx.current = None
     return found
 
@@ -286,13 +297,20 @@ def verify(step: Verify, ctx: Context) -> None:
     alb = require_alb(ctx)
     if not ctx.observed.production:  # created in this run: the listeners were never read
         read_production(ctx)
+    heartbeat = Heartbeat(ctx.clock, ctx.log.say)
+    outage = Outage(ctx.clock, config.deploy.unreachable_timeout_seconds,
+                    f"verifying {step.color}")
+    state = None
     while True:
         try:
             state = observe_color(ctx.aws, config,
                                   observe_color_stack(ctx.aws, config, alb, step.color))
             problems = color_problems(state, step.image)
-        except (Refused, AwsUnreachable) as error:
-            # Health that cannot be read (access denied, AWS failing) is not health.
+            outage.answered()
+        except AwsUnreachable as error:
+            outage.failed(error)
+            problems = [f"its state cannot be read ({error.message})"]
+        except Refused as error:  # access denied: health that cannot be read is not health
             problems = [f"its state cannot be read ({error.message})"]
         if not problems:
             break
@@ -300,6 +318,7 @@ def verify(step: Verify, ctx: Context) -> None:
             raise ColorFailed(f"{step.color} is not fit to serve after "
                               f"{config.deploy.verify_timeout_seconds} s: "
                               f"{'; '.join(problems)}. Production was not touched")
+        heartbeat.beat(verify_progress(step.color, state, problems))
         ctx.clock.sleep(VERIFY_POLL_SECONDS)
     remember_color(ctx, state)
     # We hold the lock: the colour is still where the plan saw it (:80 or :8080).
@@ -448,7 +467,7 @@ def run(ctx: Context, make_plan: Callable[[Observed], Plan], *, command: str, dr
         return 0
     if not plan.needs_lock:
         return finish(ctx, plan)
-    lock = DeployLock(ctx.aws, ctx.config, command, ctx.log)
+    lock = ctx.lock = DeployLock(ctx.aws, ctx.config, command, ctx.log)
     lock.acquire(ctx.clock, wait_for_lock)
     try:
         for _ in range(MAX_REPLANS):
@@ -456,6 +475,13 @@ def run(ctx: Context, make_plan: Callable[[Observed], Plan], *, command: str, dr
             if not plan.waits:
                 return finish(ctx, plan)
             execute(plan, ctx)
+    except Refused as error:
+        if not ctx.changed:
+            raise
+        # Exit 3 promises that nothing changed: not true any more.
+        raise StateUnknown(f"{error.message} — after this run had changed "
+                           f"{', '.join(ctx.changed)}. Run `stackswap status`, then rerun the "
+                           f"same command to resume") from None
     finally:
         release(ctx, lock)
     raise StateUnknown("the environment kept changing while waiting; run again")

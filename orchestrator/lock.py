@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from generator.config import Config
 from generator.interface import lock_parameter_name
 from orchestrator.aws import Aws
-from orchestrator.errors import Refused
+from orchestrator.errors import Refused, StateUnknown
 from orchestrator.report import Log
 from orchestrator.wait import Clock
 
@@ -57,6 +57,29 @@ class Holder:
         until = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(self.expires))
         return f"{self.owner} ({self.command}, until {until})"
 
+    @property
+    def expired(self) -> bool:
+        return self.expires < time.time()
+
+    def gone(self) -> bool:
+        """Whether the holder is known to be gone: a process of this machine that no longer
+        runs. A holder on another machine (a CI runner, a colleague) cannot be asked."""
+        _, _, place = self.owner.rpartition("@")
+        host, _, pid = place.rpartition(":")
+        if host != socket.gethostname() or not pid.isdigit():
+            return False
+        try:
+            os.kill(int(pid), 0)  # signal 0 delivers nothing: it only asks whether pid runs
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            return False  # it runs, as another user
+        return False
+
+
+class LockTaken(StateUnknown):
+    """This run's lock was removed (`unlock --force`) or taken over while it ran."""
+
 
 class DeployLock:
     def __init__(self, aws: Aws, config: Config, command: str, log: Log) -> None:
@@ -76,7 +99,7 @@ class DeployLock:
             if current is None:
                 continue  # released between our two calls: try again
             holder = Holder.parse(current)
-            if holder.expires < time.time():
+            if holder.expired:
                 self.log.say(f"taking over an expired lock of {holder.describe()}")
                 self.aws.delete_parameter(self.name)
                 continue
@@ -87,6 +110,20 @@ class DeployLock:
             self.log.say(f"waiting for the lock held by {holder.describe()}")
             clock.sleep(LOCK_POLL_SECONDS)
 
+    def confirm(self, changed: list[str]) -> None:
+        """Before each change: the lock must still be ours, or another run may be changing the
+        same stacks (a removed lock lets anyone in)."""
+        current = self.aws.read_parameter(self.name)
+        if current == self.value:
+            return
+        self.held = False  # not ours to release any more
+        who = f"is now held by {Holder.parse(current).describe()}" if current else "was removed"
+        done = (f"this run had changed {', '.join(changed)}" if changed
+                else "this run had changed nothing yet")
+        raise LockTaken(f"the deploy lock of {self.config.name} {who} while this run held it; "
+                        f"stopping before the next change ({done}). Run `stackswap status`, "
+                        f"then rerun the same command to resume")
+
     def release(self) -> None:
         # Only our own lock is removed: re-read it first.
         if self.held and self.aws.read_parameter(self.name) == self.value:
@@ -94,11 +131,18 @@ class DeployLock:
         self.held = False
 
 
-def remove_lock(aws: Aws, config: Config) -> Holder | None:
-    """`stackswap unlock`: remove the environment's lock; who held it, or None if nobody."""
+def remove_lock(aws: Aws, config: Config, force: bool) -> Holder | None:
+    """`stackswap unlock`: remove the environment's lock; who held it, or None if nobody. A
+    holder that may still run is refused without --force: removing its lock would let a second
+    run change the stacks beside it."""
     name = lock_parameter_name(config.name)
     current = aws.read_parameter(name)
     if current is None:
         return None
+    holder = Holder.parse(current)
+    if not (force or holder.expired or holder.gone()):
+        raise Refused(f"the lock of {config.name} is held by {holder.describe()}, which may "
+                      f"still be running; it was left in place. If that run is gone: "
+                      f"stackswap unlock --force")
     aws.delete_parameter(name)
-    return Holder.parse(current)
+    return holder

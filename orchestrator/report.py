@@ -8,7 +8,7 @@ import sys
 from typing import TextIO
 
 from generator.config import Config
-from orchestrator.model import Observed, StackEvent
+from orchestrator.model import ColorState, Observed, StackEvent
 
 
 class Log:
@@ -37,6 +37,17 @@ def error_line(message: str) -> None:
 
 def plan_text(lines: list[str], dry_run: bool) -> list[str]:
     return ["dry run, nothing changed:", *lines] if dry_run else lines
+
+
+def verify_progress(color: str, state: ColorState | None, problems: list[str]) -> str:
+    """A progress line of `verify`: what the colour has now, and what it still lacks."""
+    have = []
+    if state is not None and state.service is not None:
+        have.append(f"{state.service.running}/{state.service.desired} tasks running")
+    if state is not None and state.health is not None:
+        have.append(f"{state.health.healthy} healthy, {state.health.unhealthy} unhealthy "
+                    f"targets")
+    return f"verifying {color}: {', '.join([*have, f'waiting for: {problems[0]}'])}"
 
 
 def summary(observed: Observed) -> str:

@@ -11,7 +11,9 @@ Each poll is one DescribeStackEvents call: it streams the new events and shows t
 terminal event, which ends the wait at once — its status and reason are the stack's. Every
 30 s a DescribeStacks is asked as well, in case the stream ever missed that event. A poll that
 fails (network, throttling past botocore's retries) is never read as a failed stack: polling
-goes on until the deadline.
+goes on, until AWS has not answered for `unreachable_timeout` seconds in a row (exit 7, rerun to
+resume) or the deadline passes. No wait is silent: a progress line comes at least every
+PROGRESS_SECONDS.
 """
 
 from __future__ import annotations
@@ -39,6 +41,53 @@ class SystemClock:
 
     def sleep(self, seconds: float) -> None:
         time.sleep(seconds)
+
+
+PROGRESS_SECONDS = 10.0
+
+
+class Heartbeat:
+    """A progress line at most every PROGRESS_SECONDS of the clock, so no wait is silent."""
+
+    def __init__(self, clock: Clock, say: Callable[[str], None]) -> None:
+        self.clock, self.say = clock, say
+        self.started = clock.now()
+        self.next = self.started + PROGRESS_SECONDS
+
+    def elapsed(self) -> float:
+        return self.clock.now() - self.started
+
+    def beat(self, line: str) -> None:
+        if self.clock.now() >= self.next:
+            self.next = self.clock.now() + PROGRESS_SECONDS
+            self.say(f"  {line} ({self.elapsed():.0f} s)")
+
+
+class Outage:
+    """Calls to AWS that failed in a row: past `limit` seconds of them, the run gives up with
+    exit 7 rather than wait silently for a deadline that may be half an hour away."""
+
+    def __init__(self, clock: Clock, limit: float, doing: str) -> None:
+        self.clock, self.limit, self.doing = clock, limit, doing
+        self.since: float | None = None
+        self.last = ""
+
+    def failed(self, error: StackswapError) -> None:
+        now = self.clock.now()
+        self.since = now if self.since is None else self.since
+        self.last = error.message
+        if now - self.since >= self.limit:
+            raise StateUnknown(f"AWS has not answered for {now - self.since:.0f} s while "
+                               f"{self.doing} ({error.message}). CloudFormation carries on; "
+                               f"rerun the same command to resume") from None
+
+    def answered(self) -> None:
+        self.since = None
+
+    def describe(self) -> str | None:
+        if self.since is None:
+            return None
+        return f"AWS not answering for {self.clock.now() - self.since:.0f} s ({self.last})"
 
 
 @dataclass(frozen=True)
@@ -94,12 +143,17 @@ def newest_event_id(aws: Aws, stack: str) -> str | None:
 
 def wait_for_stack(aws: Aws, stack: str, *, marker: str | None, timeout: float, clock: Clock,
                    on_event: Callable[[StackEvent], None] = lambda event: None,
+                   on_progress: Callable[[str], None] = lambda line: None,
+                   unreachable_timeout: float = 60.0,
                    schedule: Schedule = Schedule(),
                    rand: Callable[[], float] = random.random) -> WaitResult:
-    """Poll until `stack` leaves *_IN_PROGRESS; raise DeadlineExceeded after `timeout` s."""
+    """Poll until `stack` leaves *_IN_PROGRESS; raise DeadlineExceeded after `timeout` s, and
+    StateUnknown once AWS has not answered for `unreachable_timeout` s in a row."""
     started = clock.now()
     deadline, next_confirm = started + timeout, started + schedule.confirm_seconds
     seen, first_failure, status, poll = marker, None, "IN_PROGRESS", 0
+    heartbeat = Heartbeat(clock, on_progress)
+    outage = Outage(clock, unreachable_timeout, f"waiting for {stack}")
     while True:
         clock.sleep(schedule.interval(poll, rand))
         poll += 1
@@ -117,13 +171,14 @@ def wait_for_stack(aws: Aws, stack: str, *, marker: str | None, timeout: float, 
             if confirm:
                 next_confirm = clock.now() + schedule.confirm_seconds
                 described = aws.describe_stack(stack)
-        except AwsUnreachable:
-            pass  # a failed poll says nothing about the stack: keep polling to the deadline
+        except AwsUnreachable as error:
+            outage.failed(error)  # a failed poll says nothing about the stack: poll again
         except StateUnknown as error:  # credentials gone: no later poll can succeed
             raise StateUnknown(f"lost track of {stack} while waiting for it: {error.message}. "
                                f"CloudFormation carries on; rerun the same command to resume"
                                ) from None
         else:
+            outage.answered()
             if confirm and described is None:
                 raise StateUnknown(f"{stack} disappeared while waiting for it")
             if confirm:
@@ -132,3 +187,4 @@ def wait_for_stack(aws: Aws, stack: str, *, marker: str | None, timeout: float, 
                     return WaitResult(stack, status, described.reason, first_failure)
         if clock.now() >= deadline:
             raise DeadlineExceeded(stack, status, timeout)
+        heartbeat.beat(outage.describe() or f"waiting for {stack}: {status}")

@@ -10,7 +10,11 @@ updated, which mutating calls were made.
 from __future__ import annotations
 
 import json
+import socket
+import subprocess
+import sys
 import threading
+import time
 
 import botocore.exceptions
 import pytest
@@ -551,7 +555,8 @@ def test_fault_21_credentials_expire_mid_wait(deployed, monkeypatch):
     deployed.aws.hooks.clear()
     if lock_exists(deployed):
         assert "stackswap unlock" in result.err
-        assert deployed.call("unlock").code == 0
+        # The "dead" run is this test process, still alive: only --force removes its lock.
+        assert deployed.call("unlock", "--force").code == 0
     result = deployed.call("deploy", "--image", "app:v2")
     assert result.code == 0, result.err
     assert deployed.forwards(80) == "green"
@@ -618,12 +623,20 @@ def test_fault_22_ctrl_c_while_the_update_request_is_answered_names_the_stack(de
 
 
 def test_fault_23_network_lost_while_waiting(deployed, monkeypatch):
+    # AWS unreachable mid-wait: poll on (a failed poll says nothing about the stack), saying so
+    # at least every 10 s, and give up after deploy.unreachable_timeout_seconds of failures in a
+    # row — not after the stack deadline, half an hour away — with exit 7 and the rerun.
+    text = deployed.config_path.read_text()
+    deployed.config_path.write_text(text.replace(
+        "stack_timeout_seconds = 60", "stack_timeout_seconds = 1800\n"
+        "unreachable_timeout_seconds = 30"))
+    assert "stack_timeout_seconds = 1800" in deployed.config_path.read_text()
     clock = VirtualClock()
     botocore_sleeps_on(monkeypatch, clock)
-    down = {"now": False, "tries": 0}
+    down = {"now": False, "tries": 0, "since": 0.0}
 
     def start():
-        down["now"] = True
+        down["now"], down["since"] = True, clock.time
 
     def unplugged(request, **kwargs):
         if down["now"]:
@@ -634,12 +647,36 @@ def test_fault_23_network_lost_while_waiting(deployed, monkeypatch):
     deployed.aws.hooks.append(("before-send", unplugged))
     result = deployed.call("deploy", "--image", "app:v2", clock=clock)
     assert result.code == 7
-    line = one_line(result.err)
-    assert "shop-green" in line and "rerun" in line
-    assert clock.time - 1000 >= 60  # kept polling to the deadline
-    assert down["tries"] > 6 * 10
+    line = result.err.strip().splitlines()[-1]
+    assert line.startswith("stackswap: AWS has not answered for ")
+    assert "while waiting for shop-green" in line and "rerun the same command" in line
+    assert 30 <= clock.time - down["since"] < 120  # the outage bound, not the 1800 s deadline
+    progress = [text for text in result.err.splitlines() if "AWS not answering for" in text]
+    assert len(progress) >= 2  # one at least every 10 s of the 30
+    assert down["tries"] > 6  # botocore retried each poll, and polls went on
     assert deployed.requests.updated_stacks() == ["shop-green"]  # never swapped
     assert deployed.forwards(80) == "blue"
+
+
+def test_verify_says_what_it_waits_for_at_least_every_10_seconds(deployed):
+    # A colour whose targets never become healthy: verify polls until verify_timeout_seconds,
+    # and is never silent meanwhile.
+    text = deployed.config_path.read_text()
+    deployed.config_path.write_text(text.replace("verify_timeout_seconds = 5",
+                                                 "verify_timeout_seconds = 45"))
+    assert "verify_timeout_seconds = 45" in deployed.config_path.read_text()
+    elbv2 = deployed.client("elbv2")
+    green = target_group(deployed, "green")
+    targets = [d["Target"] for d in
+               elbv2.describe_target_health(TargetGroupArn=green)["TargetHealthDescriptions"]]
+    deployed.aws.hooks.append(("after-call.cloudformation.UpdateStack", lambda **kwargs:
+                               elbv2.deregister_targets(TargetGroupArn=green, Targets=targets)))
+    result = deployed.call("deploy", "--image", "app:v2", clock=VirtualClock())
+    assert result.code == 4
+    progress = [line for line in result.err.splitlines() if line.startswith("  verifying green")]
+    assert len(progress) >= 4, result.err  # 45 s of verifying: a line every 10 s at least
+    assert progress[0].startswith("  verifying green: 2/2 tasks running, 0 healthy, 0 unhealthy "
+                                  "targets, waiting for: its target group has no healthy target")
 
 
 def test_fault_24_request_applied_but_reply_lost(deployed):
@@ -760,3 +797,57 @@ def test_fault_28b_two_deploys_in_threads(deployed):
     assert winner.calls.count("UpdateStack") == 2
     assert deployed.forwards(80) == "green"
     assert not lock_exists(deployed)
+
+
+# --- the lock: never removed from under a live run; a run whose lock was taken stops ------------
+
+def put_lock(env, owner: str, expires_in: float = 3600) -> None:
+    env.client("ssm").put_parameter(
+        Name="/stackswap/shop/lock", Type="String", Value=json.dumps(
+            {"owner": owner, "command": "deploy", "expires": time.time() + expires_in}))
+
+
+def test_unlock_refuses_a_holder_that_may_be_alive_unless_forced(deployed):
+    put_lock(deployed, "ci@runner-7:4242")  # another machine: it cannot be asked
+    result = deployed.call("unlock")
+    assert result.code == 3
+    assert "held by ci@runner-7:4242 (deploy, until" in one_line(result.err)
+    assert "stackswap unlock --force" in result.err
+    assert lock_exists(deployed)
+    forced = deployed.call("unlock", "--force")
+    assert forced.code == 0 and "removed the lock of ci@runner-7:4242" in forced.out
+    assert not lock_exists(deployed)
+
+
+def test_unlock_removes_the_lock_of_a_run_that_is_gone_or_expired(deployed):
+    finished = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                              capture_output=True, text=True, check=True)
+    put_lock(deployed, f"me@{socket.gethostname()}:{finished.stdout.strip()}")
+    assert deployed.call("unlock").code == 0
+    assert not lock_exists(deployed)
+    put_lock(deployed, "ci@runner-7:4242", expires_in=-1)
+    assert deployed.call("unlock").code == 0
+    assert not lock_exists(deployed)
+
+
+@pytest.mark.parametrize("intruder", ["removed", "taken"])
+def test_a_run_whose_lock_was_taken_stops_before_its_next_change(deployed, intruder):
+    # Someone forces the lock away while the deploy updates green (and, "taken", another run
+    # grabs it): the deploy must not swap, and must not claim it changed nothing.
+    def take_the_lock() -> None:
+        deployed.client("ssm").delete_parameter(Name="/stackswap/shop/lock")
+        if intruder == "taken":
+            put_lock(deployed, "ops@laptop:77")
+
+    after_update_of(deployed, "shop-green", take_the_lock)
+    result = deployed.call("deploy", "--image", "app:v2")
+    assert result.code == 7
+    line = one_line(result.err)
+    who = "is now held by ops@laptop:77 (deploy, until" if intruder == "taken" else "was removed"
+    assert f"the deploy lock of shop {who}" in line and "while this run held it" in line
+    assert "stopping before the next change (this run had changed shop-green)" in line
+    assert deployed.requests.updated_stacks() == ["shop-green"]  # no swap
+    assert deployed.forwards(80) == "blue"
+    # The intruder's lock is not ours to remove.
+    assert lock_exists(deployed) == (intruder == "taken")
+

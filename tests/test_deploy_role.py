@@ -4,6 +4,7 @@ policy lets a swap through and nothing else, and no template opens :8080 or carr
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 import json
 import re
@@ -457,3 +458,19 @@ def test_alb_stack_policy_shape():
     # The committed JSON is what the function returns, and what StackPolicyBody will carry.
     assert json.loads(rendered_files(EXAMPLE)["alb-stack-policy.json"]) == policy
     assert json.loads(alb_stack_policy_body()) == policy
+
+
+def test_with_alarms_both_roles_read_every_alarm_so_composite_ones_work_as_triggers():
+    # CloudFormation watches rollback triggers, metric or composite ("Specify either
+    # AWS::CloudWatch::Alarm or AWS::CloudWatch::CompositeAlarm", RollbackTrigger API reference),
+    # under the service role when a RoleARN is passed; DescribeAlarms returns composite alarms
+    # only to "the cloudwatch:DescribeAlarms permission that is scoped to *" (DescribeAlarms API
+    # reference). The AWS docs name no permission for trigger monitoring itself: granting the
+    # read is the safe side (docs/security.md).
+    config = dataclasses.replace(EXAMPLE, deploy=dataclasses.replace(
+        EXAMPLE.deploy, alarms=("shop-5xx", "shop-slo")))
+    for role in ("DeployRole", "CloudFormationRole"):
+        (read,) = [s for s in statements(role, config) if s.get("Sid") == "ReadTheAlarms"]
+        assert (as_list(read["Action"]), read["Resource"]) == (["cloudwatch:DescribeAlarms"],
+                                                               ["*"]), role
+        assert not [s for s in statements(role) if s.get("Sid") == "ReadTheAlarms"]

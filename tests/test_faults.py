@@ -18,6 +18,8 @@ import time
 
 import botocore.exceptions
 import pytest
+from moto.cloudwatch.models import cloudwatch_backends
+from moto.core import DEFAULT_ACCOUNT_ID
 
 from generator.config import COLORS, load_config
 from generator.render import alb_stack_body, service_stack_body
@@ -493,6 +495,84 @@ def test_fault_19_alarm_already_in_alarm(deployed):
         assert "alarm(s) already in ALARM: shop-5xx" in one_line(result.err)
     assert deployed.aws.mutating == []
     assert deployed.forwards(80) == "blue"
+
+
+# --- rollback: always possible, and always back to what production ran -------------------------
+
+def test_rollback_goes_ahead_while_an_alarm_fires_and_is_not_watched_by_it(deployed):
+    # The alarm fires because v2 is bad: that is when rollback is needed (invariant 9). Its
+    # swap states an empty RollbackConfiguration, or CloudFormation would reuse the forward
+    # swap's saved trigger and revert the rollback (UpdateStack API reference,
+    # RollbackConfiguration: "To remove all currently specified triggers, specify an empty
+    # list for this parameter").
+    set_alarm(deployed, "shop-5xx", "OK")
+    use_alarms(deployed, "shop-5xx")
+    assert deployed.call("deploy", "--image", "app:v2").code == 0
+    set_alarm(deployed, "shop-5xx", "ALARM")
+    for argv in (["rollback", "--dry-run"], ["rollback"]):
+        result = deployed.call(*argv)
+        assert result.code == 0, result.err
+        assert "alarm(s) in ALARM: shop-5xx; going on without rollback triggers" in (
+            result.err + result.out)
+    assert (deployed.forwards(80), deployed.forwards(8080)) == ("blue", "green")
+    forward, back = [p["RollbackConfiguration"] for p in deployed.requests.of("UpdateStack")
+                     if p["StackName"] == "shop-elb"]
+    assert [t["Arn"].rsplit(":", 1)[1] for t in forward["RollbackTriggers"]] == ["shop-5xx"]
+    assert back == {"RollbackTriggers": [], "MonitoringTimeInMinutes": 0}
+
+
+def test_rollback_after_a_reverted_swap_refuses_to_make_the_bad_release_live(deployed):
+    assert deployed.call("deploy", "--image", "app:v2").code == 0  # green live, blue keeps v1
+    failing = FailingUpdate(deployed, "shop-elb", "ProductionListener", "Listener update failed",
+                            resource_type="AWS::ElasticLoadBalancingV2::Listener")
+    deployed.aws.hooks.append(("before-call.cloudformation.*", failing))
+    assert deployed.call("deploy", "--image", "app:v3").code == 5  # v3 on blue, never served
+    deployed.aws.hooks.remove(("before-call.cloudformation.*", failing))
+    deployed.aws.calls.clear()
+    result = deployed.call("rollback")
+    assert result.code == 3
+    assert one_line(result.err).endswith("To put it live anyway: stackswap swap --to blue")
+    assert "blue now runs app:v3" in result.err
+    assert deployed.aws.mutating == []
+    assert deployed.forwards(80) == "green"
+    # The operator's explicit override still works.
+    assert deployed.call("swap", "--to", "blue").code == 0
+    assert deployed.forwards(80) == "blue"
+
+
+def test_rollback_before_any_swap_has_nothing_to_go_back_to(deployed):
+    result = deployed.call("rollback")
+    assert result.code == 3
+    assert "nothing to roll back to: no swap has happened yet" in one_line(result.err)
+    assert deployed.aws.mutating == []
+
+
+def test_a_configured_alarm_that_does_not_exist_is_one_line_before_any_change(deployed):
+    use_alarms(deployed, "shop-gone")
+    result = deployed.call("deploy", "--image", "app:v2")
+    assert result.code == 3
+    assert "alarm(s) not found in CloudWatch: shop-gone (deploy.alarms)" in one_line(result.err)
+    assert deployed.aws.mutating == []
+
+
+def test_a_composite_alarm_is_a_rollback_trigger_of_type_composite(deployed):
+    # moto has no PutCompositeAlarm (docs/sandbox.md): the alarm is put in its backend, which
+    # this process shares with the server; DescribeAlarms then lists it as composite.
+    set_alarm(deployed, "shop-5xx", "OK")
+    backend = cloudwatch_backends[DEFAULT_ACCOUNT_ID][deployed.region]
+    backend.put_metric_alarm(
+        name="shop-slo", namespace="", metric_name="", comparison_operator="", period=0,
+        evaluation_periods=0, threshold=0, statistic="", description="", dimensions=[],
+        alarm_actions=[], rule='ALARM("shop-5xx")')
+    described = deployed.client("cloudwatch").describe_alarms(
+        AlarmNames=["shop-slo"], AlarmTypes=["MetricAlarm", "CompositeAlarm"])
+    assert [a["AlarmName"] for a in described["CompositeAlarms"]] == ["shop-slo"]
+    use_alarms(deployed, "shop-slo")
+    assert deployed.call("deploy", "--image", "app:v2").code == 0
+    swap = [p for p in deployed.requests.of("UpdateStack") if p["StackName"] == "shop-elb"][-1]
+    (trigger,) = swap["RollbackConfiguration"]["RollbackTriggers"]
+    assert trigger["Type"] == "AWS::CloudWatch::CompositeAlarm"
+    assert trigger["Arn"].endswith(":alarm:shop-slo")
 
 
 # --- 20-24: AWS itself misbehaves ------------------------------------------------------------

@@ -2,13 +2,16 @@
 
 Hypothesis generates sequences of deploy(image)/swap/rollback, each with at most one injected
 fault (the idle update rolls back, the swap rolls back, the smoke request on :8080 or :80 fails,
-throttling, a lost reply). After every step:
+throttling, a lost reply, the configured alarm fires, a SIGTERM arrives before any one of the
+run's CloudFormation calls). After every step:
 
 1. :80 forwards to exactly one of our two target groups, and it has >= 1 healthy target;
 2. a deploy never updated the live colour's service stack (UpdateStack recorded per stack);
 3. the exit code is one of the documented ones (and 0 when nothing was injected — except a
    rollback to a release that never served production, which is refused with 3 and changes
-   nothing: the test keeps its own history of what :80 served to know which);
+   nothing: the test keeps its own history of what :80 served to know which); rollback and
+   swap --to succeed while the alarm fires (invariant 9);
+4. the deploy lock is released, whatever ended the run (invariant 10);
 
 and at the end a rerun of the last command without faults converges: exit 0, and a second rerun
 makes no mutating CloudFormation call. (`swap` and `rollback` run with `--to <colour>`, which is
@@ -26,11 +29,13 @@ from __future__ import annotations
 
 import math
 import os
+import signal
 from dataclasses import dataclass
 
 from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
 
+from orchestrator.errors import Interrupted
 from tests.harness import (
     FailingUpdate,
     LostReply,
@@ -41,11 +46,12 @@ from tests.harness import (
     operation_of,
 )
 
-DOCUMENTED = {0, 2, 3, 4, 5, 6, 7, 130}
+DOCUMENTED = {0, 2, 3, 4, 5, 6, 7, 130, 143, 129}
 CFN_MUTATING = {"CreateStack", "UpdateStack", "DeleteStack", "CancelUpdateStack",
                 "ContinueUpdateRollback"}
 FAULTS = ["none", "idle_rolls_back", "swap_rolls_back", "smoke_8080", "smoke_80", "throttling",
-          "lost_reply"]
+          "lost_reply", "alarm_fires", "sigterm"]
+ALARM = "shop-5xx"
 # Every step is a real CLI run against moto over HTTP (~1 s an example), so this is the slowest
 # test of the suite; STACKSWAP_INVARIANT_EXAMPLES=40 gives a quick local run.
 EXAMPLES = int(os.environ.get("STACKSWAP_INVARIANT_EXAMPLES", "200"))
@@ -57,10 +63,12 @@ class Step:
     command: str  # deploy | swap | rollback
     image: str    # deploy only: new | live | idle
     fault: str
+    at: int = 1   # sigterm only: the CloudFormation call of the run the signal arrives before
 
 
 steps = st.builds(Step, st.sampled_from(["deploy", "deploy", "swap", "rollback"]),
-                  st.sampled_from(["new", "new", "live", "idle"]), st.sampled_from(FAULTS))
+                  st.sampled_from(["new", "new", "live", "idle"]), st.sampled_from(FAULTS),
+                  st.integers(1, 10))
 
 
 class World:
@@ -74,8 +82,20 @@ class World:
         self.requests = Requests().install(env.aws)
         self.base_hooks = list(env.aws.hooks)
         botocore_sleeps_on(monkeypatch, VirtualClock())  # botocore's backoff takes no real time
+        # One alarm, configured: forward swaps carry it as a trigger; "alarm_fires" sets it off.
+        self.set_alarm("OK")
+        env.config_path.write_text(env.config_path.read_text().replace(
+            "[deploy]", f'[deploy]\nalarms = ["{ALARM}"]'))
         result = env.call("deploy", "--image", "app:v1")
         assert result.code == 0, result.err
+
+    def set_alarm(self, state: str) -> None:
+        cloudwatch = self.env.client("cloudwatch")
+        cloudwatch.put_metric_alarm(AlarmName=ALARM, MetricName="HTTPCode_Target_5XX_Count",
+                                    Namespace="AWS/ApplicationELB", Statistic="Sum", Period=60,
+                                    EvaluationPeriods=1, Threshold=1,
+                                    ComparisonOperator="GreaterThanThreshold")
+        cloudwatch.set_alarm_state(AlarmName=ALARM, StateValue=state, StateReason="test")
 
     def image_of(self, color: str) -> str:
         return self.env.parameter(f"shop-{color}", "Image")
@@ -102,7 +122,7 @@ class World:
             image = f"app:v{self.version}"
         return ["deploy", "--image", image]
 
-    def inject(self, fault: str) -> None:
+    def inject(self, fault: str, at: int) -> None:
         env = self.env
         live = env.forwards(80)
         idle = "green" if live == "blue" else "blue"
@@ -129,17 +149,28 @@ class World:
             env.aws.hooks.append(("before-send.cloudformation", throttle))
         elif fault == "lost_reply":
             LostReply("UpdateStack").install(env.aws)
+        elif fault == "alarm_fires":
+            self.set_alarm("ALARM")
+        elif fault == "sigterm":  # a CI runner cancels the job at a call of the run's work
+            count = {"n": 0}
+
+            def cancel(**kwargs) -> None:
+                count["n"] += 1
+                if count["n"] == at:
+                    raise Interrupted(signal.SIGTERM)
+            env.aws.hooks.append(("before-call.cloudformation.*", cancel))
 
     def heal(self) -> None:
         self.env.aws.hooks[:] = self.base_hooks
         self.env.test.answer(200)
         self.env.production.answer(200)
+        self.set_alarm("OK")
 
-    def run(self, argv: list[str], fault: str = "none"):
+    def run(self, argv: list[str], fault: str = "none", at: int = 1):
         live = self.env.forwards(80)
         live_release = self.release_of(live)
         allowed = argv[0] != "rollback" or argv[2] == live or self.rollback_allowed(argv)
-        self.inject(fault)
+        self.inject(fault, at)
         self.env.aws.calls.clear()
         self.requests.seen.clear()
         try:
@@ -156,12 +187,19 @@ class World:
         env = self.env
         assert result.code in DOCUMENTED, result
         if not allowed:  # a rollback to a release that never served production
-            assert result.code == 3, (argv, result.err)
-            assert "To put it live anyway: stackswap swap --to" in result.err
+            interrupted = fault == "sigterm" and result.code == 143  # before it was refused
+            assert result.code == 3 or interrupted, (argv, result.err)
+            assert interrupted or "To put it live anyway: stackswap swap --to" in result.err
             assert not [c for c in env.aws.calls if c in CFN_MUTATING]
         elif fault == "none":
             assert result.code == 0, (argv, result.err)
+        elif fault == "alarm_fires" and argv[0] != "deploy":
+            # invariant 9: rollback and swap --to are never refused for an alarm
+            assert result.code == 0, (argv, result.err)
         assert "Traceback" not in result.err
+        # every run, even one a signal ended, leaves the lock released
+        assert not env.client("ssm").get_parameters(Names=["/stackswap/shop/lock"])[
+            "Parameters"], (argv, fault, result.err)
         # 1. :80 forwards to exactly one of our target groups, which has a healthy target
         outputs = env.outputs("shop-elb")
         elbv2 = env.client("elbv2")
@@ -191,7 +229,7 @@ def check_sequence(env, monkeypatch, sequence) -> None:
     argv = ["swap"]
     for step in sequence:
         argv = world.argv(step)
-        world.run(argv, step.fault)
+        world.run(argv, step.fault, step.at)
     # A rerun of the last command without faults converges...
     world.run(argv)
     if any(c in CFN_MUTATING for c in env.aws.calls):

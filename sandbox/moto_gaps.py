@@ -1,5 +1,5 @@
-"""Where moto differs from real AWS (CloudFormation, ECS, ELBv2), and the sandbox's fix: the one
-module that patches moto.
+"""Where moto differs from real AWS (CloudFormation, ECS, ELBv2, CloudWatch), and the sandbox's
+fix: the one module that patches moto.
 
 Each gap has a pin test in tests/test_moto_gaps.py that shows plain moto still has it, so an
 upgrade that closes one is noticed and the fix here can go.
@@ -62,6 +62,8 @@ watched, nothing is saved for the stack's next update, and DescribeStacks shows 
 StackOperations saves it per stack, reuses it for an update that omits it and watches its
 triggers. Wired here: both requests hand theirs over (`rollback_configuration_requested`) while
 moto serves them.
+
+Gaps 12 and 14 are plain fixes again, like 1-7: both servers have them.
 
 Gap 12 — UpdateTerminationProtection is not implemented (over HTTP, a 500 page). Fix: set or
 clear the stack's flag (moto keeps CreateStack's `EnableTerminationProtection` and shows it in
@@ -425,19 +427,19 @@ def _rule_holds(rule: str, state_of: Any) -> bool:
     NOT binds tighter than AND, AND tighter than OR."""
     tokens = _rule_tokens(rule)
 
-    def expression(at: int) -> tuple[bool, int]:
-        value, at = conjunction(at)
-        while at < len(tokens) and tokens[at] == ("word", "OR"):
-            right, at = conjunction(at + 1)
-            value = value or right
+    def chain(at: int, word: str, operand: Any) -> tuple[bool, int]:
+        """operand (word operand)*: OR over conjunctions, AND over negations."""
+        value, at = operand(at)
+        while at < len(tokens) and tokens[at] == ("word", word):
+            right, at = operand(at + 1)
+            value = (value or right) if word == "OR" else (value and right)
         return value, at
 
+    def expression(at: int) -> tuple[bool, int]:
+        return chain(at, "OR", conjunction)
+
     def conjunction(at: int) -> tuple[bool, int]:
-        value, at = negation(at)
-        while at < len(tokens) and tokens[at] == ("word", "AND"):
-            right, at = negation(at + 1)
-            value = value and right
-        return value, at
+        return chain(at, "AND", negation)
 
     def negation(at: int) -> tuple[bool, int]:
         if at < len(tokens) and tokens[at] == ("word", "NOT"):

@@ -1,5 +1,5 @@
-"""Where moto differs from real AWS (CloudFormation, ECS, ELBv2), and the sandbox's fix: the one
-module that patches moto.
+"""Where moto differs from real AWS (CloudFormation, ECS, ELBv2, CloudWatch), and the sandbox's
+fix: the one module that patches moto.
 
 Each gap has a pin test in tests/test_moto_gaps.py that shows plain moto still has it, so an
 upgrade that closes one is noticed and the fix here can go.
@@ -36,19 +36,17 @@ Gap 7 — "No updates are to be performed" is never raised for a stack with a li
 request's (a comma-separated string), so an update that changes nothing runs as a real one. Fix:
 compare both as CloudFormation does, as the strings the caller sent.
 
-The gaps below are filled by the sandbox's emulators; moto_gaps only wires their hooks into moto
-(`install(stack_operations, target_health)`), so that this module is the one place that patches
-moto. Without a hook, that part stays as moto has it.
+Gaps 8-11 and 13 are filled by the sandbox's emulators; moto_gaps only wires their hooks into
+moto (`install(stack_operations, target_health)`), so that this module is the one place that
+patches moto. Without a hook, that part stays as moto has it.
 
 Gap 8 — every stack operation completes inside the API call and never fails: CreateStack,
 UpdateStack and DeleteStack return with the stack already `*_COMPLETE`, so nothing is ever seen
-in progress, waits for an ECS service, trips a circuit breaker or rolls back, and UpdateStack
-drops `RollbackConfiguration`. Fix: sandbox/stack_operations.py (StackOperations) runs each
-operation in the background, as CloudFormation does. Wired here: CreateStack, UpdateStack and
-DeleteStack hand the stack to its `begin_create`, `begin_update` and `begin_delete`; UpdateStack
-first refuses a stack in progress (`refuse_if_busy`, before moto diffs anything) and keeps the
-request's RollbackConfiguration (`keep_rollback_configuration`); and a stack shows no outputs
-until it is created.
+in progress, waits for an ECS service, trips a circuit breaker or rolls back. Fix:
+sandbox/stack_operations.py (StackOperations) runs each operation in the background, as
+CloudFormation does. Wired here: CreateStack, UpdateStack and DeleteStack hand the stack to its
+`begin_create`, `begin_update` and `begin_delete`; UpdateStack first refuses a stack in progress
+(`refuse_if_busy`, before moto diffs anything); and a stack shows no outputs until it is created.
 
 Gap 9 — CancelUpdateStack is not implemented (over HTTP, moto answers a 500 page). Fix: route it
 to StackOperations.cancel_update, which rolls the update back.
@@ -58,20 +56,47 @@ plane, sandbox/data_plane.py, runs them; it writes moto's objects but patches no
 Fix: sandbox/target_health.py's TargetHealthBook, kept by real HTTP health checks. Wired here:
 DescribeTargetHealth reports the book's state for the targets it holds.
 
+Gap 11 — CreateStack and UpdateStack drop `RollbackConfiguration`: no rollback trigger is ever
+watched, nothing is saved for the stack's next update, and DescribeStacks shows no
+`RollbackConfiguration` (real: the stack's saved one, `{}` when it has none). Fix:
+StackOperations saves it per stack, reuses it for an update that omits it and watches its
+triggers. Wired here: both requests hand theirs over (`rollback_configuration_requested`) while
+moto serves them.
+
+Gaps 12 and 14 are plain fixes again, like 1-7: both servers have them.
+
+Gap 12 — UpdateTerminationProtection is not implemented (over HTTP, a 500 page). Fix: set or
+clear the stack's flag (moto keeps CreateStack's `EnableTerminationProtection` and shows it in
+DescribeStacks), refused for a stack being or already deleted, as the user guide says.
+
+Gap 13 — DeleteStack deletes a stack with termination protection. Fix: StackOperations'
+`begin_delete` refuses it with CloudFormation's ValidationError. A hook, so that the tests' moto
+server keeps moto's DeleteStack: its fault tests remove stackswap-created (protected) stacks
+with it.
+
+Gap 14 — PutCompositeAlarm is not implemented (over HTTP, a 500 page), and a composite alarm's
+state is never evaluated from its rule. Fix: route PutCompositeAlarm to moto's PutMetricAlarm,
+which already stores an `AlarmRule` as a composite alarm, and evaluate the rule (ALARM(), OK(),
+INSUFFICIENT_DATA(), TRUE, FALSE, AND, OR, NOT, parentheses; names or ARNs) when the alarm is
+put and whenever an alarm it names changes state, as CloudWatch does.
+
 The sandbox's server installs every fix with both hooks; the tests' moto server installs them
-with none, so there gaps 8–10 are as moto has them.
+with none, so there gaps 8–11 and 13 are as moto has them.
 """
 
 from __future__ import annotations
 
 import functools
+import re
 from typing import TYPE_CHECKING, Any
 
 from moto.cloudformation import models as cfn_models
 from moto.cloudformation import parsing
 from moto.cloudformation import responses as cfn_responses
 from moto.cloudformation.exceptions import ValidationError
-from moto.core.responses import EmptyResult
+from moto.cloudwatch import models as cloudwatch_models
+from moto.cloudwatch import responses as cloudwatch_responses
+from moto.core.responses import ActionResult, EmptyResult
 from moto.ecs import models as ecs_models
 from moto.elbv2 import models as elbv2_models
 
@@ -263,7 +288,7 @@ def _validate_different_update(self: Any, incoming_params: list[dict[str, Any]] 
             raise ValidationError(old_stack.name, message="No updates are to be performed.")
 
 
-# --- gap 8: stack operations that take time (hook: StackOperations) ---------------------------
+# --- gaps 8, 11 and 13: stack operations that take time (hook: StackOperations) -----------------
 
 def _stack_operations() -> StackOperations | None:
     return _HOOKS["stack_operations"]
@@ -296,20 +321,31 @@ def _delete_stack(self: Any, name_or_stack_id: str) -> None:
     for stack in list(self.stacks.values()):
         if name_or_stack_id in (stack.name, stack.stack_id):
             delete = functools.partial(_ORIGINALS["delete_stack"], self, stack.stack_id)
-            operations.begin_delete(stack, delete)
+            operations.begin_delete(stack, delete, name_or_stack_id)  # gap 13
             return
+
+
+def _create_stack_action(self: Any) -> Any:
+    operations = _stack_operations()
+    if operations is None:
+        return _ORIGINALS["create_stack_action"](self)
+    # gap 11: moto drops RollbackConfiguration; hand it to begin_create (same request, lock held).
+    with operations.rollback_configuration_requested(
+            self._get_param("StackName"), self._get_param("RollbackConfiguration")):
+        return _ORIGINALS["create_stack_action"](self)
 
 
 def _update_stack_action(self: Any) -> Any:
     operations = _stack_operations()
-    if operations is not None:
-        # Before moto's checks: real CloudFormation refuses a busy stack before diffing anything.
-        stack = self.cloudformation_backend.get_stack(self._get_param("StackName"))
-        operations.refuse_if_busy(stack)
-        # moto drops RollbackConfiguration; keep it for begin_update (same request, lock held).
-        operations.keep_rollback_configuration(
-            stack.name, self._get_param("RollbackConfiguration") or {})
-    return _ORIGINALS["update_stack_action"](self)
+    if operations is None:
+        return _ORIGINALS["update_stack_action"](self)
+    # Before moto's checks: real CloudFormation refuses a busy stack before diffing anything.
+    stack = self.cloudformation_backend.get_stack(self._get_param("StackName"))
+    operations.refuse_if_busy(stack)
+    # gap 11: moto drops RollbackConfiguration; hand it to begin_update (same request, lock held).
+    with operations.rollback_configuration_requested(
+            stack.name, self._get_param("RollbackConfiguration")):
+        return _ORIGINALS["update_stack_action"](self)
 
 
 def _outputs(self: Any) -> Any:
@@ -346,6 +382,150 @@ def _health_for(self: Any, target: dict[str, Any], ec2_backend: Any) -> Any:
                                          record.description)
 
 
+# --- gap 12: UpdateTerminationProtection --------------------------------------------------------
+
+def _update_termination_protection_action(self: Any) -> Any:
+    # User guide, "Protect CloudFormation stacks from being deleted": "You can set termination
+    # protection on a stack with any status except DELETE_IN_PROGRESS or DELETE_COMPLETE."
+    # (The refusal's wording is the sandbox's: AWS documents the rule, not the message.)
+    stack = self.cloudformation_backend.get_stack(self._get_param("StackName"))
+    if stack.status in ("DELETE_IN_PROGRESS", "DELETE_COMPLETE"):
+        raise ValidationError(stack.stack_id, message=(
+            f"Stack [{stack.stack_id}] is in {stack.status} state: termination protection "
+            f"cannot be changed"))
+    stack.enable_termination_protection = bool(
+        self._get_bool_param("EnableTerminationProtection", False))
+    return ActionResult({"StackId": stack.stack_id})
+
+
+# --- gap 14: composite alarms ---------------------------------------------------------------------
+
+_RULE_TOKEN = re.compile(
+    r"\s*(?:(?P<function>ALARM|OK|INSUFFICIENT_DATA)\s*\(\s*"
+    r"(?:\"(?P<quoted>[^\"]*)\"|'(?P<single>[^']*)'|(?P<bare>[^\s()]+))\s*\)"
+    r"|(?P<word>TRUE|FALSE|AND|OR|NOT)\b|(?P<paren>[()]))")
+
+
+def _rule_tokens(rule: str) -> list[tuple[str, str]]:
+    """An AlarmRule as tokens: ("state", "ALARM name"), ("word", "AND"), ("paren", "(")."""
+    tokens, position = [], 0
+    while rule[position:].strip():
+        match = _RULE_TOKEN.match(rule, position)
+        if match is None:
+            raise ValueError(f"cannot read the alarm rule at {rule[position:]!r}")
+        if match["function"]:
+            target = match["quoted"] or match["single"] or match["bare"]
+            tokens.append(("state", f"{match['function']} {target}"))
+        else:
+            tokens.append(("word", match["word"]) if match["word"] else ("paren", match["paren"]))
+        position = match.end()
+    return tokens
+
+
+def _rule_holds(rule: str, state_of: Any) -> bool:
+    """Whether an AlarmRule is true, given state_of(name or ARN) -> state (None: no alarm).
+    NOT binds tighter than AND, AND tighter than OR."""
+    tokens = _rule_tokens(rule)
+
+    def chain(at: int, word: str, operand: Any) -> tuple[bool, int]:
+        """operand (word operand)*: OR over conjunctions, AND over negations."""
+        value, at = operand(at)
+        while at < len(tokens) and tokens[at] == ("word", word):
+            right, at = operand(at + 1)
+            value = (value or right) if word == "OR" else (value and right)
+        return value, at
+
+    def expression(at: int) -> tuple[bool, int]:
+        return chain(at, "OR", conjunction)
+
+    def conjunction(at: int) -> tuple[bool, int]:
+        return chain(at, "AND", negation)
+
+    def negation(at: int) -> tuple[bool, int]:
+        if at < len(tokens) and tokens[at] == ("word", "NOT"):
+            value, at = negation(at + 1)
+            return not value, at
+        return atom(at)
+
+    def atom(at: int) -> tuple[bool, int]:
+        if at >= len(tokens):
+            raise ValueError("the alarm rule ends early")
+        kind, text = tokens[at]
+        if (kind, text) == ("paren", "("):
+            value, at = expression(at + 1)
+            if at >= len(tokens) or tokens[at] != ("paren", ")"):
+                raise ValueError("unbalanced parentheses in the alarm rule")
+            return value, at + 1
+        if kind == "state":
+            wanted, target = text.split(" ", 1)
+            return state_of(target) == wanted, at + 1
+        if kind == "word" and text in ("TRUE", "FALSE"):
+            return text == "TRUE", at + 1
+        raise ValueError(f"unexpected {text!r} in the alarm rule")
+
+    value, end = expression(0)
+    if end != len(tokens):
+        raise ValueError("unexpected text after the alarm rule")
+    return value
+
+
+def _rule_targets(rule: str) -> set[str]:
+    """The alarm names and ARNs a rule names (none when the sandbox cannot read it)."""
+    try:
+        return {text.split(" ", 1)[1] for kind, text in _rule_tokens(rule) if kind == "state"}
+    except ValueError:
+        return set()
+
+
+def _reevaluate(backend: Any, composite: Any) -> bool:
+    """Set a composite alarm to ALARM when its rule holds, else OK; True when that changed its
+    state. A rule the sandbox cannot read leaves the state as it is."""
+    alarms = backend.alarms
+
+    def state_of(target: str) -> str | None:
+        alarm = alarms.get(target) or next(
+            (a for a in alarms.values() if a.alarm_arn == target), None)
+        return alarm.state_value if alarm is not None else None
+
+    try:
+        state = "ALARM" if _rule_holds(composite.rule, state_of) else "OK"
+    except ValueError:
+        return False
+    if state == composite.state_value:
+        return False
+    composite.update_state(f"Alarm rule {composite.rule} evaluated to {state}", "{}", state)
+    return True
+
+
+def _propagate(backend: Any, changed: Any) -> None:
+    """Re-evaluate the composite alarms whose rule names `changed` (by name or ARN), and in turn
+    those naming a composite whose state that changed. SetAlarmState API reference: a composite
+    alarm "returns to its actual state only once any of its children alarms change state. It is
+    also reevaluated if you update its configuration." """
+    queue, rounds = [changed], 2 * len(backend.alarms)  # a cycle of composites cannot loop
+    while queue and rounds > 0:
+        alarm, rounds = queue.pop(0), rounds - 1
+        for composite in list(backend.alarms.values()):
+            if composite.rule is not None and composite is not alarm and \
+                    _rule_targets(composite.rule) & {alarm.name, alarm.alarm_arn} and \
+                    _reevaluate(backend, composite):
+                queue.append(composite)
+
+
+def _put_composite_alarm_action(self: Any) -> Any:
+    result = self.put_metric_alarm()  # moto's: an AlarmRule makes it a composite alarm
+    composite = self.cloudwatch_backend.alarms[self._get_param("AlarmName")]
+    _reevaluate(self.cloudwatch_backend, composite)
+    _propagate(self.cloudwatch_backend, composite)
+    return result
+
+
+def _set_alarm_state(self: Any, alarm_name: str, reason: str, reason_data: str,
+                     state_value: str) -> None:
+    _ORIGINALS["set_alarm_state"](self, alarm_name, reason, reason_data, state_value)
+    _propagate(self, self.alarms[alarm_name])  # the alarm set by hand keeps the state given
+
+
 # --- installing ---------------------------------------------------------------------------------
 
 def _patches() -> dict[str, tuple[type, str, Any]]:
@@ -380,14 +560,25 @@ def _patches() -> dict[str, tuple[type, str, Any]]:
         # gap 9
         "cancel_update_stack_action": (response, "cancel_update_stack",
                                        _cancel_update_stack_action),
+        # gap 11 (with update_stack_action above)
+        "create_stack_action": (response, "create_stack", _create_stack_action),
+        # gap 12
+        "update_termination_protection_action": (
+            response, "update_termination_protection", _update_termination_protection_action),
+        # gap 14
+        "put_composite_alarm_action": (cloudwatch_responses.CloudWatchResponse,
+                                       "put_composite_alarm", _put_composite_alarm_action),
+        "set_alarm_state": (cloudwatch_models.CloudWatchBackend, "set_alarm_state",
+                            _set_alarm_state),
     }
 
 
 def install(stack_operations: StackOperations | None = None,
             target_health: TargetHealthBook | None = None) -> None:
-    """Apply every fix to moto in this process, and hand gaps 8 and 9 to `stack_operations` and
-    gap 10 to `target_health` (None: moto's own behaviour there). Each moto attribute is patched
-    once, whatever the number of calls; the hooks are the last call's."""
+    """Apply every fix to moto in this process, and hand gaps 8, 9, 11 and 13 to
+    `stack_operations` and gap 10 to `target_health` (None: moto's own behaviour there). Each
+    moto attribute is patched once, whatever the number of calls; the hooks are the last
+    call's."""
     _HOOKS.update(stack_operations=stack_operations, target_health=target_health)
     if _ORIGINALS:
         return

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import pytest
 from moto.cloudformation.responses import CloudFormationResponse
+from moto.cloudwatch.models import cloudwatch_backends
+from moto.cloudwatch.responses import CloudWatchResponse
+from moto.core import DEFAULT_ACCOUNT_ID
 
 from sandbox import moto_gaps
 from sandbox.environment import client
@@ -125,6 +128,140 @@ def test_gap_10_registered_targets_are_healthy_at_once_and_services_run_no_tasks
     config, cfn, _ = stacks
     ecs = client("ecs", cfn.meta.endpoint_url, cfn.meta.region_name)
     assert ecs.list_tasks(cluster=config.cluster)["taskArns"] == []
+
+
+TOPIC = "Resources: {Topic: {Type: AWS::SNS::Topic}}"
+
+
+def _metric_alarm(cloudwatch, name: str) -> str:
+    cloudwatch.put_metric_alarm(AlarmName=name, MetricName="HTTPCode_Target_5XX_Count",
+                                Namespace="AWS/ApplicationELB", Statistic="Sum", Period=60,
+                                EvaluationPeriods=1, Threshold=1,
+                                ComparisonOperator="GreaterThanOrEqualToThreshold")
+    return cloudwatch.describe_alarms(AlarmNames=[name])["MetricAlarms"][0]["AlarmArn"]
+
+
+def test_gap_11_rollback_configuration_is_dropped(aws, plain_moto):
+    cfn = client("cloudformation", aws.endpoint, aws.region)
+    arn = _metric_alarm(client("cloudwatch", aws.endpoint, aws.region), "gap11")
+    cfn.create_stack(StackName="gap11", TemplateBody=TOPIC, RollbackConfiguration={
+        "RollbackTriggers": [{"Arn": arn, "Type": "AWS::CloudWatch::Alarm"}],
+        "MonitoringTimeInMinutes": 5})
+    (described,) = cfn.describe_stacks(StackName="gap11")["Stacks"]
+    # Real DescribeStacks shows the stack's saved RollbackConfiguration (`{}` when none).
+    assert "RollbackConfiguration" not in described
+
+
+def test_gap_12_update_termination_protection_is_not_implemented(plain_moto):
+    # Over HTTP moto answers a 500 page ("The update_termination_protection action has not
+    # been implemented").
+    assert not hasattr(CloudFormationResponse, "update_termination_protection")
+
+
+def test_update_termination_protection_with_the_fix(aws):
+    # https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_UpdateTerminationProtection.html
+    # "Updates termination protection for the specified stack." Response: StackId. The flag is
+    # the Stack's EnableTerminationProtection in DescribeStacks.
+    cfn = client("cloudformation", aws.endpoint, aws.region)
+    stack_id = cfn.create_stack(StackName="guarded", TemplateBody=TOPIC,
+                                EnableTerminationProtection=True)["StackId"]
+
+    def protected() -> bool:
+        return cfn.describe_stacks(StackName="guarded")["Stacks"][0][
+            "EnableTerminationProtection"]
+
+    assert protected() is True
+    assert cfn.update_termination_protection(
+        StackName="guarded", EnableTerminationProtection=False)["StackId"] == stack_id
+    assert protected() is False
+    cfn.update_termination_protection(StackName=stack_id, EnableTerminationProtection=True)
+    assert protected() is True
+    with pytest.raises(cfn.exceptions.ClientError, match="does not exist"):
+        cfn.update_termination_protection(StackName="nothing", EnableTerminationProtection=True)
+
+
+def test_gap_13_a_protected_stack_is_deleted(aws, plain_moto):
+    cfn = client("cloudformation", aws.endpoint, aws.region)
+    stack_id = cfn.create_stack(StackName="gap13", TemplateBody=TOPIC,
+                                EnableTerminationProtection=True)["StackId"]
+    cfn.delete_stack(StackName="gap13")
+    # Real CloudFormation refuses: ValidationError "Stack [gap13] cannot be deleted while
+    # TerminationProtection is enabled", the stack unchanged.
+    (described,) = cfn.describe_stacks(StackName=stack_id)["Stacks"]
+    assert described["StackStatus"] == "DELETE_COMPLETE"
+
+
+def test_gap_13_is_left_to_the_sandbox_so_the_moto_server_still_deletes(aws):
+    # The tests' moto server installs the fixes without StackOperations: DeleteStack stays
+    # moto's, which the orchestrator's fault tests use to remove a protected stack.
+    cfn = client("cloudformation", aws.endpoint, aws.region)
+    cfn.create_stack(StackName="removable", TemplateBody=TOPIC, EnableTerminationProtection=True)
+    cfn.delete_stack(StackName="removable")
+    assert all(s["StackName"] != "removable" for s in cfn.describe_stacks()["Stacks"])
+
+
+def test_gap_14_composite_alarms_cannot_be_put_nor_evaluated(aws, plain_moto):
+    # Over HTTP moto answers PutCompositeAlarm with a 500 page.
+    assert not hasattr(CloudWatchResponse, "put_composite_alarm")
+    cloudwatch = client("cloudwatch", aws.endpoint, aws.region)
+    _metric_alarm(cloudwatch, "child")
+    backend = cloudwatch_backends[DEFAULT_ACCOUNT_ID][aws.region]
+    backend.put_metric_alarm(name="parent", namespace=None, metric_name=None,
+                             comparison_operator=None, evaluation_periods=None, period=None,
+                             threshold=None, statistic=None, description=None, dimensions=[],
+                             alarm_actions=[], rule='ALARM("child")')
+    cloudwatch.set_alarm_state(AlarmName="child", StateValue="ALARM", StateReason="pin")
+    (parent,) = cloudwatch.describe_alarms(AlarmNames=["parent"],
+                                           AlarmTypes=["CompositeAlarm"])["CompositeAlarms"]
+    assert parent["StateValue"] == "OK"  # real: ALARM, its rule holds
+
+
+def test_composite_alarms_with_the_fix(aws):
+    # https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutCompositeAlarm.html
+    # "The composite alarm goes into ALARM state only if all conditions of the rule are met.";
+    # AlarmRule: functions ALARM/OK/INSUFFICIENT_DATA("alarm-name or alarm-ARN"), "operators
+    # (AND, OR and NOT) [...] parenthesis to logically group", TRUE and FALSE; "The alarms
+    # specified in a composite alarm's rule expression can include metric alarms and other
+    # composite alarms."
+    # https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_SetAlarmState.html
+    # "If you use SetAlarmState on a composite alarm, the composite alarm is not guaranteed to
+    # return to its actual state. It returns to its actual state only once any of its children
+    # alarms change state. It is also reevaluated if you update its configuration."
+    cloudwatch = client("cloudwatch", aws.endpoint, aws.region)
+    errors = _metric_alarm(cloudwatch, "shop-5xx")
+    _metric_alarm(cloudwatch, "shop-latency")
+    _metric_alarm(cloudwatch, "maintenance")
+    cloudwatch.put_composite_alarm(
+        AlarmName="shop-slo", AlarmRule=f'ALARM("{errors}") OR ALARM(shop-latency)')
+    cloudwatch.put_composite_alarm(
+        AlarmName="page", AlarmRule='ALARM("shop-slo") AND NOT (ALARM("maintenance") OR FALSE)')
+
+    def states() -> dict[str, str]:
+        found = cloudwatch.describe_alarms(AlarmTypes=["MetricAlarm", "CompositeAlarm"])
+        return {a["AlarmName"]: a["StateValue"]
+                for a in found["MetricAlarms"] + found["CompositeAlarms"]}
+
+    def set_state(name: str, state: str) -> None:
+        cloudwatch.set_alarm_state(AlarmName=name, StateValue=state, StateReason="test")
+
+    composites = cloudwatch.describe_alarms(AlarmTypes=["CompositeAlarm"])["CompositeAlarms"]
+    assert {a["AlarmName"]: a["AlarmRule"] for a in composites}["shop-slo"] == \
+        f'ALARM("{errors}") OR ALARM(shop-latency)'
+    assert states() == {"shop-5xx": "OK", "shop-latency": "OK", "maintenance": "OK",
+                        "shop-slo": "OK", "page": "OK"}
+    set_state("shop-5xx", "ALARM")  # by ARN in the rule
+    assert (states()["shop-slo"], states()["page"]) == ("ALARM", "ALARM")
+    set_state("maintenance", "ALARM")
+    assert (states()["shop-slo"], states()["page"]) == ("ALARM", "OK")
+    set_state("maintenance", "OK")
+    set_state("shop-5xx", "OK")
+    assert (states()["shop-slo"], states()["page"]) == ("OK", "OK")
+    set_state("shop-slo", "ALARM")  # by hand: kept until a child changes state
+    assert (states()["shop-slo"], states()["page"]) == ("ALARM", "ALARM")
+    set_state("shop-latency", "INSUFFICIENT_DATA")
+    assert (states()["shop-slo"], states()["page"]) == ("OK", "OK")
+    cloudwatch.put_composite_alarm(AlarmName="page", AlarmRule="TRUE")  # re-evaluated when put
+    assert states()["page"] == "ALARM"
 
 
 def same_parameters(before: dict, subnets: tuple[str, ...]) -> list[dict]:

@@ -8,12 +8,17 @@ test. Every wait polls for its condition with a deadline; nothing sleeps a fixed
 
 from __future__ import annotations
 
+import os
+import re
+import subprocess
+import sys
 import threading
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -409,3 +414,319 @@ def test_crash_image_at_create_rolls_the_stack_back(sandbox, account):
     assert failed["ResourceStatusReason"] == "ECS Deployment Circuit Breaker was triggered"
     wait_for(lambda: admin(sandbox, "GET", "/status")[1]["tasks"] == [], "no task left")
     assert get(shop.prod)[0] == 503
+
+
+# --- rollback configuration, monitoring time, termination protection --------------------------
+
+SETTING_TEMPLATE = """
+Parameters: {Value: {Type: String}}
+Resources:
+  Setting:
+    Type: AWS::SSM::Parameter
+    Properties: {Name: !Sub "/sandbox/${AWS::StackName}", Type: String, Value: !Ref Value}
+"""
+MINUTE_SECONDS = 1.0  # the module's sandbox keeps the default monitoring_minute_seconds
+
+
+def alarm(shop: Shop, name: str, rule: str | None = None) -> str:
+    """A metric alarm (or, with a rule, a composite alarm) in OK; its ARN."""
+    cloudwatch = shop.client("cloudwatch")
+    if rule is None:
+        cloudwatch.put_metric_alarm(
+            AlarmName=name, MetricName="HTTPCode_Target_5XX_Count", Namespace="AWS/ApplicationELB",
+            Statistic="Sum", Period=60, EvaluationPeriods=1, Threshold=1,
+            ComparisonOperator="GreaterThanOrEqualToThreshold")
+        return cloudwatch.describe_alarms(AlarmNames=[name])["MetricAlarms"][0]["AlarmArn"]
+    cloudwatch.put_composite_alarm(AlarmName=name, AlarmRule=rule)
+    return cloudwatch.describe_alarms(AlarmNames=[name], AlarmTypes=["CompositeAlarm"])[
+        "CompositeAlarms"][0]["AlarmArn"]
+
+
+def set_alarm(shop: Shop, name: str, state: str) -> None:
+    shop.client("cloudwatch").set_alarm_state(AlarmName=name, StateValue=state,
+                                              StateReason="test")
+
+
+def watched_by(*arns: str, minutes: int = 0, kind: str = "AWS::CloudWatch::Alarm") -> dict:
+    return {"RollbackConfiguration": {
+        "RollbackTriggers": [{"Arn": arn, "Type": kind} for arn in arns],
+        "MonitoringTimeInMinutes": minutes}}
+
+
+def swap_to(shop: Shop, live: str, **rollback: Any) -> None:
+    """The ALB stack's parameter-only update that stackswap's swap is, with `rollback` as sent."""
+    shop.cfn.update_stack(
+        StackName=shop.config.alb_stack, UsePreviousTemplate=True,
+        Parameters=[{"ParameterKey": "LiveColor", "ParameterValue": live}] + [
+            {"ParameterKey": key, "UsePreviousValue": True}
+            for key in ("VpcId", "Subnets", "TestCidr")], **rollback)
+
+
+def production_color(shop: Shop) -> str:
+    group = forwards(shop.client("elbv2"), shop.alb["ProductionListenerArn"])
+    return next(color for color in COLORS
+                if shop.alb[f"{color.capitalize()}TargetGroupArn"] == group)
+
+
+def rollback_configuration(shop: Shop, stack: str) -> dict:
+    return shop.cfn.describe_stacks(StackName=stack)["Stacks"][0]["RollbackConfiguration"]
+
+
+def rollback_reason(shop: Shop, stack: str) -> str:
+    return next(e["ResourceStatusReason"] for e in shop.events(stack)
+                if e["LogicalResourceId"] == stack
+                and e["ResourceStatus"] in ("UPDATE_ROLLBACK_IN_PROGRESS", "ROLLBACK_IN_PROGRESS"))
+
+
+def test_saved_triggers_revert_the_revert_unless_the_update_empties_them(shop):
+    # https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_RollbackConfiguration.html
+    # "By default, CloudFormation saves the rollback triggers specified for a stack and applies
+    # them to any subsequent update operations for the stack, unless you specify otherwise. [...]
+    # To use the rollback triggers previously specified for this stack, if any, don't specify
+    # this parameter. [...] To remove all currently specified triggers, specify an empty list".
+    # DescribeStacks' Stack has RollbackConfiguration ("The rollback triggers for CloudFormation
+    # to monitor during stack creation and updating operations") and shows `{}` for a stack
+    # that has none (e.g. describe-stacks output quoted in aws/aws-cli and AWS samples).
+    alb = shop.config.alb_stack
+    assert rollback_configuration(shop, alb) == {}
+    arn = alarm(shop, "shop-5xx")
+    swap_to(shop, "green", **watched_by(arn, minutes=2))  # the forward swap, watched
+    assert shop.settle(alb)[0] == "UPDATE_COMPLETE"
+    saved = {"RollbackTriggers": [{"Arn": arn, "Type": "AWS::CloudWatch::Alarm"}],
+             "MonitoringTimeInMinutes": 2}
+    assert rollback_configuration(shop, alb) == saved
+    assert production_color(shop) == "green"
+
+    # Going back without stating the configuration: CloudFormation watches the saved triggers,
+    # the alarm (still about green's 5xx) fires, and the way back is itself rolled back.
+    swap_to(shop, "blue")
+    set_alarm(shop, "shop-5xx", "ALARM")
+    status, seen = shop.settle(alb)
+    assert (status, seen[0]) == ("UPDATE_ROLLBACK_COMPLETE", "UPDATE_IN_PROGRESS")
+    assert rollback_reason(shop, alb) == \
+        "Rollback triggered by alarm(s) in ALARM state: shop-5xx"
+    assert production_color(shop) == "green" and shop.parameters(alb)["LiveColor"] == "green"
+    assert rollback_configuration(shop, alb) == saved
+
+    # The same way back with an explicit empty list is not watched: it completes in ALARM.
+    swap_to(shop, "blue", RollbackConfiguration={"RollbackTriggers": []})
+    assert rollback_configuration(shop, alb) == {"RollbackTriggers": [],
+                                                 "MonitoringTimeInMinutes": 0}
+    assert shop.settle(alb)[0] == "UPDATE_COMPLETE"
+    assert production_color(shop) == "blue" and shop.answers(shop.prod) == {"hello from app:v1"}
+    assert rollback_configuration(shop, alb) == {"RollbackTriggers": [],
+                                                 "MonitoringTimeInMinutes": 0}
+
+
+def setting_stack(shop: Shop, name: str, value: str, **extra: Any) -> None:
+    shop.cfn.create_stack(StackName=name, TemplateBody=SETTING_TEMPLATE,
+                          Parameters=params(Value=value), **extra)
+
+
+def update_setting(shop: Shop, name: str, value: str, **extra: Any) -> None:
+    shop.cfn.update_stack(StackName=name, UsePreviousTemplate=True,
+                          Parameters=params(Value=value), **extra)
+
+
+def test_create_stack_saves_its_configuration_and_updates_replace_it_piece_by_piece(
+        sandbox, account):
+    # https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_RollbackConfiguration.html
+    # RollbackTriggers: "To use the rollback triggers previously specified for this stack, if
+    # any, don't specify this parameter" and "you must specify all the triggers that you want
+    # used for this stack, even triggers you've specified before (for example, when creating the
+    # stack [...])"; MonitoringTimeInMinutes: "The default is 0 minutes."
+    shop = Shop(sandbox, account[1], account[0], {})
+    first, second = alarm(shop, "first"), alarm(shop, "second")
+    setting_stack(shop, "setting", "1", **watched_by(first, minutes=1))
+    assert shop.settle("setting")[0] == "CREATE_COMPLETE"
+    assert rollback_configuration(shop, "setting") == watched_by(first, minutes=1)[
+        "RollbackConfiguration"]
+    update_setting(shop, "setting", "2", RollbackConfiguration={"MonitoringTimeInMinutes": 0})
+    assert rollback_configuration(shop, "setting") == watched_by(first)["RollbackConfiguration"]
+    assert shop.settle("setting")[0] == "UPDATE_COMPLETE"
+    update_setting(shop, "setting", "3", **watched_by(second))
+    assert shop.settle("setting")[0] == "UPDATE_COMPLETE"
+    set_alarm(shop, "first", "ALARM")  # no longer a trigger of this stack
+    update_setting(shop, "setting", "4")
+    assert shop.settle("setting")[0] == "UPDATE_COMPLETE"
+    assert rollback_configuration(shop, "setting") == watched_by(second)["RollbackConfiguration"]
+
+
+def test_a_trigger_naming_no_alarm_fails_the_operation_and_rolls_it_back(sandbox, account):
+    # https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_RollbackTrigger.html
+    # Arn: "If a specified trigger is missing, the entire stack operation fails and is rolled
+    # back." (AWS documents no message: the sandbox's names the trigger.)
+    shop = Shop(sandbox, account[1], account[0], {})
+    missing = "arn:aws:cloudwatch:eu-west-1:123456789012:alarm:no-such-alarm"
+    setting_stack(shop, "setting", "1")
+    assert shop.settle("setting")[0] == "CREATE_COMPLETE"
+    update_setting(shop, "setting", "2", **watched_by(missing))
+    assert shop.settle("setting")[0] == "UPDATE_ROLLBACK_COMPLETE"
+    statuses = [e["ResourceStatus"] for e in shop.events("setting")
+                if e["LogicalResourceId"] == "setting"]
+    assert statuses[:4] == ["UPDATE_ROLLBACK_COMPLETE",
+                            "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS",
+                            "UPDATE_ROLLBACK_IN_PROGRESS", "UPDATE_IN_PROGRESS"]
+    assert rollback_reason(shop, "setting") == f"Rollback trigger(s) not found: {missing}"
+    assert shop.parameters("setting") == {"Value": "1"}
+    assert rollback_configuration(shop, "setting") == {}  # as before the rolled-back update
+    # A creation too: it rolls back to ROLLBACK_COMPLETE, which can only be deleted.
+    setting_stack(shop, "born-watched", "1", **watched_by(missing))
+    assert shop.settle("born-watched")[0] == "ROLLBACK_COMPLETE"
+    assert rollback_reason(shop, "born-watched") == f"Rollback trigger(s) not found: {missing}"
+
+
+def test_a_composite_alarm_trigger_rolls_back_when_its_rule_holds(shop):
+    # https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_RollbackTrigger.html
+    # Type: "Specify either AWS::CloudWatch::Alarm or AWS::CloudWatch::CompositeAlarm".
+    # https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutCompositeAlarm.html
+    # "The composite alarm goes into ALARM state only if all conditions of the rule are met."
+    alb = shop.config.alb_stack
+    alarm(shop, "shop-5xx")
+    alarm(shop, "shop-latency")
+    slo = alarm(shop, "shop-slo", rule='ALARM("shop-5xx") OR ALARM("shop-latency")')
+    swap_to(shop, "green", **watched_by(slo, minutes=30, kind="AWS::CloudWatch::CompositeAlarm"))
+    wait_for(lambda: production_color(shop) == "green", "the swap applied")
+    assert shop.status(alb) == "UPDATE_IN_PROGRESS"  # in its monitoring time
+    set_alarm(shop, "shop-latency", "ALARM")
+    assert shop.settle(alb)[0] == "UPDATE_ROLLBACK_COMPLETE"
+    assert rollback_reason(shop, alb) == \
+        "Rollback triggered by alarm(s) in ALARM state: shop-slo"
+    assert production_color(shop) == "blue"
+
+
+@pytest.mark.parametrize("triggered", [True, False], ids=["with-trigger", "without-trigger"])
+def test_cancel_during_the_monitoring_time_rolls_the_update_back(shop, triggered):
+    # https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_RollbackConfiguration.html
+    # MonitoringTimeInMinutes: "If you specify a monitoring period but don't specify any
+    # rollback triggers, CloudFormation still waits the specified period of time before cleaning
+    # up old resources after update operations. You can use this monitoring period to perform
+    # any manual stack validation desired, and manually cancel the stack creation or update
+    # (using CancelUpdateStack, for example) as necessary."
+    alb = shop.config.alb_stack
+    triggers = [alarm(shop, "shop-5xx")] if triggered else []
+    swap_to(shop, "green", **watched_by(*triggers, minutes=30))
+    wait_for(lambda: production_color(shop) == "green", "the swap applied")
+    assert shop.status(alb) == "UPDATE_IN_PROGRESS"
+    shop.cfn.cancel_update_stack(StackName=alb)
+    assert shop.settle(alb)[0] == "UPDATE_ROLLBACK_COMPLETE"
+    assert rollback_reason(shop, alb) == "Resource update cancelled"
+    assert production_color(shop) == "blue" and shop.parameters(alb)["LiveColor"] == "blue"
+
+
+def test_monitoring_time_without_triggers_is_waited_before_the_update_completes(shop, sandbox):
+    # https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/using-cfn-rollback-triggers.html
+    # "If you set a monitoring time but don't specify any rollback triggers, CloudFormation
+    # still waits the specified period of time before cleaning up old resources for update
+    # operations."
+    alb = shop.config.alb_stack
+    started = time.time()
+    swap_to(shop, "green", **watched_by(minutes=2))
+    wait_for(lambda: production_color(shop) == "green", "the swap applied")
+    assert shop.status(alb) == "UPDATE_IN_PROGRESS"
+    assert shop.settle(alb)[0] == "UPDATE_COMPLETE"
+    statuses = [e["ResourceStatus"] for e in shop.events(alb) if e["LogicalResourceId"] == alb]
+    assert statuses[:2] == ["UPDATE_COMPLETE", "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS"]
+    operation = sandbox_stack(sandbox, alb)["operation_seconds"]
+    assert sandbox_stack(sandbox, alb)["finished_at"] - started >= operation + 2 * MINUTE_SECONDS
+
+
+def test_termination_protection_refuses_delete_until_it_is_turned_off(sandbox, account):
+    # https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/using-cfn-protect-stacks.html
+    # "If a user attempts to delete a stack with termination protection enabled, the deletion
+    # fails and the stack, including its status, remains unchanged. You can enable termination
+    # protection on a stack when you create it. [...] You can set termination protection on a
+    # stack with any status except DELETE_IN_PROGRESS or DELETE_COMPLETE."
+    # The refusal as AWS answers it (aws-nuke issue #821): "ValidationError: Stack [NAME]
+    # cannot be deleted while TerminationProtection is enabled\n\tstatus code: 400".
+    shop = Shop(sandbox, account[1], account[0], {})
+    setting_stack(shop, "kept", "1", EnableTerminationProtection=True)
+    (described,) = shop.cfn.describe_stacks(StackName="kept")["Stacks"]
+    assert described["EnableTerminationProtection"] is True
+    assert shop.settle("kept")[0] == "CREATE_COMPLETE"
+    events = shop.events("kept")
+    with pytest.raises(ClientError) as refused:
+        shop.cfn.delete_stack(StackName="kept")
+    assert (refused.value.response["Error"]["Code"], refused.value.response["Error"]["Message"]) \
+        == ("ValidationError", "Stack [kept] cannot be deleted while TerminationProtection is "
+                               "enabled")
+    assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    assert shop.status("kept") == "CREATE_COMPLETE" and shop.events("kept") == events
+
+    update_setting(shop, "kept", "2")  # settable in any status but the two deleting ones
+    answer = shop.cfn.update_termination_protection(StackName="kept",
+                                                    EnableTerminationProtection=False)
+    assert answer["StackId"] == described["StackId"]
+    assert shop.status("kept") == "UPDATE_IN_PROGRESS"
+    assert shop.cfn.describe_stacks(StackName="kept")["Stacks"][0][
+        "EnableTerminationProtection"] is False
+    assert shop.settle("kept")[0] == "UPDATE_COMPLETE"
+    shop.cfn.delete_stack(StackName="kept")
+    assert shop.status("kept") == "DELETE_IN_PROGRESS"
+    with pytest.raises(ClientError, match="DELETE_IN_PROGRESS"):
+        shop.cfn.update_termination_protection(StackName=described["StackId"],
+                                               EnableTerminationProtection=True)
+    wait_for(lambda: shop.cfn.describe_stacks(StackName=described["StackId"])["Stacks"][0][
+        "StackStatus"] == "DELETE_COMPLETE", "kept deleted")
+
+
+RECOVERY = re.compile(r"aws cloudformation update-termination-protection "
+                      r"--no-enable-termination-protection --stack-name [\w-]+ && "
+                      r"aws cloudformation delete-stack --stack-name [\w-]+")
+
+
+def shell(command: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run(["bash", "-c", command], env=env, capture_output=True, text=True,
+                          timeout=120, check=False)
+
+
+def test_the_printed_recovery_steps_work_on_the_sandbox_with_the_aws_cli(sandbox, account,
+                                                                         tmp_path):
+    # docs/operations.md, "Recovering a stuck stack": a stack in ROLLBACK_COMPLETE must be
+    # deleted, termination protection first (stackswap creates every stack with it). The
+    # commands are the ones stackswap prints: orchestrator/execute.py (require_created) when a
+    # creation fails, orchestrator/plan.py (MUST_DELETE) on the rerun; run by the AWS CLI
+    # against the sandbox, as an operator would after `eval "$(stackswap sandbox up)"`.
+    ids, config = account
+    write_config(config_file := tmp_path / "crash.toml", ids, deploy={
+        "production_url": f'"{sandbox["STACKSWAP_SANDBOX_PROD_URL"]}"',
+        "test_url": f'"{sandbox["STACKSWAP_SANDBOX_TEST_URL"]}"'})
+    venv_bin = str(Path(sys.executable).parent)  # the CLI and awscli live next to python
+    env = {**os.environ, **sandbox, "AWS_REGION": REGION, "AWS_DEFAULT_REGION": REGION,
+           "STACKSWAP_CONFIG": str(config_file), "PATH": f"{venv_bin}:{os.environ['PATH']}"}
+    env.pop("AWS_PROFILE", None)
+    stack = config.service_stack("blue")
+
+    created = shell("stackswap deploy --image app:v1-crash", env)
+    assert created.returncode == 6, created.stderr
+    assert f"creating {stack} failed" in created.stderr
+    rerun = shell("stackswap deploy --image app:v1-crash", env)
+    assert rerun.returncode == 6, rerun.stderr
+    assert f"{stack} is ROLLBACK_COMPLETE: it can only be deleted" in rerun.stderr
+    (printed,) = {match[0] for match in map(RECOVERY.search, (created.stderr, rerun.stderr))
+                  if match}  # both messages give the same commands
+    assert f"--stack-name {stack} &&" in printed
+
+    cfn = client("cloudformation", sandbox["AWS_ENDPOINT_URL"], REGION)
+    (before,) = cfn.describe_stacks(StackName=stack)["Stacks"]
+    assert (before["StackStatus"], before["EnableTerminationProtection"]) == (
+        "ROLLBACK_COMPLETE", True)
+    refused = shell(f"aws cloudformation delete-stack --stack-name {stack}", env)
+    assert refused.returncode != 0
+    assert (f"An error occurred (ValidationError) when calling the DeleteStack operation: Stack "
+            f"[{stack}] cannot be deleted while TerminationProtection is enabled") in \
+        refused.stderr
+    assert cfn.describe_stacks(StackName=stack)["Stacks"][0]["StackStatus"] == \
+        "ROLLBACK_COMPLETE"
+
+    done = shell(printed, env)
+    assert done.returncode == 0, done.stderr
+
+    def deleted() -> bool:
+        try:
+            cfn.describe_stacks(StackName=stack)
+        except ClientError as error:
+            return "does not exist" in str(error)
+        return False
+
+    wait_for(deleted, f"{stack} deleted")

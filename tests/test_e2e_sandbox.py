@@ -177,3 +177,42 @@ def test_alarm_firing_after_the_swap_puts_production_back(shop, sandbox, capsys)
     assert "Rollback triggered by alarm(s) in ALARM state: demo-5xx" in result.err
     assert ":80 is confirmed on blue" in result.err
     assert prod(sandbox) == "hello from app:v1"
+
+
+def test_rollback_from_another_terminal_cancels_a_swap_in_its_monitoring_window(shop, sandbox):
+    # The swap is live and CloudFormation watches the alarm for its monitoring time, the ALB
+    # stack still UPDATE_IN_PROGRESS; the deploy holds the lock. An operator sees errors and
+    # rolls back: that cancels the swap update ("manually cancel the stack creation or update
+    # as necessary" during the monitoring period, rollback-triggers user guide,
+    # https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/using-cfn-rollback-triggers.html),
+    # CloudFormation restores the listeners, and the deploy reports the revert (exit 5).
+    cloudwatch = client("cloudwatch", shop.endpoint, shop.region)
+    cloudwatch.put_metric_alarm(
+        AlarmName="demo-5xx", MetricName="HTTPCode_Target_5XX_Count",
+        Namespace="AWS/ApplicationELB", Statistic="Sum", Period=60, EvaluationPeriods=1,
+        Threshold=1, ComparisonOperator="GreaterThanThreshold")
+    shop.config_path.write_text(shop.config_path.read_text().replace(
+        "[deploy]", '[deploy]\nalarms = ["demo-5xx"]\nalarm_monitoring_minutes = 60'))
+    environ = {**os.environ, "PYTHONPATH": str(REPO)}
+    deploy = subprocess.Popen([sys.executable, "-m", "orchestrator", "deploy", "--image",
+                               "app:v2"], env=environ, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while prod(sandbox) != "hello from app:v2":  # the swap is applied; the window runs
+            assert deploy.poll() is None and time.monotonic() < deadline
+        cfn = client("cloudformation", shop.endpoint, shop.region)
+        (alb,) = cfn.describe_stacks(StackName="demo-elb")["Stacks"]
+        assert alb["StackStatus"] == "UPDATE_IN_PROGRESS"
+        rollback = subprocess.run([sys.executable, "-m", "orchestrator", "rollback"],
+                                  env=environ, capture_output=True, text=True, timeout=120)
+        assert rollback.returncode == 0, rollback.stderr
+        assert "cancelling the swap in progress on demo-elb" in rollback.stderr
+        assert prod(sandbox) == "hello from app:v1"
+        assert deploy.wait(timeout=60) == 5
+        err = deploy.stderr.read()
+        assert ":80 is confirmed on blue" in err
+    finally:
+        if deploy.poll() is None:
+            deploy.kill()
+            deploy.wait()
+        deploy.stderr.close()

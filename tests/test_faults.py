@@ -18,8 +18,6 @@ import time
 
 import botocore.exceptions
 import pytest
-from moto.cloudwatch.models import cloudwatch_backends
-from moto.core import DEFAULT_ACCOUNT_ID
 
 from generator.config import COLORS, load_config
 from generator.render import alb_stack_body, service_stack_body
@@ -556,17 +554,9 @@ def test_a_configured_alarm_that_does_not_exist_is_one_line_before_any_change(de
 
 
 def test_a_composite_alarm_is_a_rollback_trigger_of_type_composite(deployed):
-    # moto has no PutCompositeAlarm (docs/sandbox.md): the alarm is put in its backend, which
-    # this process shares with the server; DescribeAlarms then lists it as composite.
     set_alarm(deployed, "shop-5xx", "OK")
-    backend = cloudwatch_backends[DEFAULT_ACCOUNT_ID][deployed.region]
-    backend.put_metric_alarm(
-        name="shop-slo", namespace="", metric_name="", comparison_operator="", period=0,
-        evaluation_periods=0, threshold=0, statistic="", description="", dimensions=[],
-        alarm_actions=[], rule='ALARM("shop-5xx")')
-    described = deployed.client("cloudwatch").describe_alarms(
-        AlarmNames=["shop-slo"], AlarmTypes=["MetricAlarm", "CompositeAlarm"])
-    assert [a["AlarmName"] for a in described["CompositeAlarms"]] == ["shop-slo"]
+    deployed.client("cloudwatch").put_composite_alarm(AlarmName="shop-slo",
+                                                      AlarmRule='ALARM("shop-5xx")')
     use_alarms(deployed, "shop-slo")
     assert deployed.call("deploy", "--image", "app:v2").code == 0
     swap = [p for p in deployed.requests.of("UpdateStack") if p["StackName"] == "shop-elb"][-1]

@@ -434,7 +434,7 @@ def continue_rollback(step: ContinueRollback, ctx: Context) -> None:
     ctx.log.say(f"continuing the rollback of {step.stack}")
     result = operate(ctx, step.stack, lambda: ctx.aws.continue_update_rollback(
         step.stack, list(step.skip), ctx.role_arn) or True)
-    if result is not None and result.status != "UPDATE_ROLLBACK_COMPLETE":
+    if result is not None and result.outcome != ROLLED_BACK:
         raise OperatorNeeded(
             f"{step.stack} is {result.status} again: {result.failure_text()}. Fix the "
             f"cause, or skip the failing resource explicitly: stackswap recover --skip "

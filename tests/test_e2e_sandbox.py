@@ -151,17 +151,22 @@ def test_interrupted_deploy_resumes_on_rerun_without_a_second_update(shop, sandb
     assert len(green_updates) == 1
 
 
-
-
-def test_alarm_firing_after_the_swap_puts_production_back(shop, sandbox, capsys):
-    """CloudFormation's rollback trigger reverts the swap by itself; the run reports exit 5."""
+def watch_an_alarm(shop: Env, monitoring_minutes: int):
+    """A 5xx alarm (OK) in the config's deploy.alarms; its CloudWatch client."""
     cloudwatch = client("cloudwatch", shop.endpoint, shop.region)
     cloudwatch.put_metric_alarm(
         AlarmName="demo-5xx", MetricName="HTTPCode_Target_5XX_Count",
         Namespace="AWS/ApplicationELB", Statistic="Sum", Period=60, EvaluationPeriods=1,
         Threshold=1, ComparisonOperator="GreaterThanThreshold")
     shop.config_path.write_text(shop.config_path.read_text().replace(
-        "[deploy]", '[deploy]\nalarms = ["demo-5xx"]\nalarm_monitoring_minutes = 3'))
+        "[deploy]", f'[deploy]\nalarms = ["demo-5xx"]\n'
+                    f'alarm_monitoring_minutes = {monitoring_minutes}'))
+    return cloudwatch
+
+
+def test_alarm_firing_after_the_swap_puts_production_back(shop, sandbox, capsys):
+    """CloudFormation's rollback trigger reverts the swap by itself; the run reports exit 5."""
+    cloudwatch = watch_an_alarm(shop, monitoring_minutes=3)
     cfn = client("cloudformation", shop.endpoint, shop.region)
 
     def fire_when_the_swap_starts(**kwargs) -> None:
@@ -186,13 +191,7 @@ def test_rollback_from_another_terminal_cancels_a_swap_in_its_monitoring_window(
     # as necessary" during the monitoring period, rollback-triggers user guide,
     # https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/using-cfn-rollback-triggers.html),
     # CloudFormation restores the listeners, and the deploy reports the revert (exit 5).
-    cloudwatch = client("cloudwatch", shop.endpoint, shop.region)
-    cloudwatch.put_metric_alarm(
-        AlarmName="demo-5xx", MetricName="HTTPCode_Target_5XX_Count",
-        Namespace="AWS/ApplicationELB", Statistic="Sum", Period=60, EvaluationPeriods=1,
-        Threshold=1, ComparisonOperator="GreaterThanThreshold")
-    shop.config_path.write_text(shop.config_path.read_text().replace(
-        "[deploy]", '[deploy]\nalarms = ["demo-5xx"]\nalarm_monitoring_minutes = 60'))
+    watch_an_alarm(shop, monitoring_minutes=60)
     environ = {**os.environ, "PYTHONPATH": str(REPO)}
     deploy = subprocess.Popen([sys.executable, "-m", "orchestrator", "deploy", "--image",
                                "app:v2"], env=environ, stderr=subprocess.PIPE, text=True)

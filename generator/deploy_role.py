@@ -55,7 +55,9 @@ HERE = "${AWS::Region}:${AWS::AccountId}"
 
 # Every action the stackswap CLI calls, grouped by how IAM lets it be scoped. Keep this equal to
 # the calls in orchestrator/aws.py: tests/test_deploy_role.py runs the CLI and compares.
-STACK_READS = ("cloudformation:DescribeStacks", "cloudformation:DescribeStackEvents")
+# GetStackPolicy: `status` says when the ALB stack has no stack policy.
+STACK_READS = ("cloudformation:DescribeStacks", "cloudformation:DescribeStackEvents",
+               "cloudformation:GetStackPolicy")
 STACK_CHANGES = ("cloudformation:CreateStack", "cloudformation:UpdateStack",
                  "cloudformation:CancelUpdateStack", "cloudformation:ContinueUpdateRollback")
 SERVICE_READS = ("ecs:DescribeServices",)

@@ -209,7 +209,13 @@ class Aws:
             reason=raw.get("StackStatusReason", ""),
             rollback_triggers=tuple(trigger["Arn"] for trigger in raw.get(
                 "RollbackConfiguration", {}).get("RollbackTriggers", [])),
+            termination_protection=bool(raw.get("EnableTerminationProtection")),
         )
+
+    def has_stack_policy(self, name: str) -> bool:
+        with translated(f"GetStackPolicy {name}"):
+            body = self.client("cloudformation").get_stack_policy(StackName=name)
+        return bool(body.get("StackPolicyBody"))
 
     def stack_events_since(self, name: str, last_seen_id: str | None) -> list[StackEvent]:
         """Events newer than last_seen_id, oldest first (all of the first page when None)."""

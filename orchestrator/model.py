@@ -59,6 +59,7 @@ class Stack:
     reason: str = ""
     # ARNs of the rollback triggers CloudFormation keeps for the stack (its last update's).
     rollback_triggers: tuple[str, ...] = ()
+    termination_protection: bool = False
 
 
 @dataclass(frozen=True)
@@ -156,6 +157,8 @@ class Observed:
     test: list[tuple[str, int]] = field(default_factory=list)
     # The config's CloudWatch alarms that exist, by name.
     alarms: dict[str, Alarm] = field(default_factory=dict)
+    # Whether the ALB stack has a stack policy (None: not read; only `status` reads it).
+    alb_stack_policy: bool | None = None
 
     def color_of(self, target_group: str) -> str | None:
         for color, state in self.colors.items():

@@ -69,4 +69,6 @@ def observe(aws: Aws, config: Config) -> Observed:
     observed = observe_stacks(aws, config)
     colors = {color: observe_color(aws, config, state)
               for color, state in observed.colors.items()}
-    return Observed(observed.alb, colors, observed.production, observed.test, observed.alarms)
+    policy = aws.has_stack_policy(config.alb_stack) if observed.alb else None
+    return Observed(observed.alb, colors, observed.production, observed.test, observed.alarms,
+                    policy)

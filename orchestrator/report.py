@@ -82,7 +82,25 @@ def status_document(config: Config, observed: Observed) -> dict:
         "listeners": {"80": observed.describe_forwards(observed.production),
                       "8080": observed.describe_forwards(observed.test)},
         "drift": observed.drift(), "colors": colors,
+        "termination_protection": {
+            stack.name: stack.termination_protection
+            for stack in [observed.alb] + [s.stack for s in observed.colors.values()] if stack},
+        "alb_stack_policy": observed.alb_stack_policy,
     }
+
+
+def protection_warnings(document: dict) -> list[str]:
+    """What an administrator must set once on stacks stackswap did not create (the deploy role
+    cannot): docs/adopting-stacks.md."""
+    lines = [f"warning: {name} has no termination protection (an administrator: aws "
+             f"cloudformation update-termination-protection --enable-termination-protection "
+             f"--stack-name {name})"
+             for name, on in document["termination_protection"].items() if not on]
+    if document["alb_stack_policy"] is False:
+        lines.append(f"warning: {document['alb_stack']} has no stack policy (an administrator: "
+                     f"aws cloudformation set-stack-policy --stack-name {document['alb_stack']} "
+                     f"--stack-policy-body file://templates/alb-stack-policy.json)")
+    return lines
 
 
 def status_text(document: dict) -> str:
@@ -104,7 +122,7 @@ def status_text(document: dict) -> str:
         lines.append(f"{color:7} {c['stack_status'] or 'missing':26} {c['image'] or '-':28} "
                      f"{tasks:7} {healthy!s:8} {unhealthy}")
     lines.append("drift: " + ("; ".join(document["drift"]) or "none"))
-    return "\n".join(lines)
+    return "\n".join(lines + protection_warnings(document))
 
 
 def status_json(document: dict) -> str:

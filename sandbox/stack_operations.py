@@ -233,9 +233,11 @@ class StackOperations:
             raise ValidationError(stack.stack_id, message=(
                 f"Stack:{stack.stack_id} is in {stack.status} state and can not be updated."))
 
-    def begin_create(self, stack: Any) -> None:
-        # moto created everything already and wrote CREATE_COMPLETE: rewind to in progress.
-        del stack.events[1:]
+    def begin_create(self, stack: Any, events_kept: int = 1) -> None:
+        # moto created everything already and wrote CREATE_COMPLETE: rewind to in progress, keeping
+        # the stack's first events (CreateStack's `User Initiated`; for a change set also its
+        # REVIEW_IN_PROGRESS).
+        del stack.events[events_kept:]
         stack.status = "CREATE_IN_PROGRESS"
         configuration = effective_rollback_configuration(
             {}, self.requested_rollback.pop(stack.name, None))

@@ -32,9 +32,9 @@ def sandbox(tmp_path_factory):
         yield env
 
 
-@pytest.fixture
-def shop(sandbox, tmp_path, monkeypatch) -> Env:
-    """An empty sandbox account with its network, a config, and v1 deployed (blue live)."""
+def empty_account(sandbox, tmp_path, monkeypatch) -> tuple[dict, Env]:
+    """An empty sandbox account with its network and a config; the process environment points
+    at it. Returns the network's ids and the CLI's environment."""
     assert admin(sandbox, "POST", "/reset")[0] == 200
     endpoint = sandbox["AWS_ENDPOINT_URL"]
     ids = provision(endpoint, name="demo", region="us-east-1")
@@ -46,7 +46,13 @@ def shop(sandbox, tmp_path, monkeypatch) -> Env:
                 "AWS_DEFAULT_REGION"):
         monkeypatch.setenv(key, sandbox[key])
     monkeypatch.setenv("STACKSWAP_CONFIG", str(config))
-    env = Env(endpoint, "us-east-1", config, None, None, HookedAws())
+    return ids, Env(endpoint, "us-east-1", config, None, None, HookedAws())
+
+
+@pytest.fixture
+def shop(sandbox, tmp_path, monkeypatch) -> Env:
+    """An empty sandbox account with its network, a config, and v1 deployed (blue live)."""
+    env = empty_account(sandbox, tmp_path, monkeypatch)[1]
     assert run(env, "deploy", "--image", "app:v1").code == 0
     env.aws.calls.clear()
     return env
@@ -215,3 +221,64 @@ def test_rollback_from_another_terminal_cancels_a_swap_in_its_monitoring_window(
             deploy.kill()
             deploy.wait()
         deploy.stderr.close()
+
+
+def test_stacks_made_by_the_aws_cli_are_adopted(sandbox, tmp_path, monkeypatch, capsys):
+    # Issue #17: stacks a team's own pipeline made with `aws cloudformation deploy` (change
+    # sets: https://docs.aws.amazon.com/cli/latest/reference/cloudformation/deploy/ "Deploys
+    # the specified AWS CloudFormation template by creating and then executing a change set.")
+    # are found by `status`, and deploy, swap and rollback move real traffic on them.
+    ids, env = empty_account(sandbox, tmp_path, monkeypatch)
+    config = env.config_path
+    templates = tmp_path / "templates"
+    subprocess.run([sys.executable, "-m", "generator", "--config", str(config), "--out",
+                    str(templates)], check=True, cwd=REPO, capture_output=True)
+    environ = {**os.environ, **{k: sandbox[k] for k in ("AWS_ENDPOINT_URL", "AWS_REGION")}}
+
+    def cli_deploy(stack: str, template: str, **parameters: str) -> subprocess.Popen:
+        # The CLI's own waiters poll every few seconds: the two colours deploy side by side.
+        return subprocess.Popen(
+            [str(REPO / ".venv/bin/aws"), "cloudformation", "deploy", "--template-file",
+             str(templates / template), "--stack-name", stack, "--capabilities",
+             "CAPABILITY_IAM", "--parameter-overrides",
+             *[f"{key}={value}" for key, value in parameters.items()]],
+            env=environ, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def succeeded(process: subprocess.Popen) -> None:
+        _, err = process.communicate(timeout=120)
+        assert process.returncode == 0, err
+
+    subnets = ",".join(ids["subnets"])
+    succeeded(cli_deploy("demo-elb", "elb.yml", VpcId=ids["vpc_id"], Subnets=subnets,
+                         TestCidr="127.0.0.0/8", LiveColor="blue"))
+    cfn = client("cloudformation", sandbox["AWS_ENDPOINT_URL"], "us-east-1")
+    alb = {o["OutputKey"]: o["OutputValue"]
+           for o in cfn.describe_stacks(StackName="demo-elb")["Stacks"][0]["Outputs"]}
+    colors = [  # what orchestrator/execute.py service_parameters sends
+        cli_deploy(f"demo-{color}", f"{color}.yml", Cluster="demo", Image="app:v1",
+                   DesiredCount="2", TargetGroupArn=alb[f"{color.capitalize()}TargetGroupArn"],
+                   VpcId=ids["vpc_id"], Subnets=subnets,
+                   LoadBalancerSecurityGroupId=alb["LoadBalancerSecurityGroupId"])
+        for color in ("blue", "green")]
+    for process in colors:
+        succeeded(process)
+    assert prod(sandbox) == "hello from app:v1"
+
+    status = run(env, "status", capsys=capsys)
+    assert status.code == 0 and "live: blue" in status.out
+    assert "demo-elb has no stack policy" in status.out
+    assert "demo-green has no termination protection" in status.out
+    assert run(env, "deploy", "--image", "app:v2").code == 0
+    assert prod(sandbox) == "hello from app:v2"
+    assert run(env, "rollback").code == 0
+    assert prod(sandbox) == "hello from app:v1"
+    assert run(env, "swap", "--to", "green").code == 0
+    assert prod(sandbox) == "hello from app:v2"
+    # The administrator's one-time commands (docs/adopting-stacks.md) silence the warnings.
+    for stack in ("demo-elb", "demo-blue", "demo-green"):
+        cfn.update_termination_protection(StackName=stack, EnableTerminationProtection=True)
+    cfn.set_stack_policy(StackName="demo-elb",
+                         StackPolicyBody=(templates / "alb-stack-policy.json").read_text())
+    document = json.loads(run(env, "status", "--json").out)
+    assert document["alb_stack_policy"] is True
+    assert set(document["termination_protection"].values()) == {True}

@@ -11,7 +11,7 @@ from moto.core import DEFAULT_ACCOUNT_ID
 
 from sandbox import moto_gaps
 from sandbox.environment import client
-from tests.conftest import forwards, outputs
+from tests.conftest import forwards, outputs, params
 
 
 @pytest.fixture
@@ -308,3 +308,85 @@ def test_install_patches_each_attribute_once_and_uninstall_restores_moto(plain_m
     assert _moto_attributes() == patched
     moto_gaps.uninstall()
     assert _moto_attributes() == plain
+
+
+# --- gap 15: change sets ---------------------------------------------------------------------
+
+QUEUE_AND_TOPIC = """
+Parameters: {Name: {Type: String}}
+Resources:
+  Queue: {Type: AWS::SQS::Queue, Properties: {QueueName: !Ref Name}}
+  Topic: {Type: AWS::SNS::Topic, Properties: {DisplayName: !Ref Name}}
+Outputs: {QueueArn: {Value: !GetAtt Queue.Arn}, TopicArn: {Value: !Ref Topic}}
+"""
+
+
+def _change_set(cfn, kind: str, name: str, value: str) -> dict:
+    cfn.create_change_set(StackName="adopted", ChangeSetName=name, ChangeSetType=kind,
+                          TemplateBody=QUEUE_AND_TOPIC, Parameters=params(Name=value))
+    return cfn.describe_change_set(ChangeSetName=name, StackName="adopted")
+
+
+def test_gap_15_executed_create_change_set_has_no_outputs_and_update_lists_no_change(
+        aws, plain_moto):
+    cfn = client("cloudformation", aws.endpoint, aws.region)
+    _change_set(cfn, "CREATE", "create", "first")
+    cfn.execute_change_set(ChangeSetName="create", StackName="adopted")
+    (stack,) = cfn.describe_stacks(StackName="adopted")["Stacks"]
+    # Real CloudFormation: CREATE_COMPLETE with both outputs, and an event per resource.
+    assert stack["StackStatus"] == "CREATE_COMPLETE" and "Outputs" not in stack
+    events = cfn.describe_stack_events(StackName="adopted")["StackEvents"]
+    assert {e["LogicalResourceId"] for e in events} == {"adopted"}
+    # Real: Queue (QueueName is create-only) and Topic are modified by a parameter change.
+    assert _change_set(cfn, "UPDATE", "rename", "second")["Changes"] == []
+
+
+def test_change_sets_with_the_fix(aws):
+    # https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateChangeSet.html
+    # "If you create a change set for a stack that doesn't exist, the change set shows all of
+    # the resources that CloudFormation will create. If you create a change set for an existing
+    # stack, CloudFormation compares the stack's information with the information that you
+    # submit in the change set and lists the differences."
+    # https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_ResourceChange.html
+    # "if the RequiresRecreation field is Always and the Evaluation field is Static,
+    # Replacement is True." (AWS::SQS::Queue's QueueName is a createOnlyProperty in its schema;
+    # AWS::SNS::Topic's DisplayName is not.)
+    cfn = client("cloudformation", aws.endpoint, aws.region)
+    created = _change_set(cfn, "CREATE", "create", "first")
+    assert (created["Status"], created["ExecutionStatus"]) == ("CREATE_COMPLETE", "AVAILABLE")
+    assert [(c["ResourceChange"]["Action"], c["ResourceChange"]["LogicalResourceId"])
+            for c in created["Changes"]] == [("Add", "Queue"), ("Add", "Topic")]
+    assert cfn.describe_stacks(StackName="adopted")["Stacks"][0]["StackStatus"] == \
+        "REVIEW_IN_PROGRESS"
+    cfn.execute_change_set(ChangeSetName="create", StackName="adopted")
+    assert set(outputs(cfn, "adopted")) == {"QueueArn", "TopicArn"}
+    assert {e["LogicalResourceId"] for e in cfn.describe_stack_events(
+        StackName="adopted")["StackEvents"]} >= {"adopted"}
+
+    changes = {c["ResourceChange"]["LogicalResourceId"]: c["ResourceChange"]
+               for c in _change_set(cfn, "UPDATE", "rename", "second")["Changes"]}
+    assert {name: c["Replacement"] for name, c in changes.items()} == {
+        "Queue": "True", "Topic": "False"}
+    (detail,) = changes["Queue"]["Details"]
+    assert detail == {"Target": {"Attribute": "Properties", "Name": "QueueName",
+                                 "RequiresRecreation": "Always"},
+                      "Evaluation": "Static", "ChangeSource": "ParameterReference",
+                      "CausingEntity": "Name"}
+    # Nothing differs: the change set FAILED with the reason `aws cloudformation deploy` reads.
+    same = _change_set(cfn, "UPDATE", "same", "first")
+    assert (same["Status"], same["ExecutionStatus"]) == ("FAILED", "UNAVAILABLE")
+    assert same["StatusReason"].startswith("The submitted information didn't contain changes")
+    # https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_ExecuteChangeSet.html
+    # "When you execute a change set, CloudFormation deletes all other change sets associated
+    # with the stack because they aren't valid for the updated stack."
+    cfn.execute_change_set(ChangeSetName="rename", StackName="adopted")
+    assert [s["ChangeSetName"] for s in cfn.list_change_sets(StackName="adopted")[
+        "Summaries"]] == ["rename"]
+    (stack,) = cfn.describe_stacks(StackName="adopted")["Stacks"]
+    assert stack["StackStatus"] == "UPDATE_COMPLETE"
+    assert stack["Parameters"] == params(Name="second")
+    with pytest.raises(cfn.exceptions.ClientError, match="InvalidChangeSetStatus"):
+        cfn.execute_change_set(ChangeSetName="rename", StackName="adopted")
+    cfn.delete_change_set(ChangeSetName="rename", StackName="adopted")
+    with pytest.raises(cfn.exceptions.ClientError, match="ChangeSetNotFound"):
+        cfn.describe_change_set(ChangeSetName="rename", StackName="adopted")

@@ -730,3 +730,65 @@ def test_the_printed_recovery_steps_work_on_the_sandbox_with_the_aws_cli(sandbox
         return False
 
     wait_for(deleted, f"{stack} deleted")
+
+
+# --- change sets (gap 15): the same stack operations as CreateStack / UpdateStack -------------
+
+def execute_change_set(shop: Shop, stack: str, kind: str, body: str, parameters: list[dict],
+                       name: str) -> dict:
+    shop.cfn.create_change_set(StackName=stack, ChangeSetName=name, ChangeSetType=kind,
+                               TemplateBody=body, Parameters=parameters,
+                               Capabilities=["CAPABILITY_IAM"])
+    described = shop.cfn.describe_change_set(ChangeSetName=name, StackName=stack)
+    shop.cfn.execute_change_set(ChangeSetName=name, StackName=stack)
+    return described
+
+
+def test_a_create_change_set_runs_as_create_stack_does_and_has_every_output(sandbox, account):
+    # https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_ExecuteChangeSet.html
+    # "After the call successfully completes, CloudFormation starts updating the stack. Use the
+    # DescribeStacks action to view the status of the update." Outputs, as for CreateStack, once
+    # the stack is created: all of them.
+    ids, config = account
+    shop = Shop(sandbox, config, ids, {})
+    stack = config.alb_stack
+    described = execute_change_set(
+        shop, stack, "CREATE", alb_stack_body(config), params(
+            VpcId=ids["vpc_id"], Subnets=",".join(ids["subnets"]), TestCidr="127.0.0.0/8",
+            LiveColor="blue"), "create")
+    assert {c["ResourceChange"]["Action"] for c in described["Changes"]} == {"Add"}
+    first = shop.cfn.describe_stacks(StackName=stack)["Stacks"][0]
+    assert first["StackStatus"] == "CREATE_IN_PROGRESS" and "Outputs" not in first
+    assert shop.cfn.describe_change_set(ChangeSetName="create", StackName=stack)[
+        "ExecutionStatus"] == "EXECUTE_IN_PROGRESS"
+    assert shop.settle(stack) == ("CREATE_COMPLETE", ["CREATE_IN_PROGRESS", "CREATE_COMPLETE"])
+    assert set(outputs(shop.cfn, stack)) == {
+        "BlueTargetGroupArn", "GreenTargetGroupArn", "LoadBalancerArn", "LoadBalancerDnsName",
+        "LoadBalancerSecurityGroupId", "ProductionListenerArn", "RollbackRelease",
+        "TestListenerArn"}
+    events = shop.events(stack)  # newest first
+    assert [e["ResourceStatus"] for e in events if e["LogicalResourceId"] == stack] == [
+        "CREATE_COMPLETE", "CREATE_IN_PROGRESS", "REVIEW_IN_PROGRESS"]
+    created = {e["LogicalResourceId"] for e in events if e["ResourceStatus"] == "CREATE_COMPLETE"}
+    assert created >= {"LoadBalancer", "ProductionListener", "TestListener", stack}
+    assert shop.cfn.describe_change_set(ChangeSetName="create", StackName=stack)[
+        "ExecutionStatus"] == "EXECUTE_COMPLETE"
+
+
+def test_an_update_change_set_honours_fail_next_update_and_rolls_back(shop, sandbox):
+    stack = shop.config.service_stack("green")
+    assert admin(sandbox, "POST", "/fail-next-update", {"stack": stack})[0] == 200
+    previous = [{"ParameterKey": key, "UsePreviousValue": True} for key in SERVICE_PARAMETERS]
+    described = execute_change_set(
+        shop, stack, "UPDATE", service_stack_body(shop.config, "green"),
+        [{"ParameterKey": "Image", "ParameterValue": "app:v2"}, *previous], "v2")
+    task_definition = {c["ResourceChange"]["LogicalResourceId"]: c["ResourceChange"]
+                       for c in described["Changes"]}["TaskDefinition"]
+    # ContainerDefinitions is a createOnlyProperty of AWS::ECS::TaskDefinition.
+    assert task_definition["Replacement"] == "True"
+    assert shop.settle(stack) == ("UPDATE_ROLLBACK_COMPLETE", [
+        "UPDATE_IN_PROGRESS", "UPDATE_ROLLBACK_IN_PROGRESS", "UPDATE_ROLLBACK_COMPLETE"])
+    assert shop.parameters(stack)["Image"] == "app:v1"
+    assert shop.cfn.describe_change_set(ChangeSetName="v2", StackName=stack)[
+        "ExecutionStatus"] == "EXECUTE_FAILED"
+    assert shop.answers(shop.test) == {"hello from app:v1"}

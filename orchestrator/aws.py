@@ -328,12 +328,14 @@ class Aws:
 
     # --- ECR ---------------------------------------------------------------------------------
 
-    def image_exists(self, image: str) -> bool | None:
-        """Whether an ECR image (tag or digest) exists; None for other registries, which
-        cannot be asked without their own credentials."""
+    def image_exists(self, image: str) -> tuple[bool | None, str]:
+        """Whether an ECR image (tag or digest) exists, and why it could not be told: None for
+        other registries, which cannot be asked without their own credentials, and for an ECR
+        repository that lets the deployer pull but not describe (a pull-only repository policy
+        grants ecr:BatchGetImage and ecr:GetDownloadUrlForLayer, not ecr:DescribeImages)."""
         match = ECR_IMAGE.fullmatch(image)
         if not match:
-            return None
+            return None, ""
         ecr = self.session.client("ecr", region_name=match["region"],
                                   endpoint_url=self.endpoint_url, config=client_config())
         wanted = ({"imageTag": match["tag"]} if match["tag"]
@@ -344,9 +346,11 @@ class Aws:
                                     repositoryName=match["repository"], imageIds=[wanted])
         except AwsRefusal as error:
             if error.code in {"ImageNotFoundException", "RepositoryNotFoundException"}:
-                return False
+                return False, ""
             raise
-        return True
+        except Refused as error:  # access denied: the image may well be there
+            return None, f"cannot check that {image} exists ({error.message}); going on"
+        return True, ""
 
     # --- CloudWatch alarms -----------------------------------------------------------------
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import importlib.metadata
 import importlib.util
 import os
 import re
@@ -75,6 +76,13 @@ class Parser(argparse.ArgumentParser):
                      f"(see {self.prog} --help)\n")
 
 
+def installed_version() -> str:
+    try:
+        return importlib.metadata.version("stackswap")
+    except importlib.metadata.PackageNotFoundError:  # run from a source tree, not installed
+        return "(not installed)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = Parser(add_help=False)
     common.add_argument("--config", default=os.environ.get("STACKSWAP_CONFIG", "stackswap.toml"),
@@ -99,6 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "4 new colour failed, production untouched · 5 swap reverted · "
                     "6 operator needed · 7 state unknown, rerun to resume · "
                     "130/143/129 interrupted by SIGINT/SIGTERM/SIGHUP, rerun to resume")
+    parser.add_argument("--version", action="version", version=f"stackswap {installed_version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
                                      parser_class=Parser)
     deploy = commands.add_parser(
@@ -178,8 +187,10 @@ def command(args: argparse.Namespace, ctx_holder: list[Context], connect_aws: Co
         return unlock(ctx, args.force)
     alarms = config.deploy.alarms
     if args.command == "deploy":
-        request = DeployRequest(args.image, args.color, not args.no_swap,
-                                image_found=aws.image_exists(args.image))
+        image_found, unchecked = aws.image_exists(args.image)
+        if unchecked:
+            ctx.log.say(f"note: {unchecked}")
+        request = DeployRequest(args.image, args.color, not args.no_swap, image_found)
         make_plan = partial(plan_deploy, request=request, alarm_names=alarms)
     elif args.command == "recover":
         make_plan = partial(plan_recover, skip=tuple(args.skip))

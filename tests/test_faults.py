@@ -247,6 +247,19 @@ def test_fault_06_image_tag_does_not_exist(deployed):
     assert deployed.forwards(80) == "green"
 
 
+def test_fault_06b_an_image_the_deployer_may_pull_but_not_describe_is_not_refused(deployed):
+    # Another account's repository whose policy grants pulls only (ecr:BatchGetImage,
+    # ecr:GetDownloadUrlForLayer): DescribeImages is denied, which says nothing about the image.
+    image = "210987654321.dkr.ecr.eu-west-1.amazonaws.com/shop:v2"
+    deployed.aws.hooks.append(("before-call.ecr.DescribeImages", lambda **kwargs: error_response(
+        "AccessDeniedException", "not authorized to perform: ecr:DescribeImages", 400)))
+    result = deployed.call("deploy", "--image", image)
+    assert result.code == 0, result.err
+    (note,) = [line for line in result.err.splitlines() if line.startswith("note: ")]
+    assert note.startswith(f"note: cannot check that {image} exists (AWS denied DescribeImages")
+    assert deployed.forwards(80) == "green"
+
+
 # --- 7-11: stacks in the way -----------------------------------------------------------------
 
 def test_fault_07_stack_in_progress_at_start(deployed):

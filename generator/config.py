@@ -98,6 +98,10 @@ class DeployRole:
     # "owner/repo": the deploy role also trusts GitHub Actions (OIDC) runs of this repository.
     # None: only principals of the account itself may assume it.
     github_repository: str | None = None
+    # Which runs of that repository: the `sub` claim of GitHub's OIDC token after
+    # "repo:owner/repo:". Default: pushes to main and jobs of the `production` environment,
+    # never every branch, tag and pull request.
+    github_subjects: tuple[str, ...] = ("ref:refs/heads/main", "environment:production")
     # The CloudFormationRoleArn output of the deploy-role stack. When set, stackswap passes it as
     # RoleARN when it creates and updates the three stacks (CloudFormation then acts with that
     # role, not with the caller's permissions); required when stackswap runs as the deploy role.
@@ -245,6 +249,12 @@ ALARM = _pattern(r"[^\s:][^:]{0,254}", "a CloudWatch alarm name")
 GITHUB_REPOSITORY = _pattern(r"[A-Za-z0-9](?:-?[A-Za-z0-9]){0,38}/(?!\.\.?$)[A-Za-z0-9._-]{1,100}",
                              "a GitHub repository such as octo-org/shop (no wildcards)")
 
+# The sub claim's forms after "repo:owner/repo:" (GitHub, "About security hardening with OpenID
+# Connect", example subject claims); a leading wildcard would admit every ref again.
+GITHUB_SUBJECT = _pattern(r"(?:ref:refs/(?:heads|tags)/|environment:)[^*?\s][^\s]*|pull_request",
+                          "a GitHub OIDC subject such as ref:refs/heads/main, environment:"
+                          "production or pull_request (no leading wildcard)")
+
 SCHEMA: dict[str, dict[str, Check]] = {
     "": {"name": NAME, "region": REGION,
          "cluster": _pattern(r"[A-Za-z0-9_-]{1,255}", "an ECS cluster name"),
@@ -286,6 +296,7 @@ SCHEMA: dict[str, dict[str, Check]] = {
     },
     "deploy_role": {
         "github_repository": GITHUB_REPOSITORY,
+        "github_subjects": _list_of(GITHUB_SUBJECT, 1, 20, unique=True),
         "cloudformation_role_arn": _pattern(
             r"arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}",
             "an IAM role ARN such as arn:aws:iam::123456789012:role/shop-deploy-role-"

@@ -126,7 +126,8 @@ def deploy_policy(config: Config, cloudformation_role: iam.Role) -> PolicyDocume
 
 def deploy_trust(config: Config) -> PolicyDocument:
     """The account's own principals (those its IAM policies allow sts:AssumeRole on this role),
-    and, when the config names a repository, GitHub Actions runs of that repository only."""
+    and, when the config names a repository, the GitHub Actions runs of that repository whose
+    OIDC subject the config names (deploy_role.github_subjects), never a wildcard over refs."""
     statements = [Statement(
         Sid="ThisAccount", Effect=Allow, Action=[Action("sts", "AssumeRole")],
         Principal=Principal("AWS", Sub(f"{ARN}:iam::${{AWS::AccountId}}:root")))]
@@ -138,7 +139,8 @@ def deploy_trust(config: Config) -> PolicyDocument:
                 f"{ARN}:iam::${{AWS::AccountId}}:oidc-provider/{GITHUB_OIDC}")),
             Condition=Condition([
                 StringEquals(f"{GITHUB_OIDC}:aud", "sts.amazonaws.com"),
-                StringLike(f"{GITHUB_OIDC}:sub", f"repo:{repository}:*"),
+                StringLike(f"{GITHUB_OIDC}:sub", [f"repo:{repository}:{subject}" for subject
+                                                  in config.deploy_role.github_subjects]),
             ])))
     return PolicyDocument(Version="2012-10-17", Statement=statements)
 

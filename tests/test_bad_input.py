@@ -138,6 +138,13 @@ CONFIGS = [
      "health.timeout_seconds: must be less than"),
     (("[deploy]", '[deploy]\nproduction_url = "ftp://shop"'), "deploy.production_url"),
     (("[deploy]", '[deploy]\nsmoke_path = "health"'), "deploy.smoke_path"),
+    # GitHub OIDC subjects: never a wildcard over every ref (docs/security.md)
+    (("[deploy]", '[deploy_role]\ngithub_subjects = ["*"]\n[deploy]'),
+     "deploy_role.github_subjects: must be a GitHub OIDC subject"),
+    (("[deploy]", '[deploy_role]\ngithub_subjects = ["ref:refs/heads/*"]\n[deploy]'),
+     "deploy_role.github_subjects: must be a GitHub OIDC subject"),
+    (("[deploy]", '[deploy_role]\ngithub_subjects = []\n[deploy]'),
+     "deploy_role.github_subjects: must be a list of at least 1"),
     (("[deploy]", '[deploy]\nalarms = ["a:b"]'), "deploy.alarms"),
     (("stack_timeout_seconds = 120", "stack_timeout_seconds = 5"),
      "deploy.stack_timeout_seconds"),

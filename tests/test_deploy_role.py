@@ -254,7 +254,20 @@ def test_deploy_role_trusts_the_account_and_github_only_when_configured():
     assert github["Action"] == ["sts:AssumeRoleWithWebIdentity"]
     assert github["Condition"] == {
         "StringEquals": {"token.actions.githubusercontent.com:aud": "sts.amazonaws.com"},
-        "StringLike": {"token.actions.githubusercontent.com:sub": "repo:octo-org/shop:*"}}
+        "StringLike": {"token.actions.githubusercontent.com:sub": [
+            "repo:octo-org/shop:ref:refs/heads/main", "repo:octo-org/shop:environment:production"]}}
+
+
+def test_github_trust_names_the_runs_the_config_names_never_every_ref():
+    # GitHub's OIDC `sub` claim is "repo:OWNER/REPO:" then the ref, environment or
+    # pull_request of the job (GitHub docs, "About security hardening with OpenID Connect",
+    # example subject claims); `repo:OWNER/REPO:*` would let any branch or pull request deploy.
+    config = dataclasses.replace(GITHUB, deploy_role=dataclasses.replace(
+        GITHUB.deploy_role, github_subjects=("environment:prod-eu", "ref:refs/tags/v*")))
+    role = deploy_role_stack(config)["Resources"]["DeployRole"]["Properties"]
+    _, github = substitute(role["AssumeRolePolicyDocument"]["Statement"])
+    assert github["Condition"]["StringLike"] == {"token.actions.githubusercontent.com:sub": [
+        "repo:octo-org/shop:environment:prod-eu", "repo:octo-org/shop:ref:refs/tags/v*"]}
 
 
 def test_outputs_are_both_role_arns():

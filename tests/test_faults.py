@@ -934,3 +934,20 @@ def test_a_run_whose_lock_was_taken_stops_before_its_next_change(deployed, intru
     # The intruder's lock is not ours to remove.
     assert lock_exists(deployed) == (intruder == "taken")
 
+
+
+def test_a_refusal_after_a_change_never_claims_nothing_changed(deployed):
+    # AWS refuses the swap (another client's update of the ALB stack got in between): exit 3
+    # would promise "refused before any change", but green was already updated.
+    def busy(params, **kwargs):
+        if (params.get("body") or {}).get("StackName") == "shop-elb":
+            return error_response("ValidationError", "Stack:shop-elb is in UPDATE_IN_PROGRESS "
+                                  "state and can not be updated.", 400)
+        return None
+    deployed.aws.hooks.append(("before-call.cloudformation.UpdateStack", busy))
+    result = deployed.call("deploy", "--image", "app:v2")
+    assert result.code == 7
+    line = one_line(result.err)
+    assert "AWS refused UpdateStack shop-elb" in line
+    assert "after this run had changed shop-green" in line and "rerun" in line
+    assert deployed.forwards(80) == "blue"

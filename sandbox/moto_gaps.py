@@ -84,16 +84,20 @@ Gap 15 — change sets. An executed CREATE change set leaves the stack CREATE_CO
 resource events and no outputs (moto builds the stack from an empty template and never rebuilds
 its outputs), an UPDATE change set lists no change for a parameter-only update and carries no
 Replacement or Details, DescribeChangeSet / DeleteChangeSet of an unknown name answer a 500 page,
-and executing one runs inside the call, never in progress, never failing. Fix: CreateChangeSet
-lists what gap 1's diff would add, modify (Replacement and Details from the resource's provider
-schema as cfn-lint ships it: a `createOnlyProperties` change is a replacement) or remove, and a
-change set that changes nothing FAILED with CloudFormation's reason; ExecuteChangeSet gives a
+executing one runs inside the call, never in progress, never failing, a second CREATE change set
+for a stack still in REVIEW_IN_PROGRESS makes a second stack of that name, and ListChangeSets
+lists every stack's change sets. Fix: CreateChangeSet (CREATE also for a stack in
+REVIEW_IN_PROGRESS: the change set joins that stack) lists what gap 1's diff would add, modify
+(Replacement and Details from the resource's provider schema as cfn-lint ships it: a
+`createOnlyProperties` change is a replacement) or remove, and a change set that changes
+nothing FAILED with CloudFormation's reason; ExecuteChangeSet gives a
 REVIEW_IN_PROGRESS stack its template and parameters and hands it to StackOperations'
 `begin_create`, an existing one to `begin_update` (with the change set's RollbackConfiguration),
 so timing, events, failure injection, rollback triggers and outputs are CreateStack's and
 UpdateStack's; it deletes the stack's other change sets, and the change set's ExecutionStatus
-follows the stack (EXECUTE_IN_PROGRESS, then EXECUTE_COMPLETE or EXECUTE_FAILED). Without the
-hook (the tests' moto server) the operation runs inside the call, as moto's CreateStack does.
+follows the stack (EXECUTE_IN_PROGRESS, then EXECUTE_COMPLETE or EXECUTE_FAILED), in
+ListChangeSets (the stack's own) as in DescribeChangeSet. Without the hook (the tests' moto
+server) the operation runs inside the call, as moto's CreateStack does.
 
 The sandbox's server installs every fix with both hooks; the tests' moto server installs them
 with none, so there gaps 8–11 and 13 are as moto has them.
@@ -113,6 +117,7 @@ from moto.cloudformation.exceptions import (
     CloudFormationError,
     ValidationError,
 )
+from moto.cloudformation.utils import generate_changeset_id, validate_create_change_set
 from moto.cloudwatch import models as cloudwatch_models
 from moto.cloudwatch import responses as cloudwatch_responses
 from moto.core.responses import ActionResult, EmptyResult
@@ -743,15 +748,27 @@ def _create_change_set_action(self: Any) -> Any:
                       for p in incoming}
     else:
         existing = [s for s in backend.stacks.values() if s.name == stack_name]
-        if existing:  # CREATE is only for a stack that does not exist yet
+        # CREATE is for a stack that does not exist yet, or that an earlier CREATE change set
+        # made and nobody executed: a stack "with a unique stack ID, but no template or
+        # resources", REVIEW_IN_PROGRESS "until you execute the change set" (ChangeSetType).
+        if any(s.status != "REVIEW_IN_PROGRESS" for s in existing):
             raise AlreadyExistsException(f"Stack [{stack_name}] already exists")
         parameters = {p["ParameterKey"]: p["ParameterValue"] for p in incoming}
-    change_set_id, stack_id = backend.create_change_set(
-        stack_name=stack_name, change_set_name=self._get_param("ChangeSetName"), template=body,
-        parameters=parameters, description=self._get_param("Description"),
+    arguments = dict(
+        change_set_name=self._get_param("ChangeSetName"), template=body, parameters=parameters,
+        description=self._get_param("Description"),
         notification_arns=self._get_param("NotificationARNs", []),
         tags={item["Key"]: item["Value"] for item in self._get_param("Tags", [])},
         role_arn=self._get_param("RoleARN"), change_set_type=kind)
+    if kind == "CREATE" and existing:  # moto's CREATE would make a second stack of that name
+        validate_create_change_set(arguments["change_set_name"])
+        change_set_id = generate_changeset_id(arguments["change_set_name"], backend.region_name,
+                                              backend.account_id)
+        backend.change_sets[change_set_id] = cfn_models.ChangeSet(
+            change_set_id=change_set_id, stack=existing[0], **arguments)
+        stack_id = existing[0].stack_id
+    else:
+        change_set_id, stack_id = backend.create_change_set(stack_name=stack_name, **arguments)
     change_set = backend.change_sets[change_set_id]
     change_set.rollback_configuration = self._get_param("RollbackConfiguration")
     stack = backend.get_stack(stack_id)
@@ -825,6 +842,17 @@ def _describe_change_set_action(self: Any) -> Any:
     return ActionResult(change_set)
 
 
+def _list_change_sets_action(self: Any) -> Any:
+    """The stack's change sets (ListChangeSets: "each change set for the specified stack"; moto
+    lists every stack's), with the statuses DescribeChangeSet reports."""
+    stack_name = self._get_param("StackName")
+    summaries = [change_set for change_set in self.cloudformation_backend.change_sets.values()
+                 if stack_name in (change_set.stack_name, change_set.stack_id)]
+    for change_set in summaries:
+        _refresh_execution_status(change_set)
+    return ActionResult({"Summaries": summaries})
+
+
 def _delete_change_set_action(self: Any) -> Any:
     backend = self.cloudformation_backend
     change_set = _find_change_set(backend, self._get_param("ChangeSetName"),
@@ -889,6 +917,7 @@ def _patches() -> dict[str, tuple[type, str, Any]]:
         "describe_change_set_action": (response, "describe_change_set",
                                        _describe_change_set_action),
         "delete_change_set_action": (response, "delete_change_set", _delete_change_set_action),
+        "list_change_sets_action": (response, "list_change_sets", _list_change_sets_action),
     }
 
 

@@ -390,3 +390,70 @@ def test_change_sets_with_the_fix(aws):
     cfn.delete_change_set(ChangeSetName="rename", StackName="adopted")
     with pytest.raises(cfn.exceptions.ClientError, match="ChangeSetNotFound"):
         cfn.describe_change_set(ChangeSetName="rename", StackName="adopted")
+
+
+def _create_change_sets(cfn, *names: str) -> list[dict]:
+    """A CREATE change set named (and with the Name parameter) each of `names` for "adopted"."""
+    return [cfn.create_change_set(StackName="adopted", ChangeSetName=name, ChangeSetType="CREATE",
+                                  TemplateBody=QUEUE_AND_TOPIC, Parameters=params(Name=name))
+            for name in names]
+
+
+def test_gap_15_a_second_create_change_set_makes_moto_a_second_stack(aws, plain_moto):
+    first, second = _create_change_sets(client("cloudformation", aws.endpoint, aws.region),
+                                        "one", "two")
+    # Real CloudFormation: one stack, both change sets on it.
+    assert first["StackId"] != second["StackId"]
+
+
+def test_create_change_sets_for_a_stack_in_review_with_the_fix(aws):
+    # https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateChangeSet.html
+    # ChangeSetType: "If you create a change set for a new stack, CloudFormation creates a stack
+    # with a unique stack ID, but no template or resources. The stack will be in the
+    # REVIEW_IN_PROGRESS state until you execute the change set. [...] You can't use [...] the
+    # CREATE type to create a change set for an existing stack." Such a stack is not an existing
+    # one: "CloudFormation considers a stack ID with no template or resources to be a stack that
+    # does not exist" (aws-cdk a52b3e3, #7731, why `cdk deploy` sends CREATE for it).
+    cfn = client("cloudformation", aws.endpoint, aws.region)
+    first, second = _create_change_sets(cfn, "one", "two")
+    assert first["StackId"] == second["StackId"]
+    (stack,) = cfn.describe_stacks(StackName="adopted")["Stacks"]
+    assert stack["StackStatus"] == "REVIEW_IN_PROGRESS"
+    assert [(c["ResourceChange"]["Action"], c["ResourceChange"]["LogicalResourceId"])
+            for c in cfn.describe_change_set(ChangeSetName="two", StackName="adopted")[
+                "Changes"]] == [("Add", "Queue"), ("Add", "Topic")]
+    # https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DeleteChangeSet.html
+    # "Deletes the specified change set." Nothing about the stack: it stays REVIEW_IN_PROGRESS
+    # ("until you execute the change set", above) even once its last change set is gone.
+    cfn.delete_change_set(ChangeSetName="one", StackName="adopted")
+    cfn.delete_change_set(ChangeSetName="two", StackName="adopted")
+    assert cfn.list_change_sets(StackName="adopted")["Summaries"] == []
+    assert cfn.describe_stacks(StackName="adopted")["Stacks"][0]["StackStatus"] == \
+        "REVIEW_IN_PROGRESS"
+    (third,) = _create_change_sets(cfn, "three")
+    assert third["StackId"] == first["StackId"]
+    cfn.execute_change_set(ChangeSetName="three", StackName="adopted")
+    (stack,) = cfn.describe_stacks(StackName="adopted")["Stacks"]
+    assert (stack["StackId"], stack["StackStatus"]) == (first["StackId"], "CREATE_COMPLETE")
+    assert stack["Parameters"] == params(Name="three")
+    # Created: now an existing stack, which CREATE refuses.
+    with pytest.raises(cfn.exceptions.AlreadyExistsException):
+        cfn.create_change_set(StackName="adopted", ChangeSetName="four", ChangeSetType="CREATE",
+                              TemplateBody=QUEUE_AND_TOPIC, Parameters=params(Name="four"))
+
+
+def test_list_change_sets_lists_the_stacks_own_as_describe_does_with_the_fix(aws):
+    # https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_ListChangeSets.html
+    # "Returns the ID and status of each active change set for a stack." Summaries: "the ID and
+    # status of each change set for the specified stack."
+    cfn = client("cloudformation", aws.endpoint, aws.region)
+    _change_set(cfn, "CREATE", "create", "first")
+    cfn.create_change_set(StackName="other", ChangeSetName="elsewhere", ChangeSetType="CREATE",
+                          TemplateBody=QUEUE_AND_TOPIC, Parameters=params(Name="other"))
+    (summary,) = cfn.list_change_sets(StackName="adopted")["Summaries"]
+    described = cfn.describe_change_set(ChangeSetName="create", StackName="adopted")
+    fields = ("StackId", "StackName", "ChangeSetId", "ChangeSetName", "ExecutionStatus", "Status")
+    assert {k: summary[k] for k in fields} == {k: described[k] for k in fields}
+    assert (summary["Status"], summary["ExecutionStatus"]) == ("CREATE_COMPLETE", "AVAILABLE")
+    by_id = cfn.list_change_sets(StackName=described["StackId"])["Summaries"]
+    assert [s["ChangeSetName"] for s in by_id] == ["create"]

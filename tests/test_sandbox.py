@@ -762,6 +762,11 @@ def test_a_create_change_set_runs_as_create_stack_does_and_has_every_output(sand
     assert shop.cfn.describe_change_set(ChangeSetName="create", StackName=stack)[
         "ExecutionStatus"] == "EXECUTE_IN_PROGRESS"
     assert shop.settle(stack) == ("CREATE_COMPLETE", ["CREATE_IN_PROGRESS", "CREATE_COMPLETE"])
+    # https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_ListChangeSets.html
+    # "Returns the ID and status of each active change set for a stack": the status
+    # DescribeChangeSet reports, asked first here.
+    assert [s["ExecutionStatus"] for s in shop.cfn.list_change_sets(StackName=stack)[
+        "Summaries"]] == ["EXECUTE_COMPLETE"]
     assert set(outputs(shop.cfn, stack)) == {
         "BlueTargetGroupArn", "GreenTargetGroupArn", "LoadBalancerArn", "LoadBalancerDnsName",
         "LoadBalancerSecurityGroupId", "ProductionListenerArn", "RollbackRelease",
@@ -789,6 +794,10 @@ def test_an_update_change_set_honours_fail_next_update_and_rolls_back(shop, sand
     assert shop.settle(stack) == ("UPDATE_ROLLBACK_COMPLETE", [
         "UPDATE_IN_PROGRESS", "UPDATE_ROLLBACK_IN_PROGRESS", "UPDATE_ROLLBACK_COMPLETE"])
     assert shop.parameters(stack)["Image"] == "app:v1"
+    # ListChangeSets (API reference: "the ID and status of each change set for the specified
+    # stack") reports the failure before DescribeChangeSet is asked.
+    assert [(s["ChangeSetName"], s["ExecutionStatus"]) for s in shop.cfn.list_change_sets(
+        StackName=stack)["Summaries"]] == [("v2", "EXECUTE_FAILED")]
     assert shop.cfn.describe_change_set(ChangeSetName="v2", StackName=stack)[
         "ExecutionStatus"] == "EXECUTE_FAILED"
     assert shop.answers(shop.test) == {"hello from app:v1"}

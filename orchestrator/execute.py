@@ -92,9 +92,8 @@ class Context:
     config: Config
     clock: Clock
     log: Log
-    # For the message on Ctrl-C: the stack whose operation request is on its way, and the
-    # stack being waited for now. And the operations this run started itself — the only ones
-    # it may ever cancel.
+    # For the message on a signal: the stack whose operation request is on its way, and the
+    # stack being waited for now.
     requesting: str | None = None
     current: str | None = None
     # The lock this run holds (None for checks, dry runs and a CancelSwap), and the stacks it

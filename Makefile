@@ -41,7 +41,7 @@ PYTEST_ARGS ?= -n 4 --dist loadgroup
 test: $(STAMP) ## run the whole test suite (unit, golden, moto server, sandbox end to end)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-demo: $(STAMP) ## the whole blue/green cycle on a local sandbox: v1, v2, swap, rollback
+demo: $(STAMP) ## the whole blue/green cycle on a local sandbox: v1, v2, swap, rollback, a broken image
 	$(STACKSWAP) sandbox demo
 
 bench: $(STAMP) ## benchmark: detection delay, API calls, deploy time vs the AWS CLI procedure

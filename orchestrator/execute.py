@@ -70,7 +70,7 @@ from orchestrator.plan import (
     WaitFor,
 )
 from orchestrator.report import Log, plan_text, print_result, summary, verify_progress
-from orchestrator.verify import color_problems, listener_url
+from orchestrator.verify import color_problems, hopeless, listener_url, unhealthy_limit_seconds
 from orchestrator.wait import (
     Clock,
     DeadlineExceeded,
@@ -300,10 +300,13 @@ def verify(step: Verify, ctx: Context) -> None:
     outage = Outage(ctx.clock, config.deploy.unreachable_timeout_seconds,
                     f"verifying {step.color}")
     state = None
+    limit = unhealthy_limit_seconds(config.health)
+    unhealthy_since: float | None = None  # since when every target has been unhealthy
     while True:
+        fresh = None
         try:
-            state = observe_color(ctx.aws, config,
-                                  observe_color_stack(ctx.aws, config, alb, step.color))
+            state = fresh = observe_color(ctx.aws, config,
+                                          observe_color_stack(ctx.aws, config, alb, step.color))
             problems = color_problems(state, step.image)
             outage.answered()
         except AwsUnreachable as error:
@@ -313,6 +316,18 @@ def verify(step: Verify, ctx: Context) -> None:
             problems = [f"its state cannot be read ({error.message})"]
         if not problems:
             break
+        if fresh is not None:
+            now = ctx.clock.now()
+            unhealthy = fresh.health is not None and fresh.health.all_unhealthy
+            if not unhealthy:
+                unhealthy_since = None
+            elif unhealthy_since is None:
+                unhealthy_since = now
+            why = hopeless(fresh, 0.0 if unhealthy_since is None else now - unhealthy_since,
+                           limit)
+            if why:
+                raise ColorFailed(f"{step.color} cannot become fit to serve: {why}. "
+                                  f"Production was not touched")
         if ctx.clock.now() >= deadline:
             raise ColorFailed(f"{step.color} is not fit to serve after "
                               f"{config.deploy.verify_timeout_seconds} s: "

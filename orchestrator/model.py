@@ -121,12 +121,18 @@ class ServiceState:
 class TargetHealth:
     healthy: int = 0
     unhealthy: int = 0
+    transient: int = 0  # initial, draining: on their way to a verdict or out
 
     @classmethod
     def from_states(cls, states: list[str]) -> TargetHealth:
         healthy = sum(state == HEALTHY for state in states)
         transient = sum(state in TRANSIENT_TARGET_STATES for state in states)
-        return cls(healthy, len(states) - healthy - transient)
+        return cls(healthy, len(states) - healthy - transient, transient)
+
+    @property
+    def all_unhealthy(self) -> bool:
+        """Every target has an unhealthy verdict (and there is at least one)."""
+        return self.unhealthy > 0 and self.healthy == 0 and self.transient == 0
 
 
 @dataclass(frozen=True)

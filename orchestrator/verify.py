@@ -8,7 +8,7 @@ from generator.interface import OUTPUT_DNS_NAME, PRODUCTION_PORT, TEST_PORT
 from orchestrator.model import APPLIED, ColorState
 
 if TYPE_CHECKING:
-    from generator.config import Config
+    from generator.config import Config, Health
 
 
 def color_problems(state: ColorState, image: str) -> list[str]:
@@ -39,6 +39,27 @@ def color_problems(state: ColorState, image: str) -> list[str]:
         if health.unhealthy:
             problems.append(f"its target group has {health.unhealthy} unhealthy target(s)")
     return problems
+
+
+def unhealthy_limit_seconds(health: Health) -> int:
+    """How long every target may stay unhealthy before waiting is pointless: the service's grace
+    period (ECS ignores failed health checks meanwhile) plus the failed checks that make a
+    target unhealthy. After that ECS replaces such tasks, so no verdict will turn healthy."""
+    return health.grace_period_seconds + health.unhealthy_threshold * health.interval_seconds
+
+
+def hopeless(state: ColorState, unhealthy_for: float, limit: float) -> str | None:
+    """Why waiting longer cannot make `state` fit to serve (None: it still may).
+
+    `unhealthy_for`: how long every target has been unhealthy (0 when some is not)."""
+    service = state.service
+    if service is not None and service.running == 0 and service.pending == 0:
+        return (f"its service has no task running or pending "
+                f"({service.desired} desired)")
+    if state.health is not None and state.health.all_unhealthy and unhealthy_for > limit:
+        return (f"every target has been unhealthy for {unhealthy_for:.0f} s, longer than the "
+                f"grace period plus the unhealthy threshold ({limit:.0f} s)")
+    return None
 
 
 def listener_url(config: Config, alb_outputs: dict[str, str], production: bool) -> str:

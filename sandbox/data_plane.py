@@ -7,6 +7,10 @@ tasks in its target group, health-checks them over HTTP (sandbox.target_health),
 service's counters and `deployments` as real ECS shows them: two deployments (PRIMARY new,
 ACTIVE old) while replacing, one with runningCount == desiredCount when steady.
 
+Like ECS, it stops a task whose target is unhealthy once the service's health-check grace period
+is over, and starts another; each such task counts toward its deployment's circuit breaker,
+which fails the deployment (rolloutState FAILED, no more launches) at ECS's threshold.
+
 Decisions and bookkeeping run under MOTO_LOCK; starting and stopping servers and the HTTP health
 checks run outside it, so API calls are never held up by the data plane.
 """
@@ -15,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import threading
 import time
 from dataclasses import dataclass
@@ -50,10 +55,25 @@ class ServiceView:
     desired: int
     target_group: str | None
     health_path: str
+    # The service's health-check grace period, compressed like the health checks: the same
+    # number of the target group's intervals, each lasting `health_check_seconds`.
+    grace_seconds: float = 0.0
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def failure_threshold(desired: int) -> int:
+    """Failed tasks that trip ECS's deployment circuit breaker.
+
+    ServiceDeploymentCircuitBreaker, ECS API reference
+    (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ServiceDeploymentCircuitBreaker.html):
+    "The deployment circuit breaker has a minimum threshold of 3 and a maximum threshold of 200.
+    and uses the values in the following formula to determine the deployment failure.
+    0.5 * desired task count" (rounded up: ThresholdConfiguration's default is BOUNDED_PERCENT 50).
+    """
+    return max(3, min(200, math.ceil(0.5 * desired)))
 
 
 class DataPlane:
@@ -65,6 +85,8 @@ class DataPlane:
         self.deployments: dict[ServiceKey, dict[str, dict[str, Any]]] = {}
         self._deployment_ids = 0
         self._steady: dict[ServiceKey, bool] = {}
+        # Tasks of a deployment (service, task definition) stopped as unhealthy.
+        self.failures: dict[tuple[ServiceKey, str], int] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -85,6 +107,7 @@ class DataPlane:
             tasks, self.tasks = list(self.tasks.values()), {}
             self.deployments.clear()
             self._steady.clear()
+            self.failures.clear()
             self.book.clear()
         for task in tasks:
             task.stop()
@@ -102,6 +125,7 @@ class DataPlane:
         now = time.monotonic()
         with backends.MOTO_LOCK:
             views = self._observe()
+            self._replace_unhealthy(views, now)
             to_start = self._plan_starts(views)
             self._plan_drains(views, now)
             finished = self._finish_drains(now)
@@ -111,6 +135,7 @@ class DataPlane:
             task.stop()
         with backends.MOTO_LOCK:
             for task in to_start:
+                task.started_at = now
                 self.tasks[task.id] = task
                 self._register(task, views.get(task.service_key), now)
                 self._add_event(task.service_key, f"has started 1 tasks: (task {task.id}).")
@@ -130,12 +155,15 @@ class DataPlane:
                 containers = definition.container_definitions or [{}]
                 group = (service.load_balancers or [{}])[0].get("targetGroupArn")
                 settings = health_settings(group) if group else None
+                grace = float(getattr(service, "health_check_grace_period_seconds", 0) or 0)
                 views[service_key(service)] = ServiceView(
                     task_definition=definition.arn,
                     image=containers[0].get("image", "unknown"),
                     desired=int(service.desired_count or 0),
                     target_group=group if settings else None,
-                    health_path=settings["path"] if settings else "/health")
+                    health_path=settings["path"] if settings else "/health",
+                    grace_seconds=(grace * self.settings.health_check_seconds
+                                   / settings["interval"]) if settings else 0.0)
         return views
 
     def _live_tasks(self, key: ServiceKey) -> list[Task]:
@@ -147,20 +175,50 @@ class DataPlane:
         for key, view in views.items():
             current = [t for t in self._live_tasks(key)
                        if t.task_definition == view.task_definition]
+            if self.tripped(key, view.task_definition, view.desired):
+                continue  # a failed deployment "will ... stop launching new tasks"
             # MaximumPercent 200: the whole new set starts at once next to the old one.
             for _ in range(view.desired - len(current)):
                 to_start.append(Task(key, view.task_definition, view.image, view.health_path))
         return to_start
 
+    def tripped(self, key: ServiceKey, definition: str, desired: int) -> bool:
+        """Whether that deployment's circuit breaker has tripped."""
+        return self.failures.get((key, definition), 0) >= failure_threshold(desired)
+
+    def _replace_unhealthy(self, views: dict[ServiceKey, ServiceView], now: float) -> None:
+        """Stop tasks whose target is unhealthy after the grace period (their replacements
+        start with the next _plan_starts), counting each toward its deployment's breaker.
+
+        healthCheckGracePeriodSeconds, ECS API reference (CreateService): "The period of time,
+        in seconds, that the Amazon ECS service scheduler ignores unhealthy Elastic Load
+        Balancing ... health checks after a task has first started." """
+        for task in [t for t in self.tasks.values() if t.stopping_since is None]:
+            view = views.get(task.service_key)
+            if view is None or task.target_group is None or task.started_at is None:
+                continue
+            target = (task.target_group, TASK_IP, task.port)
+            if (self.book.state(target) != "unhealthy"
+                    or now - task.started_at < view.grace_seconds):
+                continue
+            self._add_event(task.service_key, f"(port {task.port}) is unhealthy in target-group "
+                                              f"{task.target_group.rsplit('/', 2)[-2]} due to "
+                                              f"(reason {self.book.get(target).description}).")
+            self._drain(task, now)
+            deployment = (task.service_key, task.task_definition)
+            before = self.tripped(*deployment, view.desired)
+            self.failures[deployment] = self.failures.get(deployment, 0) + 1
+            if not before and self.tripped(*deployment, view.desired):
+                self._add_event(task.service_key, "deployment failed: tasks failed to start.")
+
     def _ready(self, task: Task) -> bool:
-        """A task counts for a rollout once it runs and its target has a health verdict
-        (healthy, or unhealthy: the sandbox leaves catching that to the orchestrator)."""
+        """A task counts for a rollout once it runs and its target is healthy (ECS waits for
+        the new tasks to pass their health checks before it stops the old ones)."""
         if not task.running:
             return False
         if task.target_group is None:
             return True
-        return self.book.state((task.target_group, TASK_IP, task.port)) in (
-            "healthy", "unhealthy")
+        return self.book.state((task.target_group, TASK_IP, task.port)) == "healthy"
 
     def _plan_drains(self, views: dict[ServiceKey, ServiceView], now: float) -> None:
         for task in [t for t in self.tasks.values() if t.stopping_since is None]:
@@ -261,6 +319,7 @@ class DataPlane:
                           "createdAt": _now(), "taskDefinition": definition, "failedTasks": 0}
                 records[definition] = record
             running = sum(t.running for t in mine)
+            record["failedTasks"] = self.failures.get((key, definition), 0)
             record.update(
                 status="PRIMARY" if definition == primary else "ACTIVE",
                 desiredCount=service.desired_count if definition == primary else 0,
@@ -269,10 +328,14 @@ class DataPlane:
         for definition in list(records):
             if definition not in {d["taskDefinition"] for d in deployments}:
                 del records[definition]
+                self.failures.pop((key, definition), None)
         steady = (len(deployments) == 1 and deployments[0]["runningCount"] == service.desired_count
                   and deployments[0]["pendingCount"] == 0 and all(map(self._ready, tasks)))
-        deployments[0]["rolloutState"] = "COMPLETED" if steady else "IN_PROGRESS"
+        failed = self.tripped(key, primary, int(service.desired_count or 0))
+        state = "FAILED" if failed else "COMPLETED" if steady else "IN_PROGRESS"
+        deployments[0]["rolloutState"] = state
         deployments[0]["rolloutStateReason"] = (
+            "ECS deployment circuit breaker: tasks failed to start." if failed else
             f"ECS deployment {deployments[0]['id']} {'completed' if steady else 'in progress'}.")
         service.deployments = deployments
         service.running_count = sum(t.running for t in tasks)
@@ -286,6 +349,12 @@ class DataPlane:
         with backends.MOTO_LOCK:
             self._publish_service(service)
             return self._steady.get(service_key(service), False)
+
+    def failed(self, service: Any) -> bool:
+        """Whether the service's current deployment has tripped its circuit breaker."""
+        with backends.MOTO_LOCK:
+            return self.tripped(service_key(service), service.task_definition,
+                                int(service.desired_count or 0))
 
     def _add_event(self, key: ServiceKey, message: str) -> None:
         for backend in backends.ecs():

@@ -1,8 +1,10 @@
 """`make demo`: the whole blue/green cycle on a local sandbox, as a newcomer would type it.
 
 sandbox up → first deploy of app:v1 → prod answers v1 → deploy app:v2 to the idle colour without
-swapping → test answers v2, prod still v1 → swap → prod v2 → rollback → prod v1 → sandbox down.
-A request loop runs against production during the swap and the rollback and reports its count.
+swapping → test answers v2, prod still v1 → swap → prod v2 → rollback → prod v1 → deploy a broken
+image (app:v3-unhealthy): ECS's circuit breaker fails it, exit 4, prod still v1 → sandbox down.
+A request loop runs against production during the swap, the rollback and the broken deploy and
+reports its count.
 Every command is the real `stackswap` CLI in a subprocess; exit 0 only if every check held.
 """
 
@@ -75,16 +77,22 @@ class Demo:
         self.test = env["STACKSWAP_SANDBOX_TEST_URL"]
         self.problems: list[str] = []
 
-    def stackswap(self, *args: str) -> int:
+    def stackswap(self, *args: str, expect: int = 0) -> int:
         say(f"\n$ stackswap {' '.join(args)}")
+        started = time.monotonic()
         result = subprocess.run([sys.executable, "-m", "orchestrator", *args], env=self.env,
                                 capture_output=True, text=True, timeout=900)
         for line in result.stderr.splitlines():
             say(f"  │ {line}")
         for line in result.stdout.splitlines():
             say(f"  {line}")
-        if result.returncode != 0:
-            self.problems.append(f"stackswap {' '.join(args)} exited {result.returncode}")
+        if expect:
+            mark = "✓" if result.returncode == expect else "✗"
+            say(f"  exit {result.returncode} after {time.monotonic() - started:.0f} s    {mark} "
+                f"expected: {expect}")
+        if result.returncode != expect:
+            self.problems.append(f"stackswap {' '.join(args)} exited {result.returncode}, "
+                                 f"expected {expect}")
         return result.returncode
 
     def curl(self, name: str, url: str, expected: str) -> None:
@@ -94,10 +102,10 @@ class Demo:
         if answer != expected:
             self.problems.append(f"{name} answered {answer!r}, expected {expected!r}")
 
-    def watched(self, *args: str) -> None:
+    def watched(self, *args: str, expect: int = 0) -> None:
         """Run a command while a request loop hammers production, and report the loop."""
         with RequestLoop(self.prod + "/").running() as loop:
-            self.stackswap(*args)
+            self.stackswap(*args, expect=expect)
         say(f"  production during `{' '.join(args)}`: {loop.sent} requests, "
             f"{len(loop.failed)} failed, answers seen: {', '.join(sorted(loop.answers))}")
         if loop.failed:
@@ -125,6 +133,12 @@ class Demo:
         self.watched("rollback")
         self.curl("STACKSWAP_SANDBOX_PROD_URL", self.prod + "/", "hello from app:v1")
 
+        say(f"\n{RULE}\n5. A broken image: app:v3-unhealthy fails its health checks. ECS "
+            f"replaces its tasks,\n   its circuit breaker fails the deployment, CloudFormation "
+            f"rolls green back; exit 4.")
+        self.watched("deploy", "--image", "app:v3-unhealthy", expect=4)
+        self.curl("STACKSWAP_SANDBOX_PROD_URL", self.prod + "/", "hello from app:v1")
+
 
 def main(stack_seconds: float = 2.0) -> int:
     say("stackswap demo: blue/green on ECS with CloudFormation stack updates, on a local "
@@ -145,7 +159,7 @@ def main(stack_seconds: float = 2.0) -> int:
         say("\ndemo FAILED:\n" + "\n".join(f"  - {problem}" for problem in demo.problems))
         return 1
     say("\ndemo passed: production served v1, then v2 after the swap, then v1 after the "
-        "rollback, with no failed request.")
+        "rollback and\nthrough a broken deploy caught in seconds, with no failed request.")
     return 0
 
 

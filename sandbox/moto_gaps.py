@@ -26,7 +26,8 @@ ELBv2 identifies a target by Id and Port. Fix: key non-instance targets by "Id:P
 
 Gap 5 — an ECS service created or updated through CloudFormation ignores `LoadBalancers`
 (DescribeServices shows `loadBalancers: []`). Fix: copy them onto the service, in the ECS API's
-shape, so the sandbox's data plane (and anyone calling DescribeServices) knows the target group.
+shape, so the sandbox's data plane (and anyone calling DescribeServices) knows the target group;
+its `HealthCheckGracePeriodSeconds` too (moto keeps none), for the data plane's ECS emulation.
 
 Gap 6 — deleting a stack (or rolling back its creation) leaves its ECS service ACTIVE: moto has
 no delete for CloudFormation-managed services. Fix: delete the service as DeleteService would.
@@ -221,11 +222,17 @@ def _load_balancers(properties: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
+def _grace(properties: dict[str, Any]) -> int:
+    """`HealthCheckGracePeriodSeconds` (ECS's default when absent: 0)."""
+    return int(properties.get("HealthCheckGracePeriodSeconds") or 0)
+
+
 def _service_create(cls: Any, resource_name: str, cloudformation_json: Any, account_id: str,
                     region_name: str, **kwargs: Any) -> Any:
     service = _ORIGINALS["service_create"].__func__(
         cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
     service.load_balancers = _load_balancers(cloudformation_json["Properties"])
+    service.health_check_grace_period_seconds = _grace(cloudformation_json["Properties"])
     return service
 
 
@@ -239,6 +246,7 @@ def _service_update(cls: Any, original_resource: Any, new_resource_name: str,
     service = _ORIGINALS["service_update"].__func__(
         cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name)
     service.load_balancers = _load_balancers(properties)
+    service.health_check_grace_period_seconds = _grace(properties)
     return service
 
 

@@ -72,7 +72,7 @@ BUSY_SUFFIX = "_IN_PROGRESS"
 STOPPED = "stopped"  # the server is stopping, or /reset forgot the operation
 CANCELLED = "cancelled"  # CancelUpdateStack
 TRIGGERED = "triggered"  # a rollback trigger: an alarm in ALARM, or one that does not exist
-TIMED_OUT = "timed out"  # what it waited for did not happen in time (the circuit breaker)
+TIMED_OUT = "timed out"  # the service never got steady in time, or its circuit breaker tripped
 
 
 @dataclass(frozen=True)
@@ -384,11 +384,24 @@ class StackOperations:
 
     def _watch_steady(self, operation: Operation,
                       services: dict[str, Any]) -> Interruption | None:
-        """Wait for every service to be steady, at most circuit_breaker_seconds (TIMED_OUT)."""
+        """Wait for every service to be steady, at most circuit_breaker_seconds (TIMED_OUT); a
+        service whose deployment's circuit breaker trips (unhealthy tasks replaced too often)
+        fails it at once, TIMED_OUT too.
+
+        DeploymentCircuitBreaker, ECS API reference: "If it is turned on, a service deployment
+        will transition to a failed state and stop launching new tasks." CloudFormation then
+        fails the service resource and rolls the stack back."""
         if not services:
             return None
-        return self._watch(operation, self.settings.circuit_breaker_seconds, until=lambda: all(
-            self.data_plane.steady(service) for service in services.values()))
+
+        def failed() -> bool:
+            return any(self.data_plane.failed(service) for service in services.values())
+
+        interruption = self._watch(
+            operation, self.settings.circuit_breaker_seconds,
+            until=lambda: failed() or all(self.data_plane.steady(service)
+                                          for service in services.values()))
+        return Interruption(TIMED_OUT) if interruption is None and failed() else interruption
 
     def _finish(self, stack: Any, status: str) -> None:
         """The stack's terminal status and event, and the moment it was reached (MOTO_LOCK held,

@@ -127,4 +127,5 @@ def health_settings(group_arn: str) -> dict[str, Any] | None:
     return {"path": group.health_check_path or "/",
             "healthy_threshold": int(group.healthy_threshold_count),
             "unhealthy_threshold": int(group.unhealthy_threshold_count),
-            "timeout": float(group.health_check_timeout_seconds)}
+            "timeout": float(group.health_check_timeout_seconds),
+            "interval": float(group.health_check_interval_seconds)}

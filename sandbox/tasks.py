@@ -75,6 +75,7 @@ class Task:
         self._thread: threading.Thread | None = None
         self.stopping_since: float | None = None  # set when draining before the stop
         self.target_group: str | None = None  # where the data plane registered it
+        self.started_at: float | None = None  # when it started (the grace period's start)
 
     def start(self) -> None:
         if crashes(self.image):

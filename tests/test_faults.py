@@ -389,11 +389,15 @@ def test_fault_13_tasks_never_healthy_deadline_cancels_own_update(deployed):
     assert deployed.forwards(80) == "blue"
 
 
+def registered_targets(elbv2, group: str) -> list[dict]:
+    return [d["Target"] for d in
+            elbv2.describe_target_health(TargetGroupArn=group)["TargetHealthDescriptions"]]
+
+
 def test_fault_14_idle_target_group_has_no_healthy_target(deployed):
     elbv2 = deployed.client("elbv2")
     green = target_group(deployed, "green")
-    targets = [d["Target"] for d in
-               elbv2.describe_target_health(TargetGroupArn=green)["TargetHealthDescriptions"]]
+    targets = registered_targets(elbv2, green)
 
     def tasks_gone(**kwargs):  # the new tasks never register healthy
         elbv2.deregister_targets(TargetGroupArn=green, Targets=targets)
@@ -402,6 +406,70 @@ def test_fault_14_idle_target_group_has_no_healthy_target(deployed):
     assert result.code == 4
     line = one_line(result.err)
     assert "green is not fit to serve after 5 s" in line and "no healthy target" in line
+    assert deployed.requests.updated_stacks() == ["shop-green"]
+    assert deployed.forwards(80) == "blue"
+
+
+def slow_verify(env, seconds: int = 600) -> None:
+    """A verify timeout far beyond what an early stop needs, so stopping early shows."""
+    text = env.config_path.read_text()
+    env.config_path.write_text(text.replace("verify_timeout_seconds = 5",
+                                            f"verify_timeout_seconds = {seconds}"))
+    assert f"verify_timeout_seconds = {seconds}" in env.config_path.read_text()
+
+
+def test_fault_14b_idle_colour_with_no_task_stops_verification_at_once(deployed):
+    # Scaled to zero by hand right after the update: no task runs or is pending (and their
+    # targets are deregistered), so waiting for healthy targets is pointless.
+    slow_verify(deployed)
+    ecs, elbv2 = deployed.client("ecs"), deployed.client("elbv2")
+    service = deployed.outputs("shop-green")["ServiceArn"]
+    green = target_group(deployed, "green")
+    targets = registered_targets(elbv2, green)
+
+    def scaled_to_zero(**kwargs):
+        ecs.update_service(cluster="shop", service=service, desiredCount=0)
+        elbv2.deregister_targets(TargetGroupArn=green, Targets=targets)
+    deployed.aws.hooks.append(("after-call.cloudformation.UpdateStack", scaled_to_zero))
+    clock = VirtualClock()
+    result = deployed.call("deploy", "--image", "app:v2", clock=clock)
+    assert result.code == 4
+    line = one_line(result.err)
+    assert "green cannot become fit to serve: its service has no task running or pending" in line
+    assert "Production was not touched" in line
+    assert clock.time - 1000.0 < 600  # not verify_timeout_seconds
+    assert deployed.requests.updated_stacks() == ["shop-green"]
+    assert deployed.forwards(80) == "blue"
+
+
+def test_fault_14c_every_target_unhealthy_past_grace_and_threshold_stops_verification(
+        deployed):
+    # Every target unhealthy for longer than health.grace_period_seconds (30) +
+    # health.unhealthy_threshold (2) x health.interval_seconds (5) = 40 s: ECS would replace
+    # such tasks (after the grace period it no longer ignores failed health checks), so no
+    # verdict is going to turn healthy.
+    slow_verify(deployed)
+    green = target_group(deployed, "green")
+
+    def unhealthy(parsed):  # DescribeTargetHealth of green as ELB reports a 500
+        for description in parsed.get("TargetHealthDescriptions", []):
+            description["TargetHealth"] = {
+                "State": "unhealthy", "Reason": "Target.ResponseCodeMismatch",
+                "Description": "Health checks failed with these codes: [500]"}
+    seen = []
+    deployed.aws.hooks.append(("before-parameter-build.elastic-load-balancing-v2."
+                               "DescribeTargetHealth",
+                               lambda params, **kwargs: seen.append(params["TargetGroupArn"])))
+    deployed.aws.hooks.append(("after-call.elastic-load-balancing-v2.DescribeTargetHealth",
+                               lambda parsed, **kwargs: unhealthy(parsed)
+                               if seen and seen[-1] == green else None))
+    clock = VirtualClock()
+    result = deployed.call("deploy", "--image", "app:v2", clock=clock)
+    assert result.code == 4
+    line = one_line(result.err)
+    assert "green cannot become fit to serve: every target has been unhealthy for" in line
+    assert "longer than the grace period plus the unhealthy threshold (40 s)" in line
+    assert 40 < clock.time - 1000.0 < 600  # after the limit, long before verify_timeout_seconds
     assert deployed.requests.updated_stacks() == ["shop-green"]
     assert deployed.forwards(80) == "blue"
 
@@ -750,8 +818,7 @@ def test_verify_says_what_it_waits_for_at_least_every_10_seconds(deployed):
     assert "verify_timeout_seconds = 45" in deployed.config_path.read_text()
     elbv2 = deployed.client("elbv2")
     green = target_group(deployed, "green")
-    targets = [d["Target"] for d in
-               elbv2.describe_target_health(TargetGroupArn=green)["TargetHealthDescriptions"]]
+    targets = registered_targets(elbv2, green)
     deployed.aws.hooks.append(("after-call.cloudformation.UpdateStack", lambda **kwargs:
                                elbv2.deregister_targets(TargetGroupArn=green, Targets=targets)))
     result = deployed.call("deploy", "--image", "app:v2", clock=VirtualClock())

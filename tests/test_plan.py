@@ -6,8 +6,18 @@ import dataclasses
 
 import pytest
 
+from generator.config import Health
 from orchestrator.errors import OperatorNeeded, Refused
-from orchestrator.model import COMPOSITE_ALARM, METRIC_ALARM, Alarm, ColorState, Observed, Stack
+from orchestrator.model import (
+    COMPOSITE_ALARM,
+    METRIC_ALARM,
+    Alarm,
+    ColorState,
+    Observed,
+    ServiceState,
+    Stack,
+    TargetHealth,
+)
 from orchestrator.plan import (
     CancelSwap,
     ContinueRollback,
@@ -23,6 +33,7 @@ from orchestrator.plan import (
     plan_promote,
     plan_recover,
 )
+from orchestrator.verify import hopeless, unhealthy_limit_seconds
 
 TG = {"blue": "arn:tg/blue", "green": "arn:tg/green"}
 
@@ -273,3 +284,36 @@ def test_promote_to_the_live_color_changes_nothing_so_a_rerun_is_safe(action):
     assert plan_promote(observed, action, to_color="green").steps == (VerifyLive("green"),)
     assert plan_promote(observed, action, to_color="blue").steps == (
         Verify("blue", "app:v1"), *swapped("green", "blue", leaving="app:v2", previous=back))
+
+
+# --- when verification may stop early (orchestrator/verify.py, pure) ------------------------
+
+def color(service: ServiceState | None, states: list[str]) -> ColorState:
+    return ColorState("green", stack("shop-green", Image="app:v2"), TG["green"], service,
+                      TargetHealth.from_states(states))
+
+
+RUNNING = ServiceState(desired=2, running=2, pending=0, deployments=1, image="app:v2")
+LIMIT = unhealthy_limit_seconds(Health())  # 30 s grace + 2 x 5 s
+
+
+@pytest.mark.parametrize(("state", "unhealthy_for", "why"), [
+    (color(RUNNING, ["healthy", "unhealthy"]), 0, None),
+    (color(RUNNING, ["unhealthy", "unhealthy"]), LIMIT, None),  # not longer than the limit yet
+    (color(RUNNING, ["unhealthy", "unhealthy"]), LIMIT + 1, "every target has been unhealthy"),
+    (color(RUNNING, []), 0, None),  # tasks up, targets not registered yet: may still come
+    (color(dataclasses.replace(RUNNING, running=0, pending=1), []), 0, None),  # starting
+    (color(dataclasses.replace(RUNNING, running=0), []), 0, "no task running or pending"),
+    (color(dataclasses.replace(RUNNING, desired=0, running=0), []), 0,
+     "no task running or pending (0 desired)"),
+])
+def test_hopeless(state, unhealthy_for, why):
+    found = hopeless(state, unhealthy_for, LIMIT)
+    assert (found is None) if why is None else (why in found)
+
+
+def test_a_target_still_initial_is_not_every_target_unhealthy():
+    assert LIMIT == 40
+    assert not TargetHealth.from_states(["unhealthy", "initial"]).all_unhealthy
+    assert TargetHealth.from_states(["unhealthy", "unhealthy"]).all_unhealthy
+    assert not TargetHealth.from_states([]).all_unhealthy

@@ -333,14 +333,43 @@ def test_stack_seconds_per_stack_and_the_time_an_operation_finished(shop, sandbo
     assert admin(sandbox, "GET", "/status")[1]["stacks"] == []
 
 
-def test_unhealthy_image_completes_with_unhealthy_targets(shop):
-    stack = shop.config.service_stack("green")
+def test_unhealthy_tasks_are_replaced_until_the_circuit_breaker_trips_and_rolls_back(
+        sandbox, account, tmp_path):
+    # ECS stops a task whose target fails its ELB health checks once the service's grace period
+    # is over, and starts another: healthCheckGracePeriodSeconds (CreateService, ECS API
+    # reference, https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_CreateService.html)
+    # "The period of time, in seconds, that the Amazon ECS service scheduler ignores unhealthy
+    # Elastic Load Balancing ... health checks after a task has first started." Each failed task
+    # counts toward the deployment circuit breaker: "a minimum threshold of 3 and a maximum
+    # threshold of 200 ... 0.5 * desired task count" (ServiceDeploymentCircuitBreaker,
+    # https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ServiceDeploymentCircuitBreaker.html)
+    # and a failed deployment "will transition to a failed state and stop launching new tasks"
+    # (DeploymentCircuitBreaker); CloudFormation fails the service and rolls the stack back.
+    # A 10 s grace period lasts 0.5 s here (two of the target group's 5 s intervals, each one
+    # health_check_seconds long), so two rounds of failures fit in CIRCUIT_BREAKER_SECONDS.
+    ids = account[0]
+    config = load_config(write_config(tmp_path / "grace.toml", ids,
+                                      health={"grace_period_seconds": "10"}))
+    shop = create_stacks(sandbox, ids, config)[0]
+    stack = config.service_stack("green")
     shop.update_image("green", "app:v2-unhealthy")
-    assert shop.settle(stack)[0] == "UPDATE_COMPLETE"
-    assert shop.target_states("green") == ["unhealthy", "unhealthy"]
-    assert steady(shop.service("green"))
-    assert get(shop.test)[0] == 503  # no healthy target behind :8080
+    status, _ = shop.settle(stack, timeout=CIRCUIT_BREAKER_SECONDS + 15)
+    assert status == "UPDATE_ROLLBACK_COMPLETE"
+    events = shop.events(stack)
+    (failed,) = [e for e in events if e["ResourceStatus"] == "UPDATE_FAILED"]
+    assert (failed["LogicalResourceId"], failed["ResourceStatusReason"]) == (
+        "Service", "ECS Deployment Circuit Breaker was triggered")
+    begun = next(e for e in events if e.get("ResourceStatusReason") == "User Initiated")
+    # tripped by the count, not by the sandbox's circuit_breaker_seconds of waiting for steady
+    assert (failed["Timestamp"] - begun["Timestamp"]).total_seconds() < CIRCUIT_BREAKER_SECONDS
+    messages = [e["message"] for e in shop.service("green")["events"]]
+    assert sum("is unhealthy in target-group" in m for m in messages) >= 3  # max(3, 0.5 * 2)
+    assert sum("deployment failed: tasks failed to start." in m for m in messages) == 1
+    assert shop.parameters(stack)["Image"] == "app:v1"
+    assert shop.answers(shop.test) == {"hello from app:v1"}  # the old tasks never stopped
     assert shop.answers(shop.prod) == {"hello from app:v1"}
+    wait_for(lambda: steady(shop.service("green")), "green steady again")
+    assert shop.target_states("green") == ["healthy", "healthy"]
 
 
 def test_crash_image_trips_the_circuit_breaker_and_rolls_back(shop):

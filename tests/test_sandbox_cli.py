@@ -5,6 +5,7 @@ running or on disk afterwards."""
 from __future__ import annotations
 
 import json
+import re
 import socket
 import subprocess
 import sys
@@ -77,14 +78,18 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys):
         assert error.startswith("stackswap: ") and error.count("\n") == 1
 
 
-def test_demo_shows_v1_then_v2_after_the_swap_then_v1_after_the_rollback(capsys):
+def test_demo_shows_v1_then_v2_after_the_swap_then_v1_after_the_rollback_and_a_broken_image(
+        capsys):
     assert main(["demo", "--stack-seconds", "0.3"]) == 0
     out = capsys.readouterr().out
-    answers = [line.split("✓")[0].strip() for line in out.splitlines() if "expected:" in line]
+    answers = [re.sub(r"after \d+ s", "after N s", line.split("✓")[0].strip())
+               for line in out.splitlines() if "expected:" in line]
     assert answers == ["hello from app:v1", "hello from app:v2", "hello from app:v1",
-                       "hello from app:v2", "hello from app:v1"]
+                       "hello from app:v2", "hello from app:v1", "exit 4 after N s",
+                       "hello from app:v1"]
+    assert "ECS Deployment Circuit Breaker was triggered" in out
     loops = [line for line in out.splitlines() if line.strip().startswith("production during")]
-    assert len(loops) == 2 and all(", 0 failed," in line for line in loops)
+    assert len(loops) == 3 and all(", 0 failed," in line for line in loops)
     assert "demo passed" in out
 
 

@@ -200,8 +200,10 @@ def template_body(config: Config, color: str | None = None) -> str:
 
 def require_alb(ctx: Context) -> Stack:
     """The ALB stack (its outputs do not change during a run; read it once)."""
-    if ctx.observed.alb is not None:
-        return ctx.observed.alb
+    return ctx.observed.alb if ctx.observed.alb is not None else reread_alb(ctx)
+
+
+def reread_alb(ctx: Context) -> Stack:
     alb = ctx.aws.describe_stack(ctx.config.alb_stack)
     if alb is None:
         raise StateUnknown(f"{ctx.config.alb_stack} disappeared during the run")
@@ -211,10 +213,7 @@ def require_alb(ctx: Context) -> Stack:
 
 def refresh_listeners(ctx: Context) -> Observed:
     """Re-read the ALB stack, both listeners and the alarms: all that a swap changes."""
-    alb = ctx.aws.describe_stack(ctx.config.alb_stack)
-    if alb is None:
-        raise StateUnknown(f"{ctx.config.alb_stack} disappeared during the run")
-    ctx.observed = replace(ctx.observed, alb=alb)
+    reread_alb(ctx)
     return read_production(ctx)
 
 

@@ -13,7 +13,7 @@ import re
 import tomllib
 import urllib.parse
 from collections.abc import Callable
-from dataclasses import MISSING, dataclass, fields
+from dataclasses import MISSING, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -39,13 +39,64 @@ FARGATE_CPU = tuple(FARGATE_MEMORY)
 MAX_ALARMS = 5
 
 
+SCHEMES = ("internet-facing", "internal")
+TEST_MODES = ("port", "host")
+# ELB's current TLS 1.3 policy (Elastic Load Balancing, "Security policies for your Application
+# Load Balancer": the recommended default for HTTPS listeners).
+DEFAULT_SSL_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
+# Who may reach the test path of an internal load balancer when the config does not say: the
+# private address ranges its clients come from. An internet-facing one has no default: its
+# clients arrive from public addresses (docs/configuration.md, network.test_cidr).
+INTERNAL_TEST_CIDR = "10.0.0.0/8"
+
+
 @dataclass(frozen=True)
 class Network:
     vpc_id: str
-    subnets: tuple[str, ...]
-    # Who may reach the test listener (:8080). Never the world unless the config says so.
-    test_cidr: str = "10.0.0.0/8"
+    # `subnets` means both lists; alb_subnets / task_subnets override it for one side. After
+    # parsing, alb_subnets and task_subnets are always filled in.
+    subnets: tuple[str, ...] = ()
+    alb_subnets: tuple[str, ...] = ()
+    task_subnets: tuple[str, ...] = ()
+    scheme: str = "internet-facing"
+    # Who may reach the test path (listener or host rule), as the load balancer sees them.
+    test_cidr: str | None = None
+    # ENABLED only makes sense for tasks in public subnets (a NAT gateway never serves a task in
+    # a public subnet: its route to the internet is the internet gateway).
     assign_public_ip: bool = False
+    # An internal NLB in front of the ALB's production listener (seed 004): private clients
+    # follow every swap with the public ones.
+    private_nlb: bool = False
+
+
+@dataclass(frozen=True)
+class Listener:
+    # ACM (or IAM server) certificate ARNs: the first is the default certificate, the others
+    # are added to the listeners. Empty: the article's HTTP listeners.
+    certificate_arns: tuple[str, ...] = ()
+    ssl_policy: str = DEFAULT_SSL_POLICY
+    # Ports; None until parsed, then 443/8443 with certificates, 80/8080 without. The test port
+    # is None in host mode (no test listener).
+    production_port: int | None = None
+    test_port: int | None = None
+    # HTTPS only: this port answers with a permanent redirect to https.
+    redirect_port: int = 80
+    # "port": a test listener on test_port; "host": a rule on the production listener that sends
+    # test_host from test_cidr to the idle colour (seed 003).
+    test_mode: str = "port"
+    test_host: str | None = None
+
+    @property
+    def https(self) -> bool:
+        return bool(self.certificate_arns)
+
+    @property
+    def protocol(self) -> str:
+        return "HTTPS" if self.https else "HTTP"
+
+    @property
+    def host_mode(self) -> bool:
+        return self.test_mode == "host"
 
 
 @dataclass(frozen=True)
@@ -91,6 +142,9 @@ class Deploy:
     # How long AWS may fail to answer in a row (network lost, throttled past botocore's
     # retries) before a wait gives up with exit 7 and the rerun command.
     unreachable_timeout_seconds: int = 60
+    # PEM file of the CA(s) the smoke requests trust for https (a private CA, the sandbox's);
+    # relative to the config file. None: the system's trust store.
+    ca_bundle: str | None = None
 
 
 @dataclass(frozen=True)
@@ -114,6 +168,7 @@ class Config:
     region: str
     cluster: str
     network: Network
+    listener: Listener = Listener()
     service: Service = Service()
     health: Health = Health()
     deploy: Deploy = Deploy()
@@ -235,6 +290,14 @@ def _list_of(item: Check, minimum: int, maximum: int | None = None, unique: bool
     return check
 
 
+SUBNET = _pattern(r"subnet-[0-9a-f]{8,17}", "a subnet id")
+SUBNETS = _list_of(SUBNET, 2, unique=True)
+CERTIFICATE = _pattern(
+    r"arn:aws[a-z-]*:(?:acm:[a-z0-9-]+:\d{12}:certificate/[0-9a-f-]{36}"
+    r"|iam::\d{12}:server-certificate/[\w+=,.@/-]{1,128})",
+    "an ACM certificate ARN such as arn:aws:acm:eu-west-1:123456789012:certificate/"
+    "01234567-89ab-cdef-0123-456789abcdef")
+
 # Stack names <name>-elb, <name>-blue, <name>-green: CloudFormation allows [a-zA-Z][-a-zA-Z0-9]*
 # up to 128 characters. Stricter here: no '-' at the end or twice in a row ("demo-" would make
 # demo--elb), as the name is joined to those suffixes with '-'.
@@ -262,9 +325,25 @@ SCHEMA: dict[str, dict[str, Check]] = {
     "network": {
         "vpc_id": _pattern(r"vpc-[0-9a-f]{8,17}", "a VPC id such as vpc-0123456789abcdef0"),
         # An ALB needs subnets in at least two availability zones.
-        "subnets": _list_of(_pattern(r"subnet-[0-9a-f]{8,17}", "a subnet id"), 2, unique=True),
+        "subnets": SUBNETS,
+        "alb_subnets": SUBNETS,
+        "task_subnets": _list_of(SUBNET, 1, unique=True),
+        "scheme": _one_of(SCHEMES),
         "test_cidr": _ipv4_cidr,
         "assign_public_ip": _boolean,
+        "private_nlb": _boolean,
+    },
+    "listener": {
+        # A listener takes one default certificate and up to 25 more (ELB quotas, certificates
+        # per Application Load Balancer).
+        "certificate_arns": _list_of(CERTIFICATE, 1, 26, unique=True),
+        "ssl_policy": _pattern(r"ELBSecurityPolicy-[A-Za-z0-9-]{1,100}",
+                               "an ELB security policy name such as " + DEFAULT_SSL_POLICY),
+        "production_port": _integer(1, 65535),
+        "test_port": _integer(1, 65535),
+        "redirect_port": _integer(1, 65535),
+        "test_mode": _one_of(TEST_MODES),
+        "test_host": _pattern(HOST_NAME.pattern, "a host name such as test.shop.example.com"),
     },
     "service": {
         "container_name": _pattern(r"[A-Za-z0-9_-]{1,255}", "a container name"),
@@ -293,6 +372,7 @@ SCHEMA: dict[str, dict[str, Check]] = {
         "unreachable_timeout_seconds": _integer(5, 3600),
         "alarms": _list_of(ALARM, 0, MAX_ALARMS, unique=True),
         "alarm_monitoring_minutes": _integer(0, 180),
+        "ca_bundle": _pattern(r"[^\x00]{1,4096}", "the path of a PEM file"),
     },
     "deploy_role": {
         "github_repository": GITHUB_REPOSITORY,
@@ -303,8 +383,8 @@ SCHEMA: dict[str, dict[str, Check]] = {
             "CloudFormationRole-AB12CD34"),
     },
 }
-SECTIONS = {"network": Network, "service": Service, "health": Health, "deploy": Deploy,
-            "deploy_role": DeployRole}
+SECTIONS = {"network": Network, "listener": Listener, "service": Service, "health": Health,
+            "deploy": Deploy, "deploy_role": DeployRole}
 
 
 def _validate_section(path: str, section: str, raw: dict[str, Any]) -> dict[str, Any]:
@@ -345,8 +425,81 @@ def parse_config(raw: dict[str, Any], path: str = "<memory>") -> Config:
         sections[section] = cls(**values)
     _required(path, "", Config, top | sections)
     config = Config(**top, **sections, path=path)
+    config = _resolve(config, raw)
     _check_combinations(config)
     return config
+
+
+def _resolve(config: Config, raw: dict[str, Any]) -> Config:
+    """Fill in what depends on other keys: both subnet lists, the ports, test_cidr, ca_bundle's
+    absolute path. A key that has no meaning in the chosen mode is an error, not ignored."""
+    path, network, listener = config.path, config.network, config.listener
+    given = {section: set(raw.get(section, {})) for section in ("network", "listener", "deploy")}
+    alb_subnets = network.alb_subnets or network.subnets
+    task_subnets = network.task_subnets or network.subnets
+    for key, value in (("alb_subnets", alb_subnets), ("task_subnets", task_subnets)):
+        if not value:
+            raise ConfigError(path, f"network.{key}",
+                              "is required but missing (or network.subnets, which sets both)")
+    test_cidr = network.test_cidr
+    if test_cidr is None:
+        if network.scheme == "internet-facing":
+            raise ConfigError(path, "network.test_cidr", _TEST_CIDR_REQUIRED)
+        test_cidr = INTERNAL_TEST_CIDR
+    if not listener.https:
+        for key in ("ssl_policy", "redirect_port"):
+            if key in given["listener"]:
+                raise ConfigError(path, f"listener.{key}",
+                                  "only applies with listener.certificate_arns (HTTPS)")
+    if listener.host_mode:
+        if listener.test_host is None:
+            raise ConfigError(path, "listener.test_host",
+                              'is required with listener.test_mode = "host"')
+        if "test_port" in given["listener"]:
+            raise ConfigError(path, "listener.test_port",
+                              'has no meaning with listener.test_mode = "host" (no test '
+                              'listener: test traffic is told apart by listener.test_host)')
+    elif "test_host" in given["listener"]:
+        raise ConfigError(path, "listener.test_host",
+                          'only applies with listener.test_mode = "host"')
+    production_port = listener.production_port or (443 if listener.https else 80)
+    test_port = None if listener.host_mode else (
+        listener.test_port or (8443 if listener.https else 8080))
+    ports = [("production_port", production_port), ("test_port", test_port)]
+    if listener.https:
+        ports.append(("redirect_port", listener.redirect_port))
+    seen: dict[int, str] = {}
+    for key, port in ports:
+        if port is not None and port in seen:
+            raise ConfigError(path, f"listener.{key}",
+                              f"{port} is also listener.{seen[port]}; each listener needs its "
+                              f"own port")
+        if port is not None:
+            seen[port] = key
+    if listener.https and config.deploy.production_url is None:
+        raise ConfigError(path, "deploy.production_url",
+                          "is required with listener.certificate_arns: the https URL your "
+                          "certificate covers (https://shop.example.com); the load balancer's "
+                          "own DNS name is not on the certificate")
+    ca_bundle = config.deploy.ca_bundle
+    if ca_bundle is not None:
+        bundle = Path(path).parent / ca_bundle if path != "<memory>" else Path(ca_bundle)
+        if not bundle.is_file():
+            raise ConfigError(path, "deploy.ca_bundle", f"no such file: {bundle}")
+        ca_bundle = str(bundle.resolve())
+    return replace(
+        config,
+        network=replace(network, alb_subnets=alb_subnets, task_subnets=task_subnets,
+                        test_cidr=test_cidr),
+        listener=replace(listener, production_port=production_port, test_port=test_port),
+        deploy=replace(config.deploy, ca_bundle=ca_bundle))
+
+
+_TEST_CIDR_REQUIRED = (
+    "is required with an internet-facing load balancer: who may reach the test path, as the "
+    "load balancer sees them. Its clients arrive from public addresses (a laptop, a CI runner, "
+    "even a host in the VPC leaving through its NAT gateway), so give their public address "
+    "(e.g. \"203.0.113.10/32\"), or set network.scheme = \"internal\"")
 
 
 def _check_combinations(config: Config) -> None:

@@ -26,8 +26,6 @@ from generator.interface import (
     PARAM_SUBNETS,
     PARAM_TEST_CIDR,
     PARAM_VPC,
-    PRODUCTION_PORT,
-    TEST_PORT,
     target_group_id,
     target_group_output,
 )
@@ -65,9 +63,11 @@ def add_security_group(template: Template, config: Config, params: dict) -> Secu
         GroupDescription=f"{config.name} load balancer: :80 public, :8080 test CIDR only",
         VpcId=Ref(params[PARAM_VPC]),
         SecurityGroupIngress=[
-            SecurityGroupRule(IpProtocol="tcp", FromPort=PRODUCTION_PORT, ToPort=PRODUCTION_PORT,
+            SecurityGroupRule(IpProtocol="tcp", FromPort=config.listener.production_port,
+                              ToPort=config.listener.production_port,
                               CidrIp="0.0.0.0/0", Description="production"),
-            SecurityGroupRule(IpProtocol="tcp", FromPort=TEST_PORT, ToPort=TEST_PORT,
+            SecurityGroupRule(IpProtocol="tcp", FromPort=config.listener.test_port,
+                              ToPort=config.listener.test_port,
                               CidrIp=Ref(params[PARAM_TEST_CIDR]), Description="test listener"),
         ],
         Tags=tags(config),
@@ -123,9 +123,9 @@ def alb_template(config: Config) -> Template:
     ))
     groups = {color: add_target_group(template, config, params, color) for color in COLORS}
     blue, green = (Ref(groups[color]) for color in COLORS)
-    production = add_listener(template, "ProductionListener", PRODUCTION_PORT, load_balancer,
-                              If(BLUE_IS_LIVE, blue, green))
-    test = add_listener(template, "TestListener", TEST_PORT, load_balancer,
+    production = add_listener(template, "ProductionListener", config.listener.production_port,
+                              load_balancer, If(BLUE_IS_LIVE, blue, green))
+    test = add_listener(template, "TestListener", config.listener.test_port, load_balancer,
                         If(BLUE_IS_LIVE, green, blue))
 
     for color in COLORS:

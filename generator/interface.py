@@ -1,6 +1,7 @@
-"""The contract between the rendered stacks and the orchestrator: every stack, parameter, output
-and tag name, the listener ports and the lock path. The templates (elb.py, service.py,
-deploy_role.py) and the orchestrator read these names from here and nowhere else.
+"""The contract between the rendered stacks and the orchestrator: every stack, parameter, output,
+swapped resource and tag name, and the lock path (the ports are the config's: config.listener).
+The templates (elb.py, service.py, deploy_role.py) and the orchestrator read these names from
+here and nowhere else.
 
 No troposphere here: commands that render no template (`status`, `swap`, `rollback`) start
 without importing it.
@@ -14,9 +15,6 @@ if TYPE_CHECKING:
     from generator.config import Config
 
 COLORS = ("blue", "green")
-
-PRODUCTION_PORT = 80
-TEST_PORT = 8080
 
 # Every stack of an environment carries this tag, with the environment's name.
 ENV_TAG = "stackswap:env"
@@ -39,9 +37,25 @@ PARAM_IMAGE = "Image"
 PARAM_DESIRED_COUNT = "DesiredCount"
 PARAM_LOAD_BALANCER_SECURITY_GROUP = "LoadBalancerSecurityGroupId"
 
+# ALB stack resources a swap modifies: the production listener's default action, and the test
+# listener's (test_mode "port") or the test rule's (test_mode "host"). The redirect listener
+# (HTTPS) and the private NLB never change on a swap.
+PRODUCTION_LISTENER = "ProductionListener"
+TEST_LISTENER = "TestListener"
+TEST_RULE = "TestRule"
+# host mode: requests for the test host from outside TestCidr get a 403 from this rule instead
+# of falling through to production (a smoke test must never pass on the live colour).
+TEST_HOST_REFUSAL_RULE = "TestHostRefusalRule"
+REDIRECT_LISTENER = "RedirectListener"
+PRIVATE_LOAD_BALANCER = "PrivateLoadBalancer"
+PRIVATE_TARGET_GROUP = "PrivateTargetGroup"
+PRIVATE_LISTENER = "PrivateListener"
+
 # ALB stack outputs
 OUTPUT_PRODUCTION_LISTENER = "ProductionListenerArn"
-OUTPUT_TEST_LISTENER = "TestListenerArn"
+OUTPUT_TEST_LISTENER = "TestListenerArn"  # test_mode "port"
+OUTPUT_TEST_RULE = "TestRuleArn"  # test_mode "host"
+OUTPUT_PRIVATE_DNS_NAME = "PrivateLoadBalancerDnsName"  # network.private_nlb
 OUTPUT_DNS_NAME = "LoadBalancerDnsName"
 OUTPUT_SECURITY_GROUP = "LoadBalancerSecurityGroupId"
 OUTPUT_LOAD_BALANCER = "LoadBalancerArn"
@@ -75,6 +89,16 @@ def target_group_id(color: str) -> str:
 def target_group_output(color: str) -> str:
     """Output key holding a colour's target group ARN ("BlueTargetGroupArn")."""
     return f"{target_group_id(color)}Arn"
+
+
+def test_path_output(config: Config) -> str:
+    """The ALB stack output naming what carries test traffic: the test listener or the rule."""
+    return OUTPUT_TEST_RULE if config.listener.host_mode else OUTPUT_TEST_LISTENER
+
+
+def swapped_resources(config: Config) -> tuple[str, str]:
+    """Logical ids of the two resources a swap modifies (their forward actions)."""
+    return (PRODUCTION_LISTENER, TEST_RULE if config.listener.host_mode else TEST_LISTENER)
 
 
 def is_fargate(config: Config) -> bool:

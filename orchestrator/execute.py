@@ -182,7 +182,7 @@ def service_parameters(ctx: Context, alb: Stack, color: str, image: str,
     }
     if is_fargate(config):
         values |= {PARAM_VPC: config.network.vpc_id,
-                   PARAM_SUBNETS: ",".join(config.network.subnets),
+                   PARAM_SUBNETS: ",".join(config.network.task_subnets),
                    PARAM_LOAD_BALANCER_SECURITY_GROUP: alb.outputs[OUTPUT_SECURITY_GROUP]}
     if previous is not None and PARAM_DESIRED_COUNT in previous.parameters:
         values[PARAM_DESIRED_COUNT] = None
@@ -236,7 +236,7 @@ def create_alb(step: CreateAlb, ctx: Context) -> None:
     config, name = ctx.config, ctx.config.alb_stack
     ctx.log.say(f"creating {name} (:80 -> {step.live})")
     parameters = {PARAM_VPC: config.network.vpc_id,
-                  PARAM_SUBNETS: ",".join(config.network.subnets),
+                  PARAM_SUBNETS: ",".join(config.network.alb_subnets),
                   PARAM_TEST_CIDR: config.network.test_cidr, PARAM_LIVE_COLOR: step.live}
     # The stack policy lets updates modify the two listeners and nothing else.
     result = operate(ctx, name, lambda: ctx.aws.create_stack(

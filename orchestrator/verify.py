@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from generator.interface import OUTPUT_DNS_NAME, PRODUCTION_PORT, TEST_PORT
+from generator.interface import OUTPUT_DNS_NAME
 from orchestrator.model import APPLIED, ColorState
 
 if TYPE_CHECKING:
@@ -63,9 +63,9 @@ def hopeless(state: ColorState, unhealthy_for: float, limit: float) -> str | Non
 
 
 def listener_url(config: Config, alb_outputs: dict[str, str], production: bool) -> str:
-    """Base URL of the production (:80) or test (:8080) listener."""
+    """Base URL of the production or test listener."""
     configured = config.deploy.production_url if production else config.deploy.test_url
     if configured:
         return configured.rstrip("/")
-    port = PRODUCTION_PORT if production else TEST_PORT
+    port = config.listener.production_port if production else config.listener.test_port
     return f"http://{alb_outputs.get(OUTPUT_DNS_NAME, 'unknown-alb')}:{port}"

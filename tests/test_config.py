@@ -4,6 +4,7 @@ file and the key, with exit code 2 from the command line."""
 from __future__ import annotations
 
 import dataclasses
+import re
 import subprocess
 import sys
 import tomllib
@@ -42,12 +43,96 @@ def replaced(raw: dict, dotted: str, value) -> dict:
     return raw
 
 
-@pytest.mark.parametrize("key", ["name", "region", "cluster", "network.vpc_id",
-                                 "network.subnets"])
+@pytest.mark.parametrize("key", ["name", "region", "cluster", "network.vpc_id"])
 def test_missing_required_key_is_named(key):
     with pytest.raises(ConfigError) as error:
         parse_config(without(example(), key), "env.toml")
     assert error.value.message == f"env.toml: {key}: is required but missing"
+
+
+def test_subnets_mean_both_lists_and_each_side_may_differ():
+    raw = example()
+    both = parse_config(raw).network
+    assert both.alb_subnets == both.task_subnets == tuple(raw["network"]["subnets"])
+    private = ["subnet-00000000000000001"]
+    split = parse_config(replaced(example(), "network.task_subnets", private)).network
+    assert split.alb_subnets == both.alb_subnets and split.task_subnets == tuple(private)
+    with pytest.raises(ConfigError, match=r"^env.toml: network.alb_subnets: is required but "
+                                          r"missing \(or network.subnets, which sets both\)$"):
+        parse_config(replaced(without(example(), "network.subnets"), "network.task_subnets",
+                              private), "env.toml")
+
+
+def test_internet_facing_load_balancer_needs_test_cidr():
+    """An internet-facing ALB has public addresses, so its clients arrive from public ones
+    (Elastic Load Balancing User Guide, "Application Load Balancers": "The nodes of an
+    internet-facing load balancer have public IP addresses"): a private default would lock
+    every tester out."""
+    with pytest.raises(ConfigError, match=r"^env.toml: network.test_cidr: is required with an "
+                                          r"internet-facing load balancer"):
+        parse_config(without(example(), "network.test_cidr"), "env.toml")
+    internal = replaced(without(example(), "network.test_cidr"), "network.scheme", "internal")
+    assert parse_config(internal).network.test_cidr == "10.0.0.0/8"
+
+
+CERTIFICATE = "arn:aws:acm:eu-west-1:123456789012:certificate/01234567-89ab-cdef-0123-456789abcdef"
+
+
+def https(raw: dict) -> dict:
+    raw = replaced(raw, "listener.certificate_arns", [CERTIFICATE])
+    return replaced(raw, "deploy.production_url", "https://shop.example.com")
+
+
+def test_ports_follow_the_protocol_and_test_mode():
+    http = parse_config(example()).listener
+    assert (http.protocol, http.production_port, http.test_port) == ("HTTP", 80, 8080)
+    secure = parse_config(https(example())).listener
+    assert (secure.protocol, secure.production_port, secure.test_port,
+            secure.redirect_port) == ("HTTPS", 443, 8443, 80)
+    host = parse_config(replaced(replaced(example(), "listener.test_mode", "host"),
+                                 "listener.test_host", "test.shop.example.com")).listener
+    assert (host.production_port, host.test_port, host.test_host) == (
+        80, None, "test.shop.example.com")
+
+
+@pytest.mark.parametrize(("edit", "message"), [
+    ({"listener.test_mode": "host"}, 'listener.test_host: is required with listener.test_mode'),
+    ({"listener.test_host": "test.shop.example.com"},
+     'listener.test_host: only applies with listener.test_mode = "host"'),
+    ({"listener.test_mode": "host", "listener.test_host": "t.example.com",
+      "listener.test_port": 8080}, "listener.test_port: has no meaning"),
+    ({"listener.ssl_policy": "ELBSecurityPolicy-TLS13-1-2-2021-06"},
+     "listener.ssl_policy: only applies with listener.certificate_arns"),
+    ({"listener.test_port": 80}, "listener.test_port: 80 is also listener.production_port"),
+    ({"listener.certificate_arns": [CERTIFICATE]},
+     "deploy.production_url: is required with listener.certificate_arns"),
+    ({"listener.certificate_arns": ["arn:aws:acm:eu-west-1:123:certificate/x"]},
+     "listener.certificate_arns: must be an ACM certificate ARN"),
+    ({"deploy.ca_bundle": "no-such.pem"}, "deploy.ca_bundle: no such file"),
+    ({"network.scheme": "public"}, "network.scheme: must be one of internet-facing, internal"),
+])
+def test_listener_and_network_combinations(edit, message):
+    raw = example()
+    for key, value in edit.items():
+        replaced(raw, key, value)
+    with pytest.raises(ConfigError, match="^env.toml: " + re.escape(message)):
+        parse_config(raw, "env.toml")
+
+
+def test_https_redirect_port_must_differ(tmp_path):
+    raw = replaced(https(example()), "listener.redirect_port", 443)
+    with pytest.raises(ConfigError, match=r"listener\.redirect_port: 443 is also "
+                                          r"listener\.production_port"):
+        parse_config(raw, "env.toml")
+
+
+def test_ca_bundle_is_relative_to_the_config(tmp_path):
+    (tmp_path / "ca.pem").write_text("-----BEGIN CERTIFICATE-----\n")
+    config = tmp_path / "env.toml"
+    config.write_text(EXAMPLE.read_text() + '\n', encoding="utf-8")
+    text = config.read_text().replace("[deploy]\n", '[deploy]\nca_bundle = "ca.pem"\n', 1)
+    config.write_text(text)
+    assert load_config(config).deploy.ca_bundle == str((tmp_path / "ca.pem").resolve())
 
 
 @pytest.mark.parametrize(("key", "value"), [

@@ -405,7 +405,7 @@ def test_role_stack_refuses_another_region():
 # --- :8080 and secrets --------------------------------------------------------------------------
 
 def test_test_listener_is_not_open_to_the_world_by_default():
-    assert Network("vpc-0123456789abcdef0", ("a", "b")).test_cidr == "10.0.0.0/8"
+    assert Network("vpc-0123456789abcdef0", ("a", "b")).test_cidr is None  # the config says
     assert EXAMPLE.network.test_cidr == "10.0.0.0/8"
     alb = templates.load(rendered_files(EXAMPLE)["elb.yml"])
     assert "Default" not in alb["Parameters"]["TestCidr"]

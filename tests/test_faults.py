@@ -73,7 +73,7 @@ def deployed(env):
     recorded from here on."""
     config = load_config(env.config_path)
     cfn = env.client("cloudformation")
-    network = {"VpcId": config.network.vpc_id, "Subnets": ",".join(config.network.subnets)}
+    network = {"VpcId": config.network.vpc_id, "Subnets": ",".join(config.network.alb_subnets)}
     cfn.create_stack(StackName="shop-elb", TemplateBody=body(config, "elb"),
                      Parameters=params(**network, TestCidr=config.network.test_cidr,
                                        LiveColor="blue"))

@@ -278,7 +278,7 @@ def test_gap_7_an_update_that_changes_nothing_runs_anyway(stacks, plain_moto):
     (before,) = cfn.describe_stacks(StackName=stack)["Stacks"]
     body = cfn.get_template(StackName=stack)["TemplateBody"]
     cfn.update_stack(StackName=stack, TemplateBody=body, Capabilities=["CAPABILITY_IAM"],
-                     Parameters=same_parameters(before, config.network.subnets))
+                     Parameters=same_parameters(before, config.network.alb_subnets))
     # Real CloudFormation refuses: ValidationError "No updates are to be performed."
     (after,) = cfn.describe_stacks(StackName=stack)["Stacks"]
     assert after["StackStatus"] == "UPDATE_COMPLETE"
@@ -291,7 +291,7 @@ def test_an_update_that_changes_nothing_is_refused_with_the_fix(stacks):
     body = cfn.get_template(StackName=stack)["TemplateBody"]
     with pytest.raises(cfn.exceptions.ClientError, match="No updates are to be performed"):
         cfn.update_stack(StackName=stack, TemplateBody=body, Capabilities=["CAPABILITY_IAM"],
-                         Parameters=same_parameters(before, config.network.subnets))
+                         Parameters=same_parameters(before, config.network.alb_subnets))
 
 
 def _moto_attributes() -> dict[str, object]:

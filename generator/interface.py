@@ -28,6 +28,8 @@ PARAM_LIVE_COLOR = "LiveColor"
 # back only to it. Every swap sets it; a swap CloudFormation reverts restores it with LiveColor.
 PARAM_ROLLBACK_RELEASE = "RollbackRelease"
 NO_RELEASE = "none"  # its value before the first swap
+# network.private_nlb only: the internal NLB's subnets (the config's task subnets)
+PARAM_PRIVATE_SUBNETS = "PrivateSubnets"
 
 # service stack parameters (Fargate stacks add PARAM_VPC, PARAM_SUBNETS and
 # PARAM_LOAD_BALANCER_SECURITY_GROUP)

@@ -34,9 +34,9 @@ from awacs.aws import (
 from troposphere import Equals, GetAtt, Output, Ref, Sub, Template, iam
 
 from generator.config import COLORS, Config
-from generator.elb import tags
+from generator.elb import alb_template, tags
 from generator.interface import lock_parameter_name
-from generator.service import TASK_EXECUTION_POLICY
+from generator.service import TASK_EXECUTION_POLICY, service_template
 
 OUTPUT_CLOUDFORMATION_ROLE = "CloudFormationRoleArn"
 OUTPUT_DEPLOY_ROLE = "DeployRoleArn"
@@ -73,8 +73,28 @@ DEPLOY_ACTIONS = (STACK_READS + STACK_CHANGES + SERVICE_READS + LOCK_ACTIONS + A
                   + UNSCOPED_READS)
 
 
+# CloudFormation checks the value of an AWS-specific parameter type against the account before
+# it creates or updates a stack ("anyone who uses your template must specify valid values from
+# the AWS account and Region they're creating the stack in": CloudFormation User Guide, "Specify
+# existing resources at runtime with CloudFormation-supplied parameter types"). The docs do not
+# say whose credentials it reads them with, so both roles may: the deploy role (the caller of
+# CreateStack/UpdateStack) and the CloudFormation role (RoleARN). Describe* take only "*".
+PARAMETER_TYPE_READS = {
+    "AWS::EC2::VPC::Id": "ec2:DescribeVpcs",
+    "List<AWS::EC2::Subnet::Id>": "ec2:DescribeSubnets",
+    "AWS::EC2::SecurityGroup::Id": "ec2:DescribeSecurityGroups",
+}
+
+
 def actions(names: tuple[str, ...]) -> list[Action]:
     return [Action(*name.split(":", 1)) for name in names]
+
+
+def parameter_validation_reads(config: Config) -> tuple[str, ...]:
+    """The reads CloudFormation's validation of the three stacks' parameter types needs."""
+    templates = [alb_template(config)] + [service_template(config, c) for c in COLORS]
+    types = {p.properties["Type"] for t in templates for p in t.parameters.values()}
+    return tuple(read for kind, read in PARAMETER_TYPE_READS.items() if kind in types)
 
 
 def stack_arns(config: Config) -> list[Sub]:
@@ -121,6 +141,8 @@ def deploy_policy(config: Config, cloudformation_role: iam.Role) -> PolicyDocume
         *alarm_statements(config),
         Statement(Sid="ReadWithoutResourceLevelPermissions", Effect=Allow,
                   Action=actions(UNSCOPED_READS), Resource=["*"]),
+        Statement(Sid="CloudFormationValidatesParameterTypes", Effect=Allow,
+                  Action=actions(parameter_validation_reads(config)), Resource=["*"]),
     ])
 
 
@@ -155,8 +177,9 @@ NOT_GRANTED = {
     "elasticloadbalancing:ModifyCapacityReservation": "no LCU reservation on the load balancer",
     "elasticloadbalancing:ModifyIpPools": "no IPAM pools on the load balancer",
     "elasticloadbalancing:SetIpAddressType": "IpAddressType is never set (ipv4)",
-    "elasticloadbalancing:RegisterTargets": "the target groups list no Targets; ECS registers "
-                                            "tasks with its service-linked role",
+    "elasticloadbalancing:RegisterTargets": "the colours' target groups list no Targets (ECS "
+                                            "registers tasks with its service-linked role); "
+                                            "granted with network.private_nlb",
     "elasticloadbalancing:DeregisterTargets": "as RegisterTargets",
     "iam:PutRolePolicy": "the execution role has no inline policy",
     "iam:UpdateAssumeRolePolicy": "the execution role's trust (ecs-tasks) never changes",
@@ -199,6 +222,16 @@ SECURITY_GROUP_CHANGES = (
     "ec2:UpdateSecurityGroupRuleDescriptionsEgress",
     "ec2:DeleteSecurityGroup", "ec2:CreateTags", "ec2:DeleteTags",
 )
+# What the legacy provider of AWS::ElasticLoadBalancingV2::ListenerCertificate calls: its schema
+# declares no handlers, and its CloudFormation reference points to AddListenerCertificates, whose
+# API reference names the calls that read and remove the list (DescribeListenerCertificates,
+# RemoveListenerCertificates).
+LEGACY_PROVIDER_PERMISSIONS = {
+    "AWS::ElasticLoadBalancingV2::ListenerCertificate": (
+        "elasticloadbalancing:AddListenerCertificates",
+        "elasticloadbalancing:RemoveListenerCertificates",
+        "elasticloadbalancing:DescribeListenerCertificates"),
+}
 LOAD_BALANCER_CHANGES = (
     "elasticloadbalancing:CreateLoadBalancer", "elasticloadbalancing:DeleteLoadBalancer",
     "elasticloadbalancing:ModifyLoadBalancerAttributes",
@@ -209,6 +242,16 @@ LOAD_BALANCER_CHANGES = (
     "elasticloadbalancing:ModifyListener", "elasticloadbalancing:ModifyListenerAttributes",
     "elasticloadbalancing:AddTags", "elasticloadbalancing:RemoveTags",
 )
+# Only in the modes whose resources need them: listener rules (test_mode "host"), more than one
+# certificate (ListenerCertificate), the NLB's target group of type alb, which lists the ALB as
+# its target (network.private_nlb).
+# (Their Describe calls take only "*": mode_reads.)
+RULE_CHANGES = ("elasticloadbalancing:CreateRule", "elasticloadbalancing:DeleteRule",
+                "elasticloadbalancing:ModifyRule", "elasticloadbalancing:SetRulePriorities")
+CERTIFICATE_CHANGES = ("elasticloadbalancing:AddListenerCertificates",
+                       "elasticloadbalancing:RemoveListenerCertificates")
+TARGET_REGISTRATION = ("elasticloadbalancing:RegisterTargets",
+                       "elasticloadbalancing:DeregisterTargets")
 SERVICE_CHANGES = (
     "ecs:CreateService", "ecs:UpdateService", "ecs:DeleteService", "ecs:DescribeServices",
     "ecs:DescribeServiceDeployments", "ecs:ListServiceDeployments", "ecs:StopServiceDeployment",
@@ -241,15 +284,43 @@ def execution_role_arns(config: Config) -> list[Sub]:
             for name in generated_names(config, EXECUTION_ROLE_ID)]
 
 
+def load_balancing(config: Config) -> Statement:
+    """Load balancers, target groups, listeners (and rules) get names CloudFormation generates
+    and truncates, so IAM can only scope them to the account, the region and their type: the
+    ALB's (app), and with network.private_nlb the NLB's (net)."""
+    elb = f"{ARN}:elasticloadbalancing:{HERE}"
+    names = LOAD_BALANCER_CHANGES
+    kinds = ["app"] + (["net"] if config.network.private_nlb else [])
+    resources = [f"{elb}:loadbalancer/{kind}/*" for kind in kinds] + [f"{elb}:targetgroup/*"]
+    resources += [f"{elb}:listener/{kind}/*" for kind in kinds]
+    if config.listener.host_mode:
+        names += RULE_CHANGES
+        resources.append(f"{elb}:listener-rule/app/*")
+    if len(config.listener.certificate_arns) > 1:
+        names += CERTIFICATE_CHANGES
+    if config.network.private_nlb:
+        names += TARGET_REGISTRATION
+    return Statement(Sid="LoadBalancing", Effect=Allow, Action=actions(names),
+                     Resource=[Sub(arn) for arn in resources])
+
+
+def cloudformation_reads(config: Config) -> tuple[str, ...]:
+    reads = CFN_UNSCOPED_READS + parameter_validation_reads(config)
+    if config.listener.host_mode:
+        reads += ("elasticloadbalancing:DescribeRules",)
+    if len(config.listener.certificate_arns) > 1:
+        reads += ("elasticloadbalancing:DescribeListenerCertificates",)
+    return tuple(dict.fromkeys(reads))  # once each, in order
+
+
 def cloudformation_policy(config: Config) -> PolicyDocument:
     vpc = Sub(f"{ARN}:ec2:{HERE}:vpc/{config.network.vpc_id}")
     security_groups = Sub(f"{ARN}:ec2:{HERE}:security-group/*")
-    elb = f"{ARN}:elasticloadbalancing:{HERE}"
     ecs = f"{ARN}:ecs:{HERE}"
     roles = execution_role_arns(config)
     return PolicyDocument(Version="2012-10-17", Statement=[
         Statement(Sid="ReadWithoutResourceLevelPermissions", Effect=Allow,
-                  Action=actions(CFN_UNSCOPED_READS), Resource=["*"]),
+                  Action=actions(cloudformation_reads(config)), Resource=["*"]),
         *alarm_statements(config),
         Statement(Sid="CreateSecurityGroupsInTheVpc", Effect=Allow,
                   Action=[Action("ec2", "CreateSecurityGroup")], Resource=[vpc, security_groups]),
@@ -259,11 +330,7 @@ def cloudformation_policy(config: Config) -> PolicyDocument:
         Statement(Sid="ChangeSecurityGroupsOfTheVpc", Effect=Allow,
                   Action=actions(SECURITY_GROUP_CHANGES), Resource=[security_groups],
                   Condition=Condition(ArnEquals("ec2:Vpc", vpc))),
-        # Load balancers, target groups and listeners get names CloudFormation generates and
-        # truncates, so IAM can only scope them to the account and region.
-        Statement(Sid="LoadBalancing", Effect=Allow, Action=actions(LOAD_BALANCER_CHANGES),
-                  Resource=[Sub(f"{elb}:loadbalancer/app/*"), Sub(f"{elb}:targetgroup/*"),
-                            Sub(f"{elb}:listener/app/*")]),
+        load_balancing(config),
         Statement(Sid="ServicesOfTheCluster", Effect=Allow, Action=actions(SERVICE_CHANGES),
                   Resource=[Sub(f"{ecs}:service/{config.cluster}/*"),
                             Sub(f"{ecs}:service-deployment/{config.cluster}/*"),

@@ -1,28 +1,25 @@
-"""The stack policy of the ALB stack: during any stack update, CloudFormation may modify the two
-listeners in place — which is all a swap does — and nothing else. A template or parameter change
-that would replace or delete a resource (the load balancer, a target group, a listener, the
-security group), or modify any other resource, fails the update instead of touching production.
+"""The stack policy of the ALB stack: during any stack update, CloudFormation may modify any of
+its resources in place — what a swap does to the forwarding listeners or rule, and what
+`stackswap update-alb` does when the config changes a health check, a port or a subnet — but
+never replace or delete one. A template or parameter change that would replace or remove the
+load balancer, a target group, a listener, a rule or the security group fails the update instead
+of touching production.
 
-Pass it as `StackPolicyBody` when creating the ALB stack (it can be overridden for one update with
-`StackPolicyDuringUpdateBody`, on purpose, when the ALB itself must change).
+Pass it as `StackPolicyBody` when creating the ALB stack (it can still be overridden for one
+update with `StackPolicyDuringUpdateBody`, on purpose, when a replacement is really wanted).
 """
 
 from __future__ import annotations
 
 import json
 
-SWAPPED_RESOURCES = ("ProductionListener", "TestListener")
-
 
 def alb_stack_policy() -> dict:
-    """Allow Update:Modify on the two listeners only; deny every other update action on every
-    resource, and Update:Replace and Update:Delete everywhere (an explicit Deny wins over the
-    Allow, so not even a listener may be replaced or deleted)."""
-    listeners = [f"LogicalResourceId/{name}" for name in SWAPPED_RESOURCES]
+    """Allow Update:Modify on every resource; deny Update:Replace and Update:Delete on every
+    resource (an explicit Deny wins over the Allow, so the policy needs no resource list and
+    holds for every mode's resources)."""
     return {"Statement": [
-        {"Effect": "Allow", "Principal": "*", "Action": "Update:Modify", "Resource": listeners},
-        {"Effect": "Deny", "Principal": "*", "Action": "Update:Modify",
-         "NotResource": listeners},
+        {"Effect": "Allow", "Principal": "*", "Action": "Update:Modify", "Resource": "*"},
         {"Effect": "Deny", "Principal": "*", "Action": ["Update:Replace", "Update:Delete"],
          "Resource": "*"},
     ]}

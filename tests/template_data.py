@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import json
+import tomllib
+from pathlib import Path
 
 import cfn_flip
+
+from generator.config import Config, parse_config
 
 
 def load(yaml_text: str) -> dict:
@@ -31,3 +35,36 @@ def evaluate_conditions(template: dict, parameters: dict) -> dict:
         left, right = resolve(body["Fn::Equals"], parameters, result)
         result[name] = left == right
     return result
+
+
+# --- the load-balancer modes, as configs (the example plus what each mode sets) ---------------
+
+EXAMPLE_CONFIG = Path(__file__).resolve().parent.parent / "stackswap.example.toml"
+CERTIFICATES = (
+    "arn:aws:acm:eu-west-1:123456789012:certificate/01234567-89ab-cdef-0123-456789abcdef",
+    "arn:aws:acm:eu-west-1:123456789012:certificate/11111111-2222-3333-4444-555555555555",
+)
+TEST_HOST = "test.shop.example.com"
+_HTTPS = {"certificate_arns": list(CERTIFICATES)}
+_HOST = {"test_mode": "host", "test_host": TEST_HOST}
+_SEPARATE_PRIVATE = {"private_nlb": True, "scheme": "internal",
+                     "alb_subnets": ["subnet-0123456789abcdef0", "subnet-0fedcba9876543210"],
+                     "task_subnets": ["subnet-0aaaaaaaaaaaaaaa1", "subnet-0bbbbbbbbbbbbbbb2"]}
+# name -> ([listener] keys, [network] keys) over the example config
+MODES = {
+    "http-port": ({}, {}),
+    "https-port": (_HTTPS, {}),
+    "http-host": (_HOST, {}),
+    "https-host-private": (_HTTPS | _HOST, _SEPARATE_PRIVATE),
+}
+
+
+def mode_config(name: str) -> Config:
+    listener, network = MODES[name]
+    raw = tomllib.loads(EXAMPLE_CONFIG.read_text())
+    raw["listener"] = {**raw.get("listener", {}), **listener}
+    raw["network"] = {**raw["network"], **network}
+    if listener.get("certificate_arns"):
+        raw["deploy"] = {**raw["deploy"], "production_url": "https://shop.example.com"}
+    # the file name the rendered header shows: the mode's
+    return parse_config(raw, f"{name}.toml")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import subprocess
@@ -11,6 +12,8 @@ from dataclasses import replace
 import pytest
 
 from generator.config import COLORS, load_config
+from generator.interface import swapped_resources, target_group_id
+from generator.interface import test_path_output as path_output
 from generator.render import rendered_files
 from tests import template_data as templates
 from tests.conftest import REPO
@@ -174,3 +177,269 @@ def test_commands_that_render_nothing_start_without_troposphere():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             cwd=REPO, timeout=60, check=True)
     assert result.stdout.strip() == "[]"
+
+
+# --- every load-balancer mode (tests/template_data.MODES) -------------------------------------
+
+MODE_NAMES = list(templates.MODES)
+HTTPS_MODES = [name for name in MODE_NAMES if name.startswith("https")]
+HOST_MODES = [name for name in MODE_NAMES if "-host" in name]
+PORT_MODES = [name for name in MODE_NAMES if "-port" in name]
+
+
+def mode(name: str):
+    config = templates.mode_config(name)
+    return config, templates.load(rendered_files(config)["elb.yml"])
+
+
+def alb_listeners(template: dict) -> dict:
+    """The ALB's listeners by logical id (not the private NLB's)."""
+    return {name: r for name, r in of_type(template, "AWS::ElasticLoadBalancingV2::Listener")
+            .items() if r["Properties"]["LoadBalancerArn"] == {"Ref": "LoadBalancer"}}
+
+
+@pytest.mark.parametrize("name", MODE_NAMES)
+def test_mode_matches_golden(name):
+    # Update with: STACKSWAP_UPDATE_GOLDEN=1 make test
+    config = templates.mode_config(name)
+    text = rendered_files(config)["elb.yml"]
+    golden = GOLDEN / f"{name}-elb.yml"
+    if UPDATE:
+        golden.write_text(text)
+    assert golden.read_text() == text
+
+
+@pytest.mark.parametrize("name", MODE_NAMES)
+def test_mode_lints_clean(name):
+    from cfnlint.api import lint  # ~1 s to import; only these tests need it
+
+    files = rendered_files(templates.mode_config(name))
+    for file in ("elb.yml", "deploy-role.yml"):
+        assert [(m.rule.id, m.message) for m in lint(files[file])] == [], file
+
+
+def test_http_port_mode_is_the_articles_layout():
+    # Without certificates: HTTP :80 production, HTTP :8080 test, nothing else listening.
+    config, template = mode("http-port")
+    listeners = alb_listeners(template)
+    assert {n: (r["Properties"]["Protocol"], r["Properties"]["Port"])
+            for n, r in listeners.items()} == {"ProductionListener": ("HTTP", 80),
+                                               "TestListener": ("HTTP", 8080)}
+    assert not of_type(template, "AWS::ElasticLoadBalancingV2::ListenerCertificate")
+    assert not of_type(template, "AWS::ElasticLoadBalancingV2::ListenerRule")
+
+
+@pytest.mark.parametrize("name", MODE_NAMES)
+def test_security_group_opens_exactly_the_listeners_that_exist(name):
+    # "You must ensure that your load balancer can communicate with registered targets on both
+    # the listener port and the health check port" (ELB, "Security groups for your Application
+    # Load Balancer"): every listener's port is open — production and the redirect to anyone,
+    # the test listener to TestCidr only — and no port without a listener is.
+    config, template = mode(name)
+    (group,) = of_type(template, "AWS::EC2::SecurityGroup").values()
+    ingress = group["Properties"]["SecurityGroupIngress"]
+    opened = {}
+    for rule in ingress:
+        assert rule["FromPort"] == rule["ToPort"] and rule["IpProtocol"] == "tcp"
+        assert rule["FromPort"] not in opened, "one rule per port"
+        opened[rule["FromPort"]] = rule["CidrIp"]
+    expected = {}
+    for logical_id, listener in alb_listeners(template).items():
+        expected[listener["Properties"]["Port"]] = (
+            {"Ref": "TestCidr"} if logical_id == "TestListener" else "0.0.0.0/0")
+    assert opened == expected
+    if config.listener.host_mode:  # nothing but production (and the redirect) listens
+        assert {"Ref": "TestCidr"} not in opened.values()
+
+
+def test_security_group_description_names_no_port_or_mode():
+    # GroupDescription "Update requires: Replacement" (CloudFormation, AWS::EC2::SecurityGroup),
+    # and the stack policy refuses replacements: switching to HTTPS, to host mode or to other
+    # ports must leave it as it is, so it cannot mention them.
+    descriptions = {mode(name)[1]["Resources"]["LoadBalancerSecurityGroup"]["Properties"][
+        "GroupDescription"] for name in MODE_NAMES}
+    assert len(descriptions) == 1
+
+
+@pytest.mark.parametrize("name", HTTPS_MODES)
+def test_https_listeners_carry_every_certificate_and_the_tls_policy(name):
+    # "You must specify exactly one certificate" as a listener's default (Listener Certificates,
+    # CloudFormation); the others go to its certificate list: "You can specify one certificate
+    # per resource" (AWS::ElasticLoadBalancingV2::ListenerCertificate).
+    config, template = mode(name)
+    first, *others = config.listener.certificate_arns
+    https = {n: r["Properties"] for n, r in alb_listeners(template).items()
+             if r["Properties"]["Protocol"] == "HTTPS"}
+    expected = ({"ProductionListener"} if config.listener.host_mode
+                else {"ProductionListener", "TestListener"})
+    assert set(https) == expected
+    added = {}
+    for resource in of_type(template, "AWS::ElasticLoadBalancingV2::ListenerCertificate").values():
+        (certificate,) = resource["Properties"]["Certificates"]
+        added.setdefault(resource["Properties"]["ListenerArn"]["Ref"], []).append(
+            certificate["CertificateArn"])
+    for logical_id, properties in https.items():
+        assert properties["Certificates"] == [{"CertificateArn": first}]
+        assert properties["SslPolicy"] == config.listener.ssl_policy == \
+            "ELBSecurityPolicy-TLS13-1-2-2021-06"
+        assert sorted(added.pop(logical_id)) == sorted(others)
+    assert added == {}
+    port = {n: p["Port"] for n, p in https.items()}
+    assert port["ProductionListener"] == 443
+    assert port.get("TestListener", 8443) == 8443
+
+
+@pytest.mark.parametrize("name", HTTPS_MODES)
+def test_redirect_listener_is_a_permanent_redirect_to_https(name):
+    # A redirect action: "StatusCode: The HTTP redirect code. The redirect is either permanent
+    # (HTTP 301) or temporary (HTTP 302)" (CloudFormation, ListenerRule/Listener RedirectConfig);
+    # "#{host}", "#{path}" and "#{query}" keep what the client asked for.
+    config, template = mode(name)
+    redirect = alb_listeners(template)["RedirectListener"]["Properties"]
+    assert (redirect["Protocol"], redirect["Port"]) == ("HTTP", config.listener.redirect_port)
+    (action,) = redirect["DefaultActions"]
+    assert action == {"Type": "redirect", "RedirectConfig": {
+        "Protocol": "HTTPS", "Port": str(config.listener.production_port), "Host": "#{host}",
+        "Path": "/#{path}", "Query": "#{query}", "StatusCode": "HTTP_301"}}
+
+
+def test_no_redirect_without_certificates():
+    for name in set(MODE_NAMES) - set(HTTPS_MODES):
+        assert "RedirectListener" not in mode(name)[1]["Resources"], name
+
+
+def resolved(template: dict, live: str) -> dict:
+    parameters = {"LiveColor": live, "TestCidr": "203.0.113.0/24"}
+    conditions = templates.evaluate_conditions(template, parameters)
+    return templates.resolve(template["Resources"], parameters, conditions)
+
+
+@pytest.mark.parametrize("name", MODE_NAMES)
+def test_a_swap_changes_only_the_swapped_resources(name):
+    # A swap flips LiveColor with the previous template: whatever differs between the two
+    # resolutions is what the swap modifies. The redirect, the certificates, the refusal rule
+    # and the private NLB must not be among them.
+    config, template = mode(name)
+    blue, green = resolved(template, "blue"), resolved(template, "green")
+    changed = {logical_id for logical_id in blue if blue[logical_id] != green[logical_id]}
+    assert changed == set(swapped_resources(config))
+
+
+def host_rule_answer(resources: dict, host: str, source: str) -> str:
+    """Which target group (or fixed response) the ALB's production listener gives a request,
+    the way ELB evaluates rules: "Rules are evaluated in priority order, from the lowest value
+    to the highest value. When the conditions for a rule are met, its actions are performed. If
+    the conditions for no rules are met, the actions for the default rule are performed" (AWS
+    CLI reference, elbv2 create-rule); a rule's conditions must all match."""
+    def matches(condition) -> bool:
+        if condition["Field"] == "host-header":
+            return host in condition["HostHeaderConfig"]["Values"]
+        if condition["Field"] == "source-ip":
+            return any(ipaddress.ip_address(source) in ipaddress.ip_network(cidr)
+                       for cidr in condition["SourceIpConfig"]["Values"])
+        raise AssertionError(condition)
+
+    rules = sorted((r["Properties"] for r in resources.values()
+                    if r["Type"] == "AWS::ElasticLoadBalancingV2::ListenerRule"),
+                   key=lambda rule: rule["Priority"])
+    for rule in rules:
+        assert rule["ListenerArn"] == {"Ref": "ProductionListener"}
+        if all(matches(condition) for condition in rule["Conditions"]):
+            (action,) = rule["Actions"]
+            break
+    else:
+        (action,) = resources["ProductionListener"]["Properties"]["DefaultActions"]
+    if action["Type"] == "fixed-response":
+        return action["FixedResponseConfig"]["StatusCode"]
+    return action["TargetGroupArn"]["Ref"]
+
+
+@pytest.mark.parametrize("name", HOST_MODES)
+@pytest.mark.parametrize("live", COLORS)
+def test_host_mode_sends_the_test_host_from_test_cidr_to_the_idle_colour_and_refuses_others(
+        name, live):
+    config, template = mode(name)
+    resources = resolved(template, live)  # TestCidr 203.0.113.0/24
+    idle = next(color for color in COLORS if color != live)
+    test_host = config.listener.test_host
+    assert host_rule_answer(resources, test_host, "203.0.113.7") == target_group_id(idle)
+    # The test host from any other address never reaches production by accident.
+    assert host_rule_answer(resources, test_host, "198.51.100.7") == "403"
+    for source in ("203.0.113.7", "198.51.100.7"):
+        assert host_rule_answer(resources, "shop.example.com", source) == target_group_id(live)
+    assert "TestListener" not in resources
+    outputs = template["Outputs"]
+    assert "TestRuleArn" in outputs and "TestListenerArn" not in outputs
+    assert path_output(config) == "TestRuleArn"
+
+
+@pytest.mark.parametrize("name", PORT_MODES)
+def test_port_mode_has_a_test_listener_and_no_rules(name):
+    config, template = mode(name)
+    assert not of_type(template, "AWS::ElasticLoadBalancingV2::ListenerRule")
+    assert path_output(config) == "TestListenerArn" in template["Outputs"]
+
+
+@pytest.mark.parametrize("name", MODE_NAMES)
+def test_load_balancer_scheme_subnets_and_request_hardening(name):
+    # Issue 16: drop invalid header fields; desync mitigation "defensive", ELB's default mode,
+    # "durable mitigation against HTTP desync while maintaining the availability of your
+    # application" (ELB, "Desync mitigation mode"); a scanner only sees what the template says.
+    config, template = mode(name)
+    properties = template["Resources"]["LoadBalancer"]["Properties"]
+    assert properties["Scheme"] == config.network.scheme
+    assert properties["Subnets"] == {"Ref": "Subnets"}
+    attributes = {a["Key"]: a["Value"] for a in properties["LoadBalancerAttributes"]}
+    assert attributes == {"routing.http.drop_invalid_header_fields.enabled": "true",
+                          "routing.http.desync_mitigation_mode": "defensive"}
+
+
+def test_private_nlb_forwards_to_the_albs_production_listener():
+    # ELB, "Use an Application Load Balancer as a target of a Network Load Balancer": "the load
+    # balancers must be in the same VPC within the same account", one ALB per target group; the
+    # target's port: "If the target type is alb, the targeted Application Load Balancer must
+    # have at least one listener whose port matches the target group port" (TargetDescription,
+    # ELB API reference) — so the target group waits for the production listener (DependsOn).
+    config, template = mode("https-host-private")
+    resources, port = template["Resources"], config.listener.production_port
+    nlb = resources["PrivateLoadBalancer"]["Properties"]
+    assert (nlb["Type"], nlb["Scheme"], nlb["Subnets"]) == (
+        "network", "internal", {"Ref": "PrivateSubnets"})
+    group = resources["PrivateTargetGroup"]
+    assert group["DependsOn"] == ["ProductionListener"]
+    properties = group["Properties"]
+    assert (properties["TargetType"], properties["Protocol"], properties["Port"]) == (
+        "alb", "TCP", port)
+    assert properties["VpcId"] == resources["LoadBalancer"]["Properties"].get(
+        "VpcId", {"Ref": "VpcId"}) == {"Ref": "VpcId"}
+    assert properties["Targets"] == [{"Id": {"Ref": "LoadBalancer"}, "Port": port}]
+    assert properties["HealthCheckProtocol"] == "HTTPS"
+    listener = resources["PrivateListener"]["Properties"]
+    assert (listener["LoadBalancerArn"], listener["Protocol"], listener["Port"]) == (
+        {"Ref": "PrivateLoadBalancer"}, "TCP", port)
+    assert listener["DefaultActions"] == [
+        {"Type": "forward", "TargetGroupArn": {"Ref": "PrivateTargetGroup"}}]
+    assert template["Parameters"]["PrivateSubnets"]["Type"] == "List<AWS::EC2::Subnet::Id>"
+    assert template["Outputs"]["PrivateLoadBalancerDnsName"]["Value"] == {
+        "Fn::GetAtt": ["PrivateLoadBalancer", "DNSName"]}
+
+
+def test_without_private_nlb_no_nlb_and_no_private_subnets_parameter():
+    for name in ("http-port", "https-port", "http-host"):
+        _, template = mode(name)
+        assert "PrivateSubnets" not in template["Parameters"]
+        assert not [r for r in template["Resources"] if r.startswith("Private")]
+        assert "PrivateLoadBalancerDnsName" not in template["Outputs"]
+
+
+@pytest.mark.parametrize("name", MODE_NAMES)
+def test_descriptions_name_the_configured_ports(name):
+    config, template = mode(name)
+    listener = config.listener
+    assert f"{listener.protocol} :{listener.production_port}" in template["Description"]
+    assert template["Outputs"]["ProductionListenerArn"]["Description"].endswith(
+        f"(:{listener.production_port})")
+    if listener.test_port is not None:
+        assert f":{listener.test_port}" in template["Description"]
+    else:
+        assert listener.test_host in template["Description"]

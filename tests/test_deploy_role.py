@@ -18,6 +18,7 @@ from cfnlint.api import lint
 from generator.config import COLORS, Network, load_config
 from generator.deploy_role import (
     EXECUTION_ROLE_ID,
+    LEGACY_PROVIDER_PERMISSIONS,
     LOG_GROUP_ID,
     NOT_GRANTED,
     deploy_role_template,
@@ -35,6 +36,7 @@ GITHUB = replace(EXAMPLE, deploy_role=replace(EXAMPLE.deploy_role,
                                               github_repository="octo-org/shop"))
 PSEUDO = {"AWS::Partition": "aws", "AWS::Region": "eu-west-1", "AWS::AccountId": "123456789012"}
 STACKS = ("shop-elb", "shop-blue", "shop-green")
+MODES = {name: templates.mode_config(name) for name in templates.MODES}
 
 
 # --- reading the rendered roles ---------------------------------------------------------------
@@ -190,6 +192,9 @@ def test_deploy_role_allows_exactly_the_actions_the_cli_calls(cycle):
     policy = granted("DeployRole", config)
     # iam:PassRole is not an API call: CloudFormation checks it when a RoleARN is passed.
     policy.discard("iam:PassRole")
+    # Nor are the reads CloudFormation makes to validate AWS-specific parameter types
+    # (test_both_roles_may_read_what_parameter_type_validation_needs).
+    policy -= {"ec2:DescribeVpcs", "ec2:DescribeSubnets", "ec2:DescribeSecurityGroups"}
     assert {"cloudformation:CreateStack", "cloudformation:UpdateStack",
             "cloudformation:CancelUpdateStack"} <= cli_actions
     assert cli_actions - policy == set(), "the CLI calls actions the deploy role lacks"
@@ -287,10 +292,14 @@ def test_cloudformation_role_is_for_cloudformation_only():
 
 def provider_permissions(resource_type: str) -> set[str]:
     """The permissions CloudFormation's resource provider declares for create, read, update and
-    delete (from the resource schemas cfn-lint ships)."""
+    delete (from the resource schemas cfn-lint ships). A legacy type whose schema declares no
+    handlers (ListenerCertificate) is read from LEGACY_PROVIDER_PERMISSIONS, which says where
+    its list comes from."""
     base = Path(cfnlint.__file__).parent / "data" / "schemas"
     index = json.loads((base / "providers" / "eu-west-1.json").read_text())
     schema = json.loads((base / "resources" / f"{index[resource_type]}.json").read_text())
+    if "handlers" not in schema:
+        return set(LEGACY_PROVIDER_PERMISSIONS[resource_type])
     handlers = schema["handlers"]
     return {p for h in ("create", "read", "update", "delete") for p in handlers[h]["permissions"]}
 
@@ -304,29 +313,98 @@ def stack_resources(config) -> dict[str, dict]:
     return resources
 
 
-def test_cloudformation_role_grants_what_the_resource_providers_need_and_no_more():
-    needed = set()
-    for config in (EXAMPLE, EC2):
-        for resource in stack_resources(config).values():
-            needed |= provider_permissions(resource["Type"])
-    role = granted("CloudFormationRole")
+# What CloudFormation reads to validate an AWS-specific parameter type's value ("anyone who
+# uses your template must specify valid values from the AWS account and Region they're creating
+# the stack in": CloudFormation User Guide, "Specify existing resources at runtime with
+# CloudFormation-supplied parameter types").
+VALIDATION_READS = {"AWS::EC2::VPC::Id": "ec2:DescribeVpcs",
+                    "List<AWS::EC2::Subnet::Id>": "ec2:DescribeSubnets",
+                    "AWS::EC2::SecurityGroup::Id": "ec2:DescribeSecurityGroups"}
+
+
+def parameter_types(config) -> set[str]:
+    types = set()
+    for name in ("elb.yml", *(f"{color}.yml" for color in COLORS)):
+        parameters = templates.load(rendered_files(config)[name])["Parameters"]
+        types |= {parameter["Type"] for parameter in parameters.values()}
+    return types
+
+
+CONFIGS = {"fargate": EXAMPLE, "ec2": EC2, **MODES}
+
+
+@pytest.mark.parametrize("name", CONFIGS)
+def test_cloudformation_role_grants_what_the_resource_providers_need_and_no_more(name):
+    # Each mode's role holds exactly what that mode's resources need: a rule, a listener
+    # certificate or the NLB's target registration only where the template has one.
+    config = CONFIGS[name]
+    needed = {VALIDATION_READS[kind] for kind in parameter_types(config) if kind.startswith(
+        ("AWS::", "List<AWS::"))}
+    for resource in stack_resources(config).values():
+        needed |= provider_permissions(resource["Type"])
+    role = granted("CloudFormationRole", config)
     assert needed - role - set(NOT_GRANTED) == set(), "permissions the providers need"
     assert role - needed == set(), "permissions no resource provider of the stacks uses"
-    assert set(NOT_GRANTED) & role == set()
+    withheld = set(NOT_GRANTED) - {"elasticloadbalancing:RegisterTargets",
+                                   "elasticloadbalancing:DeregisterTargets"}
+    assert withheld & role == set()
+
+
+def test_not_granted_entries_are_all_needed_somewhere():
+    needed = set()
+    for config in CONFIGS.values():
+        for resource in stack_resources(config).values():
+            needed |= provider_permissions(resource["Type"])
     assert set(NOT_GRANTED) - needed == set(), "stale NOT_GRANTED entries"
 
 
+def test_target_registration_only_with_the_private_nlb():
+    # The colours' target groups list no Targets (ECS registers tasks); only the NLB's target
+    # group of type alb lists one, the ALB, and only then may CloudFormation register it.
+    for name, config in CONFIGS.items():
+        role = granted("CloudFormationRole", config)
+        assert ("elasticloadbalancing:RegisterTargets" in role) is config.network.private_nlb, name
+    group = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/shop-Priva-1/ab"
+    assert allows("CloudFormationRole", "elasticloadbalancing:RegisterTargets", group,
+                  config=MODES["https-host-private"])
+    nlb = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/net/shop-Priva/ab"
+    assert allows("CloudFormationRole", "elasticloadbalancing:CreateLoadBalancer", nlb,
+                  config=MODES["https-host-private"])
+    assert not allows("CloudFormationRole", "elasticloadbalancing:CreateLoadBalancer", nlb)
+
+
+@pytest.mark.parametrize("name", CONFIGS)
+def test_both_roles_may_read_what_parameter_type_validation_needs(name):
+    # The docs do not say whose credentials CloudFormation validates with (the caller's or the
+    # service role's): both roles hold the reads, on "*" (EC2 Describe* take no resource).
+    config = CONFIGS[name]
+    expected = {VALIDATION_READS[kind] for kind in parameter_types(config)
+                if kind in VALIDATION_READS}
+    assert {"ec2:DescribeVpcs", "ec2:DescribeSubnets"} <= expected
+    assert ("ec2:DescribeSecurityGroups" in expected) is (config.service.launch_type == "FARGATE")
+    (validation,) = [s for s in statements("DeployRole", config)
+                     if s.get("Sid") == "CloudFormationValidatesParameterTypes"]
+    assert set(as_list(validation["Action"])) == expected and validation["Resource"] == ["*"]
+    for read in expected:
+        assert allows("CloudFormationRole", read, "*", config=config), read
+
+
 def test_features_behind_not_granted_permissions_are_unused():
-    for config in (EXAMPLE, EC2):
+    for config in CONFIGS.values():
         for name, resource in stack_resources(config).items():
             properties = resource.get("Properties", {})
             if resource["Type"] == "AWS::ElasticLoadBalancingV2::TargetGroup":
-                assert "Targets" not in properties, name
+                # Only the private NLB's group lists a target (RegisterTargets, granted then).
+                assert ("Targets" in properties) is name.endswith(":PrivateTargetGroup"), name
             if resource["Type"] == "AWS::ElasticLoadBalancingV2::LoadBalancer":
                 assert not {"IpAddressType", "MinimumLoadBalancerCapacity",
                             "Ipv4IpamPoolId"} & set(properties), name
             if resource["Type"] == "AWS::ElasticLoadBalancingV2::Listener":
-                assert {a["Type"] for a in properties["DefaultActions"]} == {"forward"}, name
+                assert {a["Type"] for a in properties["DefaultActions"]} <= {
+                    "forward", "redirect"}, name
+            if resource["Type"] == "AWS::ElasticLoadBalancingV2::ListenerRule":
+                assert {a["Type"] for a in properties["Actions"]} <= {
+                    "forward", "fixed-response"}, name
             if resource["Type"] == "AWS::IAM::Role":
                 assert not {"Policies", "PermissionsBoundary"} & set(properties), name
             if resource["Type"] == "AWS::Logs::LogGroup":
@@ -452,11 +530,16 @@ def stack_policy_permits(action: str, logical_id: str) -> bool:
     return "Deny" not in effects and "Allow" in effects
 
 
-def test_alb_stack_policy_lets_only_the_listeners_be_modified():
-    alb = templates.load(rendered_files(EXAMPLE)["elb.yml"])
+@pytest.mark.parametrize("name", MODES)
+def test_alb_stack_policy_allows_modifying_and_refuses_replacing_or_deleting_anything(name):
+    # "After you set a stack policy, all of the resources in the stack are protected by default.
+    # To allow updates on specific resources, you specify an explicit Allow statement" and an
+    # explicit Deny wins (CloudFormation User Guide, "Prevent updates to stack resources"). A
+    # swap and update-alb modify in place; a change that would replace or remove a load
+    # balancer, target group, listener, rule or the security group must fail.
+    alb = templates.load(rendered_files(MODES[name])["elb.yml"])
     for logical_id in alb["Resources"]:
-        swapped = logical_id in {"ProductionListener", "TestListener"}
-        assert stack_policy_permits("Update:Modify", logical_id) is swapped, logical_id
+        assert stack_policy_permits("Update:Modify", logical_id), logical_id
         for action in ("Update:Replace", "Update:Delete"):
             assert not stack_policy_permits(action, logical_id), (action, logical_id)
 

@@ -220,7 +220,7 @@ def test_mode_lints_clean(name):
 
 def test_http_port_mode_is_the_articles_layout():
     # Without certificates: HTTP :80 production, HTTP :8080 test, nothing else listening.
-    config, template = mode("http-port")
+    _, template = mode("http-port")
     listeners = alb_listeners(template)
     assert {n: (r["Properties"]["Protocol"], r["Properties"]["Port"])
             for n, r in listeners.items()} == {"ProductionListener": ("HTTP", 80),

@@ -1,11 +1,14 @@
 """The rendered stacks on a moto server (real boto3 over HTTP): they create, and a
-parameter-only update of the ALB stack swaps the two listeners' target groups."""
+parameter-only update of the ALB stack swaps the two listeners' (or, in host mode, the production
+listener's and the test rule's) target groups."""
 
 from __future__ import annotations
 
 from generator.config import COLORS
+from generator.render import alb_stack_body
 from sandbox.environment import client
-from tests.conftest import forwards, outputs
+from tests import template_data as templates
+from tests.conftest import forwards, outputs, params
 
 
 def test_three_stacks_create_with_their_outputs(stacks):
@@ -58,3 +61,45 @@ def test_image_update_reaches_the_service(stacks):
                                        services=[outputs(cfn, stack)["ServiceArn"]])["services"]
     task = ecs.describe_task_definition(taskDefinition=service["taskDefinition"])["taskDefinition"]
     assert [c["image"] for c in task["containerDefinitions"]] == ["app:v2"]
+
+
+def rule_forwards(elbv2, rule_arn: str) -> str:
+    (rule,) = elbv2.describe_rules(RuleArns=[rule_arn])["Rules"]
+    (action,) = rule["Actions"]
+    return action["TargetGroupArn"]
+
+
+def test_host_mode_swap_flips_the_default_action_and_the_test_rule_only(aws):
+    # Host mode on the moto server: the rules exist with their conditions, and one
+    # parameter-only update moves the production listener and the test rule together while the
+    # refusal rule stays a 403 for the test host from anywhere else.
+    config = templates.mode_config("http-host")
+    cfn = client("cloudformation", aws.endpoint, aws.region)
+    elbv2 = client("elbv2", aws.endpoint, aws.region)
+    cfn.create_stack(StackName=config.alb_stack, TemplateBody=alb_stack_body(config),
+                     Parameters=params(VpcId=aws.ids["vpc_id"], Subnets=",".join(
+                         aws.ids["subnets"]), TestCidr="203.0.113.0/24", LiveColor="blue"))
+    alb = outputs(cfn, config.alb_stack)
+    blue, green = alb["BlueTargetGroupArn"], alb["GreenTargetGroupArn"]
+    production, test_rule = alb["ProductionListenerArn"], alb["TestRuleArn"]
+    rules = elbv2.describe_rules(ListenerArn=production)["Rules"]
+    by_priority = {rule["Priority"]: rule for rule in rules}
+    assert set(by_priority) == {"1", "2", "default"}
+    assert by_priority["1"]["RuleArn"] == test_rule
+    assert sorted(c["Field"] for c in by_priority["1"]["Conditions"]) == [
+        "host-header", "source-ip"]
+    refusal = by_priority["2"]
+    assert [c["Field"] for c in refusal["Conditions"]] == ["host-header"]
+    assert refusal["Actions"][0]["FixedResponseConfig"]["StatusCode"] == "403"
+
+    for live, expected in (("green", (green, blue)), ("blue", (blue, green))):
+        cfn.update_stack(
+            StackName=config.alb_stack, UsePreviousTemplate=True,
+            Parameters=[{"ParameterKey": "LiveColor", "ParameterValue": live}] + [
+                {"ParameterKey": key, "UsePreviousValue": True}
+                for key in ("VpcId", "Subnets", "TestCidr")])
+        assert (forwards(elbv2, production), rule_forwards(elbv2, test_rule)) == expected
+        (after,) = [r for r in elbv2.describe_rules(ListenerArn=production)["Rules"]
+                    if r["Priority"] == "2"]
+        assert after == refusal
+        assert outputs(cfn, config.alb_stack) == alb

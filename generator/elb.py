@@ -97,6 +97,18 @@ def add_parameters(template: Template, config: Config) -> dict[str, Parameter]:
     return {name: template.add_parameter(param) for name, param in params.items()}
 
 
+def security_group_description(config: Config) -> str:
+    """GroupDescription cannot change without replacing the group, which the stack policy
+    refuses. The article's mode (HTTP :80/:8080, test by port) keeps the text ALB stacks have
+    always had, so they update in place; other modes name no port, so a later port change stays
+    in place. Switching an existing stack between the two is a replacement (docs/templates.md)."""
+    listener = config.listener
+    if (not listener.https and not listener.host_mode
+            and (listener.production_port, listener.test_port) == (80, 8080)):
+        return f"{config.name} load balancer: :80 public, :8080 test CIDR only"
+    return f"{config.name} load balancer: listeners as configured, test path from TestCidr only"
+
+
 def add_security_group(template: Template, config: Config, params: dict) -> SecurityGroup:
     """Ingress for exactly the listeners that exist: production (and the redirect) from
     anywhere, the test listener from TestCidr. Host mode has no test port: its test traffic
@@ -113,10 +125,7 @@ def add_security_group(template: Template, config: Config, params: dict) -> Secu
             CidrIp=Ref(params[PARAM_TEST_CIDR]), Description="test listener"))
     return template.add_resource(SecurityGroup(
         SECURITY_GROUP,
-        # GroupDescription cannot change without replacing the group (which the stack policy
-        # refuses), so it names no port or mode: a later change of either stays in place.
-        GroupDescription=f"{config.name} load balancer: listeners as configured, test path "
-                         f"from TestCidr only",
+        GroupDescription=security_group_description(config),
         VpcId=Ref(params[PARAM_VPC]),
         SecurityGroupIngress=rules,
         Tags=tags(config),

@@ -12,6 +12,7 @@ from dataclasses import replace
 import pytest
 
 from generator.config import COLORS, load_config
+from generator.elb import security_group_description
 from generator.interface import swapped_resources, target_group_id
 from generator.interface import test_path_output as path_output
 from generator.render import rendered_files
@@ -252,13 +253,18 @@ def test_security_group_opens_exactly_the_listeners_that_exist(name):
         assert {"Ref": "TestCidr"} not in opened.values()
 
 
-def test_security_group_description_names_no_port_or_mode():
+def test_security_group_description_stays_for_existing_stacks_and_port_changes():
     # GroupDescription "Update requires: Replacement" (CloudFormation, AWS::EC2::SecurityGroup),
-    # and the stack policy refuses replacements: switching to HTTPS, to host mode or to other
-    # ports must leave it as it is, so it cannot mention them.
-    descriptions = {mode(name)[1]["Resources"]["LoadBalancerSecurityGroup"]["Properties"][
+    # and the stack policy refuses replacements. ALB stacks of the article's mode keep the text
+    # they were created with, so they update in place; every other mode shares one text that
+    # names no port, so moving ports or switching between those modes stays in place too.
+    descriptions = {name: mode(name)[1]["Resources"]["LoadBalancerSecurityGroup"]["Properties"][
         "GroupDescription"] for name in MODE_NAMES}
-    assert len(descriptions) == 1
+    assert descriptions.pop("http-port") == "shop load balancer: :80 public, :8080 test CIDR only"
+    assert len(set(descriptions.values())) == 1
+    moved = replace(EXAMPLE, listener=replace(EXAMPLE.listener, production_port=8000,
+                                              test_port=9000))
+    assert security_group_description(moved) == next(iter(descriptions.values()))
 
 
 @pytest.mark.parametrize("name", HTTPS_MODES)

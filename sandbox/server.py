@@ -192,10 +192,11 @@ class SandboxServer:
     def reset(self) -> dict:
         """Back to an empty account: no tasks, no pending operations, moto reset."""
         self.stack_operations.reset()
-        self.data_plane.stop_all_tasks()
         request = urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST")
         with urllib.request.urlopen(request, timeout=10) as response:
             response.read()
+        # After moto's reset, so that no tick can start tasks for the services it forgets.
+        self.data_plane.stop_all_tasks()
         self._import_certificate()  # the sandbox's certificate is part of the empty account
         return {"reset": True}
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import ipaddress
 import json
 import os
 import shlex
@@ -33,6 +34,7 @@ from sandbox.environment import DEFAULT_REGION, provision, write_config
 from sandbox.processes import pid_alive
 from sandbox.server import STATE_FILE
 from sandbox.settings import SandboxSettings
+from sandbox.tls import CA_FILE, CERTIFICATE_FILE, KEY_FILE
 
 DIR_ENV = "STACKSWAP_SANDBOX_DIR"
 DEFAULT_DIR = ".stackswap-sandbox"
@@ -108,7 +110,10 @@ def start_server(directory: Path, settings: SandboxSettings,
     (directory / STATE_FILE).unlink(missing_ok=True)  # a stale one from a killed server
     command = [sys.executable, "-m", "sandbox.server", "--dir", str(directory)]
     for name, value in settings.to_dict().items():
-        command += [f"--{name.replace('_', '-')}", str(value)]
+        if isinstance(value, bool):
+            command += [f"--{name.replace('_', '-')}"] if value else []
+        else:
+            command += [f"--{name.replace('_', '-')}", str(value)]
     if exit_with_pid is not None:
         command += ["--exit-with-pid", str(exit_with_pid)]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(
@@ -136,7 +141,7 @@ def start_server(directory: Path, settings: SandboxSettings,
 def environment(state: dict[str, Any], config_path: Path,
                 region: str = DEFAULT_REGION) -> dict[str, str]:
     """The variables that point boto3, the AWS CLI and stackswap at the sandbox."""
-    return {
+    env = {
         "AWS_ENDPOINT_URL": state["endpoint"],
         # Dummy credentials: real ones must never be sent to a local endpoint.
         "AWS_ACCESS_KEY_ID": "sandbox",
@@ -146,9 +151,26 @@ def environment(state: dict[str, Any], config_path: Path,
         "STACKSWAP_CONFIG": str(config_path),
         "STACKSWAP_SANDBOX_PROD_URL": state["production_url"],
         "STACKSWAP_SANDBOX_TEST_URL": state["test_url"],
+        "STACKSWAP_SANDBOX_PRIVATE_URL": state["private_url"],
+        "STACKSWAP_SANDBOX_CLIENT_ADDRESS": state["client_address"],
         "STACKSWAP_SANDBOX_ADMIN_URL": state["admin_url"],
         "STACKSWAP_SANDBOX_DIR": str(Path(config_path).parent),
     }
+    if state.get("https"):
+        env["STACKSWAP_SANDBOX_REDIRECT_URL"] = state["listener_urls"]["80"]
+        env["STACKSWAP_SANDBOX_CA_BUNDLE"] = state["ca_file"]
+    return env
+
+
+def sandbox_config_overrides(state: dict[str, Any]) -> dict[str, dict[str, str]]:
+    """The config sections that point stackswap at this sandbox: its listener URLs, and with
+    --https the imported certificate and the CA that verifies it."""
+    overrides = {"deploy": {"production_url": f'"{state["production_url"]}"',
+                            "test_url": f'"{state["test_url"]}"'}}
+    if state.get("https"):
+        overrides["listener"] = {"certificate_arns": f'["{state["certificate_arn"]}"]'}
+        overrides["deploy"]["ca_bundle"] = json.dumps(state["ca_file"])
+    return overrides
 
 
 def up(directory: Path, settings: SandboxSettings | None = None,
@@ -157,10 +179,8 @@ def up(directory: Path, settings: SandboxSettings | None = None,
     state = start_server(directory, settings or SandboxSettings(), exit_with_pid)
     try:
         ids = provision(state["endpoint"], name=ENVIRONMENT_NAME, region=DEFAULT_REGION)
-        config_path = write_config(directory / CONFIG_FILE, ids, deploy={
-            "production_url": f'"{state["production_url"]}"',
-            "test_url": f'"{state["test_url"]}"',
-        })
+        config_path = write_config(directory / CONFIG_FILE, ids,
+                                   **sandbox_config_overrides(state))
         env = environment(state, config_path)
         (directory / ENV_FILE).write_text(json.dumps(env, indent=2) + "\n", encoding="utf-8")
     except BaseException:
@@ -199,7 +219,8 @@ def down(directory: Path) -> bool:
         child = _CHILDREN.pop(pid, None)
         if child is not None:
             child.wait(timeout=5)
-    for name in (STATE_FILE, CONFIG_FILE, ENV_FILE, LOG_FILE):
+    for name in (STATE_FILE, CONFIG_FILE, ENV_FILE, LOG_FILE, CA_FILE, CERTIFICATE_FILE,
+                 KEY_FILE):
         (directory / name).unlink(missing_ok=True)
     with contextlib.suppress(OSError):
         directory.rmdir()  # only when empty: never remove what the sandbox did not create
@@ -208,7 +229,7 @@ def down(directory: Path) -> bool:
 
 @contextlib.contextmanager
 def running_sandbox(directory: str | os.PathLike, stack_seconds: float = 2.0,
-                    **settings: float) -> Iterator[dict[str, str]]:
+                    **settings: Any) -> Iterator[dict[str, str]]:
     """A sandbox for the duration of a `with` block; yields the env `up` prints. The server
     also stops by itself if this process dies."""
     path = state_dir(directory)
@@ -250,6 +271,14 @@ def _positive(text: str) -> float:
     return value
 
 
+def _address(text: str) -> str:
+    try:
+        return str(ipaddress.ip_address(text))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an IP address such as 203.0.113.10, got "
+                                         f"{text!r}") from None
+
+
 def _parser() -> argparse.ArgumentParser:
     defaults = SandboxSettings()
     parser = _Parser(prog="stackswap sandbox", description="A local AWS (moto) with ECS tasks, "
@@ -270,6 +299,13 @@ def _parser() -> argparse.ArgumentParser:
                        help="time a service update has to become steady (%(default)s)")
     start.add_argument("--lifetime-seconds", type=_positive, default=defaults.lifetime_seconds,
                        help="the server stops by itself after this (%(default)s)")
+    start.add_argument("--client-address", type=_address, default=defaults.client_address,
+                       help="the address the load balancers see local clients come from: what "
+                            "their security groups and source-ip rules are checked against "
+                            "(%(default)s)")
+    start.add_argument("--https", action="store_true",
+                       help="make a CA and a certificate, import it into ACM, serve ALB ports "
+                            "443 and 8443 with TLS, and write an HTTPS config")
     for name, text in (("down", "stop the sandbox and remove its files"),
                        ("status", "what runs: server, listeners, stacks, tasks")):
         commands.add_parser(name, help=text).add_argument("--dir", dest="sub_dir",
@@ -289,8 +325,18 @@ def _parser() -> argparse.ArgumentParser:
 def _print_status(status: dict[str, Any]) -> None:
     print(f"sandbox server pid {status['pid']}, up {status['uptime_seconds']} s")
     print(f"  AWS endpoint   {status['endpoint']}")
-    print(f"  production :80 {status['production_url']}")
-    print(f"  test :8080     {status['test_url']}")
+    production, test = ("443", "8443") if status.get("https") else ("80", "8080")
+    print(f"  client address {status['client_address']} (what security groups and source-ip "
+          f"rules see)")
+    print(f"  production :{production:<4} {status['production_url']}")
+    print(f"  test :{test:<10} {status['test_url']}")
+    for port, url in sorted(status["listener_urls"].items(), key=lambda item: int(item[0])):
+        if port not in (production, test):
+            print(f"  ALB :{port:<10} {url}")
+    print(f"  private NLB    {status['private_url']}")
+    if status.get("https"):
+        print(f"  certificate    {status['certificate_arn']}")
+        print(f"  CA bundle      {status['ca_file']}")
     print(f"  admin API      {status['admin_url']}")
     print("stacks:" if status["stacks"] else "stacks: none")
     for stack in status["stacks"]:
@@ -311,9 +357,12 @@ def run(args: argparse.Namespace) -> int:
         settings = SandboxSettings(
             stack_seconds=args.stack_seconds, health_check_seconds=args.health_check_seconds,
             drain_seconds=args.drain_seconds, circuit_breaker_seconds=args.circuit_breaker_seconds,
-            lifetime_seconds=args.lifetime_seconds)
+            lifetime_seconds=args.lifetime_seconds, client_address=args.client_address,
+            https=args.https)
         env = up(directory, settings)
         print("# stackswap sandbox is up; `eval` these lines, `stackswap sandbox down` stops it")
+        print(f"# the load balancers see clients from {args.client_address} (--client-address);"
+              f" {'HTTPS' if args.https else 'HTTP'} listeners")
         print("unset AWS_PROFILE AWS_SESSION_TOKEN")
         for key, value in env.items():
             print(f"export {key}={shlex.quote(value)}")

@@ -89,6 +89,9 @@ class DataPlane:
         self.failures: dict[tuple[ServiceKey, str], int] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        # Bumped by stop_all_tasks (a reset): a tick that began before it keeps nothing it
+        # started, so no stale task can stand for a new service of the same name afterwards.
+        self._generation = 0
 
     # --- lifecycle ----------------------------------------------------------------------------
 
@@ -104,6 +107,7 @@ class DataPlane:
 
     def stop_all_tasks(self) -> None:
         with backends.MOTO_LOCK:
+            self._generation += 1
             tasks, self.tasks = list(self.tasks.values()), {}
             self.deployments.clear()
             self._steady.clear()
@@ -124,6 +128,7 @@ class DataPlane:
     def tick(self) -> None:
         now = time.monotonic()
         with backends.MOTO_LOCK:
+            generation = self._generation
             views = self._observe()
             self._replace_unhealthy(views, now)
             to_start = self._plan_starts(views)
@@ -134,11 +139,16 @@ class DataPlane:
         for task in finished:
             task.stop()
         with backends.MOTO_LOCK:
-            for task in to_start:
+            stale = generation != self._generation  # reset while this tick ran
+            for task in [] if stale else to_start:
                 task.started_at = now
                 self.tasks[task.id] = task
                 self._register(task, views.get(task.service_key), now)
                 self._add_event(task.service_key, f"has started 1 tasks: (task {task.id}).")
+        if stale:  # what it saw is gone: nothing it started may stay
+            for task in to_start:
+                task.stop()
+            return
         self._health_checks(now)
         self.publish()
 

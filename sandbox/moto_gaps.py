@@ -100,6 +100,28 @@ follows the stack (EXECUTE_IN_PROGRESS, then EXECUTE_COMPLETE or EXECUTE_FAILED)
 ListChangeSets (the stack's own) as in DescribeChangeSet. Without the hook (the tests' moto
 server) the operation runs inside the call, as moto's CreateStack does.
 
+Gaps 16-19 are plain fixes (both servers have them): CloudFormation resources of the load
+balancer stack (HTTPS, host-mode rules, the private NLB) that moto's API serves but its
+CloudFormation does not.
+
+Gap 16 — an `AWS::ElasticLoadBalancingV2::Listener` whose forward default action has a
+`ForwardConfig` (weighted target groups) fails the stack with moto's KeyError (HTTP 500): moto
+keeps only `TargetGroupArn` of a forward action. Fix: keep forward actions as given, as the
+Listener API (and moto's own CreateListener) does, so DescribeListeners shows the weights.
+
+Gap 17 — `AWS::ElasticLoadBalancingV2::ListenerCertificate` is not supported: moto skips it
+with a warning, so the listener keeps only its default certificate. Fix: a CloudFormation model
+that adds its certificates to the listener (AddListenerCertificates), replaces them on update
+and removes them on delete.
+
+Gap 18 — an `AWS::ElasticLoadBalancingV2::LoadBalancer` ignores `Type`: a network load
+balancer is made an application one, and its TCP listener is then refused ("Listener protocol
+'TCP' must be one of 'HTTP, HTTPS'"). Fix: pass `Type` on, as CreateLoadBalancer does.
+
+Gap 19 — an `AWS::ElasticLoadBalancingV2::TargetGroup` ignores `Targets`: nothing is
+registered (the private NLB's target group of type `alb` has no ALB behind it). Fix: register
+them (RegisterTargets) once the target group exists.
+
 The sandbox's server installs every fix with both hooks; the tests' moto server installs them
 with none, so there gaps 8–11 and 13 are as moto has them.
 """
@@ -874,6 +896,101 @@ def _delete_change_set_action(self: Any) -> Any:
     return EmptyResult()
 
 
+# --- gaps 16-19: the load balancer stack's resources ----------------------------------------------
+
+def _convert_and_validate_properties(self: Any, properties: dict[str, Any]) -> list[dict]:
+    """A Listener's DefaultActions for moto's create/modify: forward actions as given (gap 16)."""
+    actions = []
+    for index, action in enumerate(properties["DefaultActions"]):
+        if action["Type"] not in elbv2_models.ALLOWED_ACTIONS:
+            raise elbv2_models.InvalidActionTypeError(action["Type"], index + 1)
+        actions.append(dict(action))
+    return actions
+
+
+class ListenerCertificate:
+    """AWS::ElasticLoadBalancingV2::ListenerCertificate (gap 17). Not a moto CloudFormationModel
+    subclass: moto finds those by __subclasses__(), and plain moto (the pin tests) must not."""
+
+    def __init__(self, backend: Any, listener_arn: str, certificates: list[dict]) -> None:
+        self.backend = backend
+        self.listener_arn = listener_arn
+        self.certificates = [{"CertificateArn": c["CertificateArn"]} for c in certificates]
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.listener_arn
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return False  # the resource has no Fn::GetAtt attributes
+
+    def is_created(self) -> bool:
+        return True
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return ""
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::ElasticLoadBalancingV2::ListenerCertificate"
+
+    @classmethod
+    def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: Any,
+                                        account_id: str, region_name: str,
+                                        **kwargs: Any) -> ListenerCertificate:
+        properties = cloudformation_json["Properties"]
+        backend = elbv2_models.elbv2_backends[account_id][region_name]
+        made = cls(backend, properties["ListenerArn"], properties.get("Certificates") or [])
+        backend.add_listener_certificates(made.listener_arn, made.certificates)
+        return made
+
+    @classmethod
+    def update_from_cloudformation_json(cls, original_resource: Any, new_resource_name: str,
+                                        cloudformation_json: Any, account_id: str,
+                                        region_name: str) -> ListenerCertificate:
+        original_resource.delete(account_id, region_name)
+        return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json,
+                                                   account_id, region_name)
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        if self.listener_arn in {listener.arn for balancer in
+                                 self.backend.load_balancers.values()
+                                 for listener in balancer.listeners.values()}:
+            self.backend.remove_listener_certificates(self.listener_arn, self.certificates)
+
+
+def _resource_class_from_type(resource_type: str) -> Any:
+    if resource_type == ListenerCertificate.cloudformation_type():
+        return ListenerCertificate
+    return _ORIGINALS["resource_class_from_type"](resource_type)
+
+
+def _load_balancer_create(cls: Any, resource_name: str, cloudformation_json: Any,
+                          account_id: str, region_name: str, **kwargs: Any) -> Any:
+    """A LoadBalancer with its `Type` (gap 18)."""
+    properties = cloudformation_json["Properties"]
+    backend = elbv2_models.elbv2_backends[account_id][region_name]
+    return backend.create_load_balancer(
+        resource_name, properties.get("SecurityGroups") or [], properties.get("Subnets"),
+        scheme=properties.get("Scheme", "internet-facing"),
+        loadbalancer_type=properties.get("Type") or "application")
+
+
+def _target_group_create(cls: Any, resource_name: str, cloudformation_json: Any,
+                         account_id: str, region_name: str, **kwargs: Any) -> Any:
+    """A TargetGroup with its `Targets` registered (gap 19)."""
+    group = _ORIGINALS["target_group_create"].__func__(
+        cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+    targets = cloudformation_json["Properties"].get("Targets") or []
+    if targets:
+        elbv2_models.elbv2_backends[account_id][region_name].register_targets(
+            group.arn, [{"Id": t["Id"], **({"Port": int(t["Port"])} if "Port" in t else {})}
+                        for t in targets])
+    return group
+
+
 # --- installing ---------------------------------------------------------------------------------
 
 def _patches() -> dict[str, tuple[type, str, Any]]:
@@ -926,6 +1043,19 @@ def _patches() -> dict[str, tuple[type, str, Any]]:
                                        _describe_change_set_action),
         "delete_change_set_action": (response, "delete_change_set", _delete_change_set_action),
         "list_change_sets_action": (response, "list_change_sets", _list_change_sets_action),
+        # gap 16
+        "convert_and_validate_properties": (elbv2_models.ELBv2Backend,
+                                            "convert_and_validate_properties",
+                                            _convert_and_validate_properties),
+        # gap 17
+        "resource_class_from_type": (parsing, "resource_class_from_type",
+                                     _resource_class_from_type),
+        # gap 18
+        "load_balancer_create": (elbv2_models.FakeLoadBalancer, "create_from_cloudformation_json",
+                                 classmethod(_load_balancer_create)),
+        # gap 19
+        "target_group_create": (group, "create_from_cloudformation_json",
+                                classmethod(_target_group_create)),
     }
 
 

@@ -1,11 +1,14 @@
 """The sandbox server process: moto with the sandbox's stack operations, data plane, listener
-proxies and admin API, all on 127.0.0.1 ports chosen at start.
+proxies (one per ALB port, and the private NLB's pass-through) and admin API, all on 127.0.0.1
+ports chosen at start.
 
-    python -m sandbox.server --dir DIR [--stack-seconds S] ...
+    python -m sandbox.server --dir DIR [--stack-seconds S] [--client-address IP] [--https] ...
 
 writes DIR/sandbox.json (pid, endpoint, proxy and admin URLs) once everything answers, and
-removes it when it stops. It stops on POST /shutdown, SIGTERM/SIGINT, when DIR/sandbox.json is
-removed, when --exit-with-pid's process is gone, or after --lifetime-seconds.
+removes it when it stops. With --https it first makes a CA and a server certificate
+(sandbox/tls.py), writes them into DIR, and imports the certificate into the emulated ACM.
+It stops on POST /shutdown, SIGTERM/SIGINT, when DIR/sandbox.json is removed, when
+--exit-with-pid's process is gone, or after --lifetime-seconds.
 """
 
 from __future__ import annotations
@@ -29,16 +32,20 @@ from werkzeug.serving import make_server
 from sandbox import backends, moto_gaps, target_health
 from sandbox.admin_api import AdminApi
 from sandbox.data_plane import DataPlane
+from sandbox.environment import DEFAULT_REGION, client
 from sandbox.processes import pid_alive
-from sandbox.proxy import ListenerProxy
+from sandbox.proxy import ListenerProxy, NlbProxy
 from sandbox.settings import SandboxSettings
 from sandbox.stack_operations import StackOperations
+from sandbox.tls import make_certificates
 
 log = logging.getLogger("sandbox.server")
 
 STATE_FILE = "sandbox.json"
-PRODUCTION_LISTENER_PORT = 80
-TEST_LISTENER_PORT = 8080
+# The ALB ports the sandbox serves: production and test listeners, HTTP and HTTPS (the
+# config's defaults; HTTP :80 is also the redirect listener in HTTPS mode).
+HTTP_PORTS = (80, 8080)
+HTTPS_PORTS = (443, 8443)
 
 
 class LockedMotoServer(ThreadedMotoServer):
@@ -55,14 +62,34 @@ class LockedMotoServer(ThreadedMotoServer):
 
 
 class SandboxServer:
-    def __init__(self, settings: SandboxSettings) -> None:
+    def __init__(self, settings: SandboxSettings, directory: Path | None = None) -> None:
         self.settings = settings
         self.book = target_health.TargetHealthBook()
         self.data_plane = DataPlane(settings, self.book)
         self.stack_operations = StackOperations(settings, self.data_plane)
         self.moto = LockedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-        self.production = ListenerProxy(PRODUCTION_LISTENER_PORT, self.book)
-        self.test = ListenerProxy(TEST_LISTENER_PORT, self.book)
+        self.certificates = make_certificates() if settings.https else None
+        self.certificate_files: dict[str, Path] = {}
+        self.certificate_arn: str | None = None
+        tls = None
+        if self.certificates is not None:
+            if directory is None:
+                raise ValueError("an HTTPS sandbox needs a directory for its certificates")
+            self.certificate_files = self.certificates.write(directory)
+            tls = self.certificates.server_context(self.certificate_files)
+        self.proxies: dict[int, ListenerProxy] = {}
+        for port in HTTP_PORTS:
+            self.proxies[port] = ListenerProxy(port, self.book, settings.client_address,
+                                               self.proxies)
+        if tls is not None:
+            for port in HTTPS_PORTS:
+                self.proxies[port] = ListenerProxy(port, self.book, settings.client_address,
+                                                   self.proxies, tls)
+        production_port, test_port = HTTPS_PORTS if settings.https else HTTP_PORTS
+        self.production = self.proxies[production_port]
+        self.test = self.proxies[test_port]
+        self.private = NlbProxy(production_port, settings.client_address,
+                                self.production.scheme, self.proxies)
         self.admin = AdminApi({
             ("GET", "/status"): lambda _: (200, self.status()),
             ("POST", "/fail-next-update"): self._fail_next_update,
@@ -76,14 +103,38 @@ class SandboxServer:
     def start(self) -> None:
         moto_gaps.install(stack_operations=self.stack_operations, target_health=self.book)
         self.moto.start()
-        for part in (self.production, self.test, self.admin, self.data_plane):
+        self._import_certificate()
+        for part in (*self.proxies.values(), self.private, self.admin, self.data_plane):
             part.start()
 
     def stop(self) -> None:
-        for part in (self.admin, self.stack_operations, self.data_plane, self.production,
-                     self.test):
+        for part in (self.admin, self.stack_operations, self.data_plane, *self.proxies.values(),
+                     self.private):
             part.stop()
         self.moto.stop()
+
+    def _import_certificate(self) -> None:
+        """Import the server certificate into ACM (ImportCertificate), with the ARN it got at
+        start when there is one (after a reset), as a user re-imports a certificate."""
+        if self.certificates is None:
+            return
+        acm = client("acm", self.endpoint, DEFAULT_REGION)
+        if self.certificate_arn is not None:
+            # ImportCertificate with an ARN re-imports an existing certificate only; after a
+            # reset there is none, so the sandbox puts its own back as it was.
+            from moto.acm.models import CertBundle, acm_backends
+
+            account = self.certificate_arn.split(":")[4]
+            with backends.MOTO_LOCK:
+                acm_backends[account][DEFAULT_REGION]._certificates[self.certificate_arn] = \
+                    CertBundle(account, self.certificates.certificate_pem,
+                               self.certificates.key_pem, chain=self.certificates.ca_pem,
+                               region=DEFAULT_REGION, arn=self.certificate_arn)
+            return
+        self.certificate_arn = acm.import_certificate(
+            Certificate=self.certificates.certificate_pem,
+            PrivateKey=self.certificates.key_pem,
+            CertificateChain=self.certificates.ca_pem)["CertificateArn"]
 
     @property
     def endpoint(self) -> str:
@@ -93,6 +144,11 @@ class SandboxServer:
     def info(self) -> dict[str, Any]:
         return {"pid": os.getpid(), "endpoint": self.endpoint, "admin_url": self.admin.url,
                 "production_url": self.production.url, "test_url": self.test.url,
+                "private_url": self.private.url,
+                "listener_urls": {str(port): proxy.url for port, proxy in self.proxies.items()},
+                "client_address": self.settings.client_address, "https": self.settings.https,
+                "certificate_arn": self.certificate_arn,
+                "ca_file": str(self.certificate_files["ca"]) if self.certificate_files else None,
                 "settings": self.settings.to_dict()}
 
     def status(self) -> dict[str, Any]:
@@ -136,10 +192,12 @@ class SandboxServer:
     def reset(self) -> dict:
         """Back to an empty account: no tasks, no pending operations, moto reset."""
         self.stack_operations.reset()
-        self.data_plane.stop_all_tasks()
         request = urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST")
         with urllib.request.urlopen(request, timeout=10) as response:
             response.read()
+        # After moto's reset, so that no tick can start tasks for the services it forgets.
+        self.data_plane.stop_all_tasks()
+        self._import_certificate()  # the sandbox's certificate is part of the empty account
         return {"reset": True}
 
     def request_shutdown(self) -> dict:
@@ -170,9 +228,12 @@ def main(argv: list[str] | None = None) -> int:
     defaults = SandboxSettings()
     parser = argparse.ArgumentParser(prog="python -m sandbox.server", description=__doc__)
     parser.add_argument("--dir", required=True, help="state directory (sandbox.json goes there)")
-    for name in defaults.to_dict():
-        parser.add_argument(f"--{name.replace('_', '-')}", type=float,
-                            default=getattr(defaults, name))
+    for name, default in defaults.to_dict().items():
+        flag = f"--{name.replace('_', '-')}"
+        if isinstance(default, bool):
+            parser.add_argument(flag, action="store_true")
+        else:
+            parser.add_argument(flag, type=type(default), default=default)
     parser.add_argument("--exit-with-pid", type=int, default=None,
                         help="stop when this process is gone")
     args = parser.parse_args(argv)
@@ -181,7 +242,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per API call is noise
     settings = SandboxSettings(**{name: getattr(args, name) for name in defaults.to_dict()})
     state = Path(args.dir) / STATE_FILE
-    server = SandboxServer(settings)
+    server = SandboxServer(settings, Path(args.dir))
     server.start()
     signal.signal(signal.SIGTERM, lambda *_: server.shutdown_requested.set())
     signal.signal(signal.SIGINT, lambda *_: server.shutdown_requested.set())

@@ -1,4 +1,5 @@
-"""The sandbox's timing knobs, chosen at `sandbox up` and fixed for the server's life.
+"""The sandbox's knobs, chosen at `sandbox up` and fixed for the server's life: timings, the
+address local clients count as, and whether the load balancer's ports serve TLS.
 
 Real AWS takes minutes for what the sandbox does in seconds: a demo or a test must be quick, yet
 every state the orchestrator can meet in AWS (stack operations in progress, targets `initial`
@@ -29,6 +30,12 @@ class SandboxSettings:
     tick_seconds: float = 0.2
     # The server stops by itself after this long, so a forgotten sandbox never runs forever.
     lifetime_seconds: float = 4 * 3600.0
+    # The address the load balancers see local clients connect from: what their security groups
+    # and source-ip rule conditions are checked against (`--client-address`). A real client of
+    # an internet-facing load balancer arrives from a public address (203.0.113.10, say).
+    client_address: str = "127.0.0.1"
+    # Serve ALB ports 443 and 8443 with TLS (a certificate made at start, imported into ACM).
+    https: bool = False
 
-    def to_dict(self) -> dict[str, float]:
+    def to_dict(self) -> dict[str, float | str | bool]:
         return asdict(self)

@@ -31,7 +31,8 @@ os.environ.setdefault("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
 # end, and each module whose tests share a module-scoped sandbox runs on one worker, which
 # starts that sandbox once.
 LONGEST_FIRST = ("tests/test_invariants.py", "tests/test_sandbox_cli.py")
-ONE_WORKER = ("tests/test_sandbox.py", "tests/test_e2e_sandbox.py")
+ONE_WORKER = ("tests/test_sandbox.py", "tests/test_e2e_sandbox.py",
+              "tests/test_sandbox_listeners.py")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

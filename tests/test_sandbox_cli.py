@@ -9,8 +9,6 @@ import re
 import socket
 import subprocess
 import sys
-import urllib.error
-import urllib.request
 from urllib.parse import urlsplit
 
 from generator.config import load_config
@@ -29,6 +27,20 @@ def listening(url: str) -> bool:
         return probe.connect_ex((parts.hostname, parts.port)) == 0
 
 
+def no_answer(url: str) -> bool:
+    """A listener proxy with no load balancer listener behind it: the connection is reset
+    (or never completes) and no HTTP answer comes back."""
+    parts = urlsplit(url)
+    with socket.socket() as probe:
+        probe.settimeout(5)
+        try:
+            probe.connect((parts.hostname, parts.port))
+            probe.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            return probe.recv(100) == b""
+        except (ConnectionResetError, ConnectionRefusedError, BrokenPipeError):
+            return True
+
+
 def test_up_status_down_leave_nothing_behind(tmp_path, capsys):
     directory = tmp_path / "sandbox"
     assert main(["--dir", str(directory), "up", "--stack-seconds", "0.3"]) == 0
@@ -37,19 +49,21 @@ def test_up_status_down_leave_nothing_behind(tmp_path, capsys):
                    for line in printed if line.startswith("export "))
     assert set(exports) >= EXPORTED
     pid = json.loads((directory / "sandbox.json").read_text())["pid"]
-    urls = [exports[key] for key in ("AWS_ENDPOINT_URL", "STACKSWAP_SANDBOX_PROD_URL",
-                                     "STACKSWAP_SANDBOX_TEST_URL",
-                                     "STACKSWAP_SANDBOX_ADMIN_URL")]
+    servers = [exports[key] for key in ("AWS_ENDPOINT_URL", "STACKSWAP_SANDBOX_ADMIN_URL")]
+    proxies = [exports[key] for key in ("STACKSWAP_SANDBOX_PROD_URL",
+                                        "STACKSWAP_SANDBOX_TEST_URL",
+                                        "STACKSWAP_SANDBOX_PRIVATE_URL")]
+    urls = servers + proxies
     try:
-        assert process_alive(pid) and all(map(listening, urls))
+        assert process_alive(pid) and all(map(listening, servers))
         assert all(urlsplit(url).hostname == "127.0.0.1" for url in urls)
+        assert exports["STACKSWAP_SANDBOX_CLIENT_ADDRESS"] == "127.0.0.1"
         config = load_config(exports["STACKSWAP_CONFIG"])
         assert (config.deploy.production_url, config.deploy.test_url) == (
             exports["STACKSWAP_SANDBOX_PROD_URL"], exports["STACKSWAP_SANDBOX_TEST_URL"])
-        try:
-            urllib.request.urlopen(exports["STACKSWAP_SANDBOX_PROD_URL"], timeout=5)
-        except urllib.error.HTTPError as error:
-            assert error.code == 503  # no stacks yet: nothing behind :80
+        assert config.listener.certificate_arns == () and config.deploy.ca_bundle is None
+        # No load balancer yet: nothing listens on :80, :8080 or the NLB's port.
+        assert all(map(no_answer, proxies))
 
         assert main(["--dir", str(directory), "up"]) == 3
         refused = capsys.readouterr().err
@@ -65,6 +79,43 @@ def test_up_status_down_leave_nothing_behind(tmp_path, capsys):
     assert not process_alive(pid)
     assert not any(map(listening, urls))
     assert not directory.exists()
+
+
+def test_up_with_https_and_a_client_address_writes_an_https_config_and_status_shows_it(
+        tmp_path, capsys):
+    directory = tmp_path / "sandbox"
+    assert main(["--dir", str(directory), "up", "--https", "--client-address", "203.0.113.10",
+                 "--stack-seconds", "0.3"]) == 0
+    printed = capsys.readouterr().out
+    exports = dict(line.removeprefix("export ").split("=", 1)
+                   for line in printed.splitlines() if line.startswith("export "))
+    try:
+        assert "clients from 203.0.113.10 (--client-address); HTTPS listeners" in printed
+        assert exports["STACKSWAP_SANDBOX_CLIENT_ADDRESS"] == "203.0.113.10"
+        for key in ("STACKSWAP_SANDBOX_PROD_URL", "STACKSWAP_SANDBOX_TEST_URL",
+                    "STACKSWAP_SANDBOX_PRIVATE_URL"):
+            assert exports[key].startswith("https://127.0.0.1:")
+        assert exports["STACKSWAP_SANDBOX_REDIRECT_URL"].startswith("http://127.0.0.1:")
+        config = load_config(exports["STACKSWAP_CONFIG"])
+        (certificate,) = config.listener.certificate_arns
+        assert config.listener.https and config.listener.production_port == 443
+        assert (config.deploy.production_url, config.deploy.test_url) == (
+            exports["STACKSWAP_SANDBOX_PROD_URL"], exports["STACKSWAP_SANDBOX_TEST_URL"])
+        assert config.deploy.ca_bundle == exports["STACKSWAP_SANDBOX_CA_BUNDLE"] == str(
+            directory / "sandbox-ca.pem")
+        assert b"BEGIN CERTIFICATE" in (directory / "sandbox-ca.pem").read_bytes()
+
+        assert main(["--dir", str(directory), "status"]) == 0
+        status = capsys.readouterr().out
+        assert "client address 203.0.113.10" in status
+        assert f"certificate    {certificate}" in status
+        assert f"production :443  {exports['STACKSWAP_SANDBOX_PROD_URL']}" in status
+    finally:
+        assert main(["--dir", str(directory), "down"]) == 0
+    assert not directory.exists()
+
+    assert main(["--dir", str(directory), "up", "--client-address", "not-an-ip"]) == 2
+    assert "must be an IP address" in capsys.readouterr().err
 
     assert main(["--dir", str(directory), "down"]) == 0
     assert "no sandbox was running" in capsys.readouterr().out

@@ -55,11 +55,17 @@ HERE = "${AWS::Region}:${AWS::AccountId}"
 
 # Every action the stackswap CLI calls, grouped by how IAM lets it be scoped. Keep this equal to
 # the calls in orchestrator/aws.py: tests/test_deploy_role.py runs the CLI and compares.
-# GetStackPolicy: `status` says when the ALB stack has no stack policy.
+# GetStackPolicy: `status` says when the ALB stack has no stack policy, and `update-alb` sets it
+# when it differs. GetTemplate: deploy, swap, rollback and status compare the ALB stack's template
+# with the config's render. The change sets and SetStackPolicy are `update-alb`'s; all of these
+# take the stack as their resource (Service Authorization Reference, CloudFormation: "stack*").
 STACK_READS = ("cloudformation:DescribeStacks", "cloudformation:DescribeStackEvents",
-               "cloudformation:GetStackPolicy")
+               "cloudformation:GetStackPolicy", "cloudformation:GetTemplate",
+               "cloudformation:DescribeChangeSet")
 STACK_CHANGES = ("cloudformation:CreateStack", "cloudformation:UpdateStack",
-                 "cloudformation:CancelUpdateStack", "cloudformation:ContinueUpdateRollback")
+                 "cloudformation:CancelUpdateStack", "cloudformation:ContinueUpdateRollback",
+                 "cloudformation:CreateChangeSet", "cloudformation:DeleteChangeSet",
+                 "cloudformation:ExecuteChangeSet", "cloudformation:SetStackPolicy")
 SERVICE_READS = ("ecs:DescribeServices",)
 # The deploy lock, one SSM parameter (orchestrator/lock.py).
 LOCK_ACTIONS = ("ssm:GetParameter", "ssm:PutParameter", "ssm:DeleteParameter")
@@ -68,7 +74,8 @@ ALARM_READS = ("cloudwatch:DescribeAlarms",)
 # No resource-level permissions exist for the first three (IAM requires "*"). DescribeImages
 # checks that an ECR image exists before a deploy; the repository can be any, in any account.
 UNSCOPED_READS = ("ecs:DescribeTaskDefinition", "elasticloadbalancing:DescribeListeners",
-                  "elasticloadbalancing:DescribeTargetHealth", "ecr:DescribeImages")
+                  "elasticloadbalancing:DescribeRules", "elasticloadbalancing:DescribeTargetHealth",
+                  "ecr:DescribeImages")
 DEPLOY_ACTIONS = (STACK_READS + STACK_CHANGES + SERVICE_READS + LOCK_ACTIONS + ALARM_READS
                   + UNSCOPED_READS)
 

@@ -83,7 +83,7 @@ def test_dry_run_prints_the_plan_and_changes_nothing(deployed):
     result = deployed.run("deploy", "--image", "app:v2", "--dry-run")
     assert result.code == 0
     assert "update the green service stack: image app:v1 -> app:v2" in result.out
-    assert "swap listeners: :80 blue -> green, :8080 green -> blue" in result.out
+    assert "swap: production :80 blue -> green, test :8080 green -> blue" in result.out
     assert deployed.aws.mutating == []
     assert deployed.parameter("shop-green", "Image") == "app:v1"
 

@@ -55,17 +55,18 @@ HERE = "${AWS::Region}:${AWS::AccountId}"
 
 # Every action the stackswap CLI calls, grouped by how IAM lets it be scoped. Keep this equal to
 # the calls in orchestrator/aws.py: tests/test_deploy_role.py runs the CLI and compares.
-# GetStackPolicy: `status` says when the ALB stack has no stack policy, and `update-alb` sets it
-# when it differs. GetTemplate: deploy, swap, rollback and status compare the ALB stack's template
-# with the config's render. The change sets and SetStackPolicy are `update-alb`'s; all of these
-# take the stack as their resource (Service Authorization Reference, CloudFormation: "stack*").
+# GetStackPolicy: `status` says when the ALB stack has no stack policy.
 STACK_READS = ("cloudformation:DescribeStacks", "cloudformation:DescribeStackEvents",
-               "cloudformation:GetStackPolicy", "cloudformation:GetTemplate",
-               "cloudformation:DescribeChangeSet")
+               "cloudformation:GetStackPolicy")
 STACK_CHANGES = ("cloudformation:CreateStack", "cloudformation:UpdateStack",
-                 "cloudformation:CancelUpdateStack", "cloudformation:ContinueUpdateRollback",
-                 "cloudformation:CreateChangeSet", "cloudformation:DeleteChangeSet",
-                 "cloudformation:ExecuteChangeSet", "cloudformation:SetStackPolicy")
+                 "cloudformation:CancelUpdateStack", "cloudformation:ContinueUpdateRollback")
+# The ALB stack only: deploy, swap, rollback and status compare its template with the config's
+# render (GetTemplate); `update-alb` applies the render through a change set and sets the stack
+# policy when it differs. Each takes the stack as its resource (Service Authorization Reference,
+# CloudFormation: "stack*").
+ALB_STACK_ACTIONS = ("cloudformation:GetTemplate", "cloudformation:CreateChangeSet",
+                     "cloudformation:DescribeChangeSet", "cloudformation:DeleteChangeSet",
+                     "cloudformation:ExecuteChangeSet", "cloudformation:SetStackPolicy")
 SERVICE_READS = ("ecs:DescribeServices",)
 # The deploy lock, one SSM parameter (orchestrator/lock.py).
 LOCK_ACTIONS = ("ssm:GetParameter", "ssm:PutParameter", "ssm:DeleteParameter")
@@ -76,8 +77,8 @@ ALARM_READS = ("cloudwatch:DescribeAlarms",)
 UNSCOPED_READS = ("ecs:DescribeTaskDefinition", "elasticloadbalancing:DescribeListeners",
                   "elasticloadbalancing:DescribeRules", "elasticloadbalancing:DescribeTargetHealth",
                   "ecr:DescribeImages")
-DEPLOY_ACTIONS = (STACK_READS + STACK_CHANGES + SERVICE_READS + LOCK_ACTIONS + ALARM_READS
-                  + UNSCOPED_READS)
+DEPLOY_ACTIONS = (STACK_READS + STACK_CHANGES + ALB_STACK_ACTIONS + SERVICE_READS + LOCK_ACTIONS
+                  + ALARM_READS + UNSCOPED_READS)
 
 
 def actions(names: tuple[str, ...]) -> list[Action]:
@@ -116,6 +117,8 @@ def deploy_policy(config: Config, cloudformation_role: iam.Role) -> PolicyDocume
                   Resource=stack_arns(config)),
         Statement(Sid="ChangeOnlyTheStacks", Effect=Allow, Action=actions(STACK_CHANGES),
                   Resource=stack_arns(config)),
+        Statement(Sid="UpdateTheAlbStackFromTheConfig", Effect=Allow,
+                  Action=actions(ALB_STACK_ACTIONS), Resource=stack_arns(config)[:1]),
         Statement(Sid="PassOnlyTheCloudFormationRole", Effect=Allow,
                   Action=[Action("iam", "PassRole")],
                   Resource=[GetAtt(cloudformation_role, "Arn")],

@@ -33,7 +33,7 @@ def test_first_run_creates_the_stacks_with_blue_live(env, capsys):
         assert env.stack(stack)["EnableTerminationProtection"] is True
     assert env.parameter("shop-blue", "Image") == env.parameter("shop-green", "Image") == "app:v1"
     assert (env.forwards(80), env.forwards(8080)) == ("blue", "green")
-    assert "blue is live on :80 with app:v1" in result.out
+    assert "blue is live on production :80 with app:v1" in result.out
 
 
 def test_deploy_updates_idle_color_then_swaps(deployed):

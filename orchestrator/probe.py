@@ -81,9 +81,12 @@ def get(url: str, timeout: float = 5.0, *, ca_bundle: str | None = None,
                       or response.reason)
     except socket.gaierror as error:
         return Answer(None, f"cannot resolve {address}: {error.strerror or error}", UNRESOLVED)
-    except ssl.SSLError as error:  # ssl.SSLCertVerificationError included
-        return Answer(None, f"TLS failed: {getattr(error, 'verify_message', None) or error}",
-                      TLS)
+    except ssl.SSLCertVerificationError as error:
+        trusted = f"the CAs of {ca_bundle}" if ca_bundle else "the system's trust store"
+        return Answer(None, f"certificate verify failed for {name} against {trusted}: "
+                      f"{error.verify_message} (deploy.ca_bundle names a private CA)", TLS)
+    except ssl.SSLError as error:
+        return Answer(None, f"TLS failed: {error}", TLS)
     except (http.client.RemoteDisconnected, OSError) as error:
         # Refused, reset, timed out, closed before any answer, no route: no HTTP answer.
         return Answer(None, _reason(error), UNREACHABLE)

@@ -14,7 +14,7 @@ CONFIG_FLAG := $(if $(filter command line environment,$(origin CONFIG)),--config
 STACKSWAP := $(BIN)/stackswap
 
 .DEFAULT_GOAL := help
-.PHONY: help venv render lint test demo bench deploy swap rollback status recover clean
+.PHONY: help venv render lint test demo bench deploy swap rollback status recover update-alb clean
 
 help: ## list every target with one line each
 	@awk -F':.*## ' '/^[a-z-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -62,6 +62,9 @@ status: $(STAMP) ## live/idle colour, images, health, listeners, drift
 
 recover: $(STAMP) ## continue the rollback of a stack stuck in UPDATE_ROLLBACK_FAILED
 	$(STACKSWAP) recover $(CONFIG_FLAG) $(ARGS)
+
+update-alb: $(STAMP) ## apply the config's load balancer template (ARGS=--dry-run to only show it)
+	$(STACKSWAP) update-alb $(CONFIG_FLAG) $(ARGS)
 
 clean: ## remove .venv and caches
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis build *.egg-info

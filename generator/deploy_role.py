@@ -60,6 +60,13 @@ STACK_READS = ("cloudformation:DescribeStacks", "cloudformation:DescribeStackEve
                "cloudformation:GetStackPolicy")
 STACK_CHANGES = ("cloudformation:CreateStack", "cloudformation:UpdateStack",
                  "cloudformation:CancelUpdateStack", "cloudformation:ContinueUpdateRollback")
+# The ALB stack only: deploy, swap, rollback and status compare its template with the config's
+# render (GetTemplate); `update-alb` applies the render through a change set and sets the stack
+# policy when it differs. Each takes the stack as its resource (Service Authorization Reference,
+# CloudFormation: "stack*").
+ALB_STACK_ACTIONS = ("cloudformation:GetTemplate", "cloudformation:CreateChangeSet",
+                     "cloudformation:DescribeChangeSet", "cloudformation:DeleteChangeSet",
+                     "cloudformation:ExecuteChangeSet", "cloudformation:SetStackPolicy")
 SERVICE_READS = ("ecs:DescribeServices",)
 # The deploy lock, one SSM parameter (orchestrator/lock.py).
 LOCK_ACTIONS = ("ssm:GetParameter", "ssm:PutParameter", "ssm:DeleteParameter")
@@ -68,9 +75,10 @@ ALARM_READS = ("cloudwatch:DescribeAlarms",)
 # No resource-level permissions exist for the first three (IAM requires "*"). DescribeImages
 # checks that an ECR image exists before a deploy; the repository can be any, in any account.
 UNSCOPED_READS = ("ecs:DescribeTaskDefinition", "elasticloadbalancing:DescribeListeners",
-                  "elasticloadbalancing:DescribeTargetHealth", "ecr:DescribeImages")
-DEPLOY_ACTIONS = (STACK_READS + STACK_CHANGES + SERVICE_READS + LOCK_ACTIONS + ALARM_READS
-                  + UNSCOPED_READS)
+                  "elasticloadbalancing:DescribeRules", "elasticloadbalancing:DescribeTargetHealth",
+                  "ecr:DescribeImages")
+DEPLOY_ACTIONS = (STACK_READS + STACK_CHANGES + ALB_STACK_ACTIONS + SERVICE_READS + LOCK_ACTIONS
+                  + ALARM_READS + UNSCOPED_READS)
 
 
 # CloudFormation checks the value of an AWS-specific parameter type against the account before
@@ -129,6 +137,8 @@ def deploy_policy(config: Config, cloudformation_role: iam.Role) -> PolicyDocume
                   Resource=stack_arns(config)),
         Statement(Sid="ChangeOnlyTheStacks", Effect=Allow, Action=actions(STACK_CHANGES),
                   Resource=stack_arns(config)),
+        Statement(Sid="UpdateTheAlbStackFromTheConfig", Effect=Allow,
+                  Action=actions(ALB_STACK_ACTIONS), Resource=stack_arns(config)[:1]),
         Statement(Sid="PassOnlyTheCloudFormationRole", Effect=Allow,
                   Action=[Action("iam", "PassRole")],
                   Resource=[GetAtt(cloudformation_role, "Arn")],

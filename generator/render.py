@@ -14,7 +14,6 @@ import sys
 from pathlib import Path
 
 from generator.config import COLORS, Config, load_config
-from generator.deploy_role import deploy_role_template
 from generator.elb import alb_template
 from generator.errors import StackswapError
 from generator.policies import alb_stack_policy_body
@@ -36,6 +35,10 @@ def service_stack_body(config: Config, color: str) -> str:
 
 
 def deploy_role_stack_body(config: Config) -> str:
+    # Imported here: deploy, swap and rollback render the ALB template to compare it with the
+    # deployed one, and the roles' policy libraries would only slow their start.
+    from generator.deploy_role import deploy_role_template
+
     return deploy_role_template(config).to_yaml(clean_up=True, long_form=False)
 
 

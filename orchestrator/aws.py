@@ -8,6 +8,7 @@ throttling and 5xx answers are retried with backoff before anything here sees th
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import urllib.parse
@@ -23,7 +24,15 @@ import botocore.exceptions
 import botocore.utils
 
 from orchestrator.errors import AwsUnreachable, BadInput, Refused, StackswapError, StateUnknown
-from orchestrator.model import COMPOSITE_ALARM, METRIC_ALARM, Alarm, Stack, StackEvent
+from orchestrator.model import (
+    COMPOSITE_ALARM,
+    METRIC_ALARM,
+    Alarm,
+    ChangeSet,
+    ResourceChange,
+    Stack,
+    StackEvent,
+)
 
 CREDENTIAL_CODES = {
     "ExpiredToken", "ExpiredTokenException", "RequestExpired", "InvalidClientTokenId",
@@ -133,9 +142,11 @@ def is_missing_stack(error: StackswapError) -> bool:
     return isinstance(error, AwsRefusal) and "does not exist" in error.aws_message
 
 
-def forwards_of(listener: dict) -> list[tuple[str, int]]:
+def forwards_of(actions: list[dict]) -> list[tuple[str, int]]:
+    """The (target group ARN, weight) pairs the forward actions of a listener's default actions
+    or of a rule's actions send traffic to."""
     forwards: list[tuple[str, int]] = []
-    for action in listener.get("DefaultActions", []):
+    for action in actions:
         if action.get("Type") != "forward":
             continue
         groups = action.get("ForwardConfig", {}).get("TargetGroups")
@@ -212,10 +223,67 @@ class Aws:
             termination_protection=bool(raw.get("EnableTerminationProtection")),
         )
 
-    def has_stack_policy(self, name: str) -> bool:
+    def stack_policy(self, name: str) -> str | None:
+        """The stack's policy as CloudFormation keeps it (None: the stack has none)."""
         with translated(f"GetStackPolicy {name}"):
             body = self.client("cloudformation").get_stack_policy(StackName=name)
-        return bool(body.get("StackPolicyBody"))
+        return body.get("StackPolicyBody") or None
+
+    def set_stack_policy(self, name: str, body: str) -> None:
+        with translated(f"SetStackPolicy {name}"):
+            self.client("cloudformation").set_stack_policy(StackName=name, StackPolicyBody=body)
+
+    def template_body(self, name: str) -> str:
+        """The template the stack runs, as it was sent (GetTemplate, stage Original). botocore
+        hands a JSON template back parsed; it is returned as JSON text then."""
+        with translated(f"GetTemplate {name}"):
+            body = self.client("cloudformation").get_template(
+                StackName=name, TemplateStage="Original")["TemplateBody"]
+        return body if isinstance(body, str) else json.dumps(body)
+
+    # --- change sets (`stackswap update-alb`) -----------------------------------------------
+
+    def create_change_set(self, name: str, body: str, parameters: dict[str, str | None],
+                          role_arn: str | None = None) -> str:
+        """An UPDATE change set of the stack with `body`, named stackswap-update-alb-<random>;
+        a None parameter value keeps the stack's previous value. Returns its ARN."""
+        extra = {"RoleARN": role_arn} if role_arn else {}
+        with translated(f"CreateChangeSet {name}"):
+            return self.client("cloudformation").create_change_set(
+                StackName=name, ChangeSetName=request_token("update-alb"),
+                ChangeSetType="UPDATE",
+                TemplateBody=body, Capabilities=["CAPABILITY_IAM"], **extra,
+                Parameters=[{"ParameterKey": k, "UsePreviousValue": True} if v is None
+                            else {"ParameterKey": k, "ParameterValue": v}
+                            for k, v in parameters.items()],
+                ClientToken=request_token("change-set"))["Id"]
+
+    def describe_change_set(self, change_set_arn: str) -> ChangeSet:
+        changes: list[ResourceChange] = []
+        paginator = self.client("cloudformation").get_paginator("describe_change_set")
+        with translated("DescribeChangeSet"):
+            for page in paginator.paginate(ChangeSetName=change_set_arn):
+                for change in page.get("Changes", []):
+                    raw = change.get("ResourceChange", {})
+                    changes.append(ResourceChange(
+                        action=raw.get("Action", ""),
+                        logical_id=raw.get("LogicalResourceId", ""),
+                        resource_type=raw.get("ResourceType", ""),
+                        replacement=raw.get("Replacement", ""),
+                        properties=tuple(sorted({
+                            detail["Target"]["Name"] for detail in raw.get("Details", [])
+                            if detail.get("Target", {}).get("Name")}))))
+        return ChangeSet(change_set_arn, page.get("Status", ""), page.get("StatusReason", ""),
+                         page.get("ExecutionStatus", ""), tuple(changes))
+
+    def delete_change_set(self, change_set_arn: str) -> None:
+        with translated("DeleteChangeSet"):
+            self.client("cloudformation").delete_change_set(ChangeSetName=change_set_arn)
+
+    def execute_change_set(self, change_set_arn: str) -> None:
+        with translated("ExecuteChangeSet"):
+            self.client("cloudformation").execute_change_set(
+                ChangeSetName=change_set_arn, ClientRequestToken=request_token("execute"))
 
     def stack_events_since(self, name: str, last_seen_id: str | None) -> list[StackEvent]:
         """Events newer than last_seen_id, oldest first (all of the first page when None)."""
@@ -296,7 +364,15 @@ class Aws:
         with translated("DescribeListeners"):
             listeners = self.client("elbv2").describe_listeners(
                 ListenerArns=listener_arns)["Listeners"]
-        return {listener["ListenerArn"]: forwards_of(listener) for listener in listeners}
+        return {listener["ListenerArn"]: forwards_of(listener.get("DefaultActions", []))
+                for listener in listeners}
+
+    def rule_forwards(self, rule_arns: list[str]) -> dict[str, list[tuple[str, int]]]:
+        """For each listener rule (one call for all): the (target group ARN, weight) pairs its
+        actions forward to (test_mode "host": the test rule)."""
+        with translated("DescribeRules"):
+            rules = self.client("elbv2").describe_rules(RuleArns=rule_arns)["Rules"]
+        return {rule["RuleArn"]: forwards_of(rule.get("Actions", [])) for rule in rules}
 
     def target_states(self, target_group_arn: str) -> list[str]:
         with translated("DescribeTargetHealth"):

@@ -22,13 +22,14 @@ from functools import partial
 
 from generator.config import COLORS, REGION, Config, load_config
 from generator.errors import BadInput, StackswapError
-from orchestrator import report
+from orchestrator import probe, report
 from orchestrator.aws import Aws, check_endpoint
 from orchestrator.errors import Interrupted, Refused
-from orchestrator.execute import Context, run
+from orchestrator.execute import Context, run, update_alb
 from orchestrator.lock import remove_lock
 from orchestrator.observe import observe
 from orchestrator.plan import DeployRequest, plan_deploy, plan_promote, plan_recover
+from orchestrator.verify import smoke_target
 from orchestrator.wait import Clock, SystemClock
 
 # What a CI runner, `timeout` or a closed terminal send: each ends the run the same way.
@@ -139,6 +140,13 @@ def build_parser() -> argparse.ArgumentParser:
         "unlock", parents=[common], help="remove the deploy lock left by a run that is gone")
     unlock.add_argument("--force", action="store_true",
                         help="remove it even if its holder may still be running")
+    commands.add_parser(
+        "update-alb", parents=[common, changing],
+        help="apply the config's load balancer template through a change set",
+        description="Render the ALB stack's template from the config, show the change set "
+        "CloudFormation makes of it (LiveColor and RollbackRelease keep their values), and "
+        "apply it under the deploy lock. A change that would replace or remove a resource is "
+        "refused. --dry-run shows the change set and deletes it.")
     status = commands.add_parser("status", parents=[common],
                                  help="colours, images, health, listeners, drift")
     status.add_argument("--json", action="store_true", help="machine-readable output")
@@ -169,8 +177,21 @@ def unlock(ctx: Context, force: bool) -> int:
     return 0
 
 
+# `status` asks the test URL once, briefly: it reports, it does not verify.
+STATUS_PROBE_SECONDS = 3.0
+
+
 def status(ctx: Context, as_json: bool) -> int:
-    document = report.status_document(ctx.config, observe(ctx.aws, ctx.config))
+    config = ctx.config
+    observed = observe(ctx.aws, config)
+    test = None
+    if observed.alb is not None:
+        target = smoke_target(config, observed.alb.outputs, production=False)
+        answer = probe.get(target.url + config.smoke_path, STATUS_PROBE_SECONDS,
+                           ca_bundle=config.deploy.ca_bundle, host=target.host)
+        test = report.TestAnswer(target.describe(config.smoke_path), answer.status,
+                                 answer.detail)
+    document = report.status_document(config, observed, test)
     report.print_result(report.status_json(document) if as_json
                         else report.status_text(document))
     return 0
@@ -185,6 +206,10 @@ def command(args: argparse.Namespace, ctx_holder: list[Context], connect_aws: Co
         return status(ctx, args.json)
     if args.command == "unlock":
         return unlock(ctx, args.force)
+    if args.command == "update-alb":
+        return update_alb(ctx, dry_run=args.dry_run, wait_for_lock=args.wait)
+    # The commands that move traffic first compare the ALB stack with the config.
+    ctx.compare_alb = args.command in {"deploy", "swap", "rollback"}
     alarms = config.deploy.alarms
     if args.command == "deploy":
         image_found, unchecked = aws.image_exists(args.image)

@@ -7,6 +7,7 @@ after a failure, which depends on what AWS says at that moment.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
@@ -23,7 +24,6 @@ from generator.interface import (
     PARAM_ROLLBACK_RELEASE,
     PARAM_SUBNETS,
     PARAM_TARGET_GROUP,
-    PARAM_TEST_CIDR,
     PARAM_VPC,
     is_fargate,
     target_group_output,
@@ -31,6 +31,7 @@ from generator.interface import (
 from generator.policies import alb_stack_policy_body
 from orchestrator import probe
 from orchestrator.aws import Aws
+from orchestrator.desired import alb_parameters, alb_template_body
 from orchestrator.errors import (
     AwsUnreachable,
     ColorFailed,
@@ -46,6 +47,7 @@ from orchestrator.model import (
     ROLLED_BACK,
     SUCCEEDED,
     Alarm,
+    ChangeSet,
     ColorState,
     Observed,
     Stack,
@@ -68,9 +70,19 @@ from orchestrator.plan import (
     Verify,
     VerifyLive,
     WaitFor,
+    check_update_alb,
+    refuse_destructive,
 )
 from orchestrator.report import Log, plan_text, print_result, summary, verify_progress
-from orchestrator.verify import color_problems, hopeless, listener_url, unhealthy_limit_seconds
+from orchestrator.verify import (
+    SmokeTarget,
+    color_problems,
+    hopeless,
+    smoke_target,
+    test_path_refusal,
+    unhealthy_limit_seconds,
+    unreachable_test_message,
+)
 from orchestrator.wait import (
     Clock,
     DeadlineExceeded,
@@ -84,6 +96,9 @@ from orchestrator.wait import (
 MAX_REPLANS = 20
 VERIFY_POLL_SECONDS = 1.0
 SMOKE_PAUSE_SECONDS = 1.0
+# Test smoke requests not admitted in a row (no connection, or host mode's 403) before the
+# verification stops: one retry for a blip, not smoke_tries timeouts.
+UNADMITTED_TRIES = 2
 
 
 @dataclass
@@ -104,6 +119,9 @@ class Context:
     # again. Steps re-read exactly what may have changed (a stack they updated, the listeners
     # after a swap); what cannot change under our lock is not asked for twice.
     observed: Observed | None = None
+    # Whether planning compares the deployed ALB stack with the config's render (deploy, swap,
+    # rollback: GetTemplate and a render on each observation).
+    compare_alb: bool = False
 
     def where_interrupted(self) -> str:
         if self.current:
@@ -189,13 +207,12 @@ def service_parameters(ctx: Context, alb: Stack, color: str, image: str,
     return values
 
 
-def template_body(config: Config, color: str | None = None) -> str:
-    """The ALB stack's template (color None) or a colour's service stack template, rendered
-    from the config now. Imported here rather than at the top: troposphere slows every start,
-    and status, swap and rollback render nothing."""
-    from generator.render import alb_stack_body, service_stack_body
+def template_body(config: Config, color: str) -> str:
+    """A colour's service stack template, rendered from the config now. Imported here rather
+    than at the top: troposphere slows every start, and status and unlock render nothing."""
+    from generator.render import service_stack_body
 
-    return alb_stack_body(config) if color is None else service_stack_body(config, color)
+    return service_stack_body(config, color)
 
 
 def require_alb(ctx: Context) -> Stack:
@@ -220,7 +237,7 @@ def refresh_listeners(ctx: Context) -> Observed:
 def read_production(ctx: Context) -> Observed:
     """Re-read both listeners and the alarms: what production is now, as the load balancer
     sees it (the ALB stack's outputs, which name the listeners, do not change)."""
-    production, test = read_listeners(ctx.aws, ctx.observed.alb)
+    production, test = read_listeners(ctx.aws, ctx.config, ctx.observed.alb)
     ctx.observed = replace(ctx.observed, production=production, test=test,
                            alarms=ctx.aws.alarms(list(ctx.config.deploy.alarms)))
     return ctx.observed
@@ -234,13 +251,11 @@ def remember_color(ctx: Context, state: ColorState) -> None:
 
 def create_alb(step: CreateAlb, ctx: Context) -> None:
     config, name = ctx.config, ctx.config.alb_stack
-    ctx.log.say(f"creating {name} (:80 -> {step.live})")
-    parameters = {PARAM_VPC: config.network.vpc_id,
-                  PARAM_SUBNETS: ",".join(config.network.alb_subnets),
-                  PARAM_TEST_CIDR: config.network.test_cidr, PARAM_LIVE_COLOR: step.live}
-    # The stack policy lets updates modify the two listeners and nothing else.
+    ctx.log.say(f"creating {name} ({step.paths.production} -> {step.live})")
+    parameters = {**alb_parameters(config), PARAM_LIVE_COLOR: step.live}
+    # The stack policy forbids replacing or deleting any resource (generator/policies.py).
     result = operate(ctx, name, lambda: ctx.aws.create_stack(
-        name, template_body(config), parameters, ctx.env_tags(), ctx.role_arn,
+        name, alb_template_body(config), parameters, ctx.env_tags(), ctx.role_arn,
         alb_stack_policy_body()) or True, is_new=True)
     require_created(name, result)
 
@@ -334,26 +349,42 @@ def verify(step: Verify, ctx: Context) -> None:
         heartbeat.beat(verify_progress(step.color, state, problems))
         ctx.clock.sleep(VERIFY_POLL_SECONDS)
     remember_color(ctx, state)
-    # We hold the lock: the colour is still where the plan saw it (:80 or :8080).
+    # We hold the lock: the colour is still where the plan saw it (production or test).
     production = ctx.observed.live_color == step.color
-    url = listener_url(config, alb.outputs, production) + config.smoke_path
-    answer = smoke(ctx, url)
+    target = smoke_target(config, alb.outputs, production)
+    request = target.describe(config.smoke_path)
+    answer = smoke(ctx, target, test=not production)
     if not answer.ok:
-        raise ColorFailed(f"smoke test of {step.color} failed: GET {url} -> "
-                          f"{answer.status or 'no answer'} {answer.detail}. "
-                          f"Production was not touched")
-    ctx.log.say(f"{step.color} verified: GET {url} -> {answer.status}")
+        if not production and test_path_refusal(config, answer.status):
+            raise ColorFailed(unreachable_test_message(
+                config, ctx.observed.paths.test, request, answer_text(answer)))
+        raise ColorFailed(f"smoke test of {step.color} failed: GET {request} -> "
+                          f"{answer_text(answer)}. Production was not touched")
+    ctx.log.say(f"{step.color} verified: GET {request} -> {answer.status}")
 
 
-def smoke(ctx: Context, url: str) -> probe.Answer:
+def answer_text(answer: probe.Answer) -> str:
+    return f"{answer.status or 'no answer'} {answer.detail}".strip()
+
+
+def smoke(ctx: Context, target: SmokeTarget, test: bool = False) -> probe.Answer:
+    """Up to deploy.smoke_tries GETs until one answers 2xx. On the test path, an answer that
+    means "not admitted" (no HTTP answer at all, or host mode's 403) ends the tries after
+    UNADMITTED_TRIES in a row: more tries would only wait out more timeouts."""
+    config = ctx.config
     answer = probe.Answer(None, "not tried")
-    for attempt in range(ctx.config.deploy.smoke_tries):
+    url = target.url + config.smoke_path
+    refused = 0
+    for attempt in range(config.deploy.smoke_tries):
         if attempt:
             ctx.clock.sleep(SMOKE_PAUSE_SECONDS)
-        answer = probe.get(url)
+        answer = probe.get(url, ca_bundle=config.deploy.ca_bundle, host=target.host)
         if answer.ok:
             break
-        ctx.log.say(f"  smoke GET {url}: {answer.status or 'no answer'} {answer.detail}")
+        ctx.log.say(f"  smoke GET {target.describe(config.smoke_path)}: {answer_text(answer)}")
+        refused = refused + 1 if test and test_path_refusal(config, answer.status) else 0
+        if refused >= UNADMITTED_TRIES:
+            break
     return answer
 
 
@@ -364,15 +395,18 @@ def set_live_color(ctx: Context, color: str, rollback_release: str,
     update or the monitoring time after it — even if this process has died. Without triggers
     the update says so explicitly, or CloudFormation would reuse the stack's saved ones."""
     name = ctx.config.alb_stack
-    parameters = {PARAM_VPC: None, PARAM_SUBNETS: None, PARAM_TEST_CIDR: None,
-                  PARAM_LIVE_COLOR: color, PARAM_ROLLBACK_RELEASE: rollback_release}
+    # Every other parameter keeps its previous value, as the previous template does: the
+    # config's values reach the stack only through `update-alb` (or the create).
+    kept: dict[str, str | None] = {key: None for key in ctx.observed.alb.parameters} \
+        if ctx.observed.alb else dict.fromkeys(alb_parameters(ctx.config))
+    parameters = {**kept, PARAM_LIVE_COLOR: color, PARAM_ROLLBACK_RELEASE: rollback_release}
     return operate(ctx, name, lambda: ctx.aws.update_stack(
         name, parameters, rollback_triggers=triggers,
         monitoring_minutes=ctx.config.deploy.alarm_monitoring_minutes, role_arn=ctx.role_arn))
 
 
 def swap(step: Swap, ctx: Context) -> None:
-    ctx.log.say(f"swapping: :80 {step.from_color} -> {step.to_color}")
+    ctx.log.say(f"swapping: {step.paths.production} {step.from_color} -> {step.to_color}")
     result = set_live_color(ctx, step.to_color, step.rollback_release, step.triggers)
     if result is None or result.outcome == SUCCEEDED:
         return
@@ -380,27 +414,30 @@ def swap(step: Swap, ctx: Context) -> None:
     observed = refresh_listeners(ctx)
     if result.outcome == ROLLED_BACK and observed.live_color == step.from_color:
         raise SwapReverted(f"the swap failed and CloudFormation rolled it back ({reason}); "
-                           f":80 is confirmed on {step.from_color}")
+                           f"{step.paths.production} is confirmed on {step.from_color}")
     undo(ctx, step, f"the swap failed ({reason})")
 
 
 def verify_live(step: VerifyLive, ctx: Context) -> None:
     observed = read_production(ctx)
+    paths = observed.paths
     problems = []
     if observed.live_color != step.color:
-        problems.append(f":80 forwards to {observed.describe_forwards(observed.production)}")
+        problems.append(f"{paths.production} forwards to "
+                        f"{observed.describe_forwards(observed.production)}")
     if step.undo and observed.test_color != step.undo.from_color:
-        problems.append(f":8080 forwards to {observed.describe_forwards(observed.test)}")
+        problems.append(f"{paths.test} forwards to {observed.describe_forwards(observed.test)}")
     # Only a forward swap is judged by the alarms: a rollback goes ahead while they fire.
     if step.undo and step.undo.triggers and (firing := observed.firing_alarms()):
         problems.append(f"alarm(s) in ALARM: {', '.join(firing)}")
     if not problems:
-        url = listener_url(ctx.config, observed.alb.outputs, True) + ctx.config.smoke_path
-        answer = smoke(ctx, url)
+        target = smoke_target(ctx.config, observed.alb.outputs, True)
+        answer = smoke(ctx, target)
+        request = target.describe(ctx.config.smoke_path)
         if answer.ok:
-            ctx.log.say(f"production verified: GET {url} -> {answer.status}")
+            ctx.log.say(f"production verified: GET {request} -> {answer.status}")
             return
-        problems.append(f"GET {url} -> {answer.status or 'no answer'} {answer.detail}")
+        problems.append(f"GET {request} -> {answer_text(answer)}")
     if step.undo is None:
         raise ColorFailed(f"production is not serving on {step.color}: {'; '.join(problems)}")
     refresh_listeners(ctx)
@@ -411,18 +448,19 @@ def undo(ctx: Context, swap: Swap, why: str) -> None:
     """Put :80 and RollbackRelease back as they were before `swap` and confirm it, then report
     the revert (exit 5). ctx.observed must be fresh: the ALB stack as well as the listeners."""
     color, observed = swap.from_color, ctx.observed
+    production = observed.paths.production
     release = swap.previous_rollback_release or NO_RELEASE
     if observed.live_color != color or observed.alb.parameters.get(PARAM_LIVE_COLOR) != color \
             or observed.alb.parameters.get(PARAM_ROLLBACK_RELEASE, release) != release:
-        ctx.log.say(f"{why}; swapping :80 back to {color}")
+        ctx.log.say(f"{why}; swapping {production} back to {color}")
         result = set_live_color(ctx, color, release)
         observed = refresh_listeners(ctx)
         if (result is not None and result.outcome != SUCCEEDED) or observed.live_color != color:
-            raise OperatorNeeded(f"{why}, and :80 could not be put back on {color} "
-                                 f"(:80 forwards to "
+            raise OperatorNeeded(f"{why}, and {production} could not be put back on {color} "
+                                 f"({production} forwards to "
                                  f"{observed.describe_forwards(observed.production)}). "
                                  f"Run `stackswap status` and fix the listeners now")
-    raise SwapReverted(f"{why}; :80 is confirmed back on {color}")
+    raise SwapReverted(f"{why}; {production} is confirmed back on {color}")
 
 
 def cancel_swap(step: CancelSwap, ctx: Context) -> None:
@@ -437,10 +475,10 @@ def cancel_swap(step: CancelSwap, ctx: Context) -> None:
     observed = refresh_listeners(ctx)
     if result.outcome != ROLLED_BACK or observed.live_color != step.back_to:
         raise OperatorNeeded(f"cancelled the swap on {step.stack}, but it ended "
-                             f"{result.status} and :80 forwards to "
+                             f"{result.status} and {step.paths.production} forwards to "
                              f"{observed.describe_forwards(observed.production)}. Run "
                              f"`stackswap status` and fix the listeners now")
-    ctx.log.say(f"swap cancelled: :80 is back on {step.back_to}")
+    ctx.log.say(f"swap cancelled: {step.paths.production} is back on {step.back_to}")
 
 
 def continue_rollback(step: ContinueRollback, ctx: Context) -> None:
@@ -501,7 +539,7 @@ def run(ctx: Context, make_plan: Callable[[Observed], Plan], *, command: str, dr
 
 
 def observe_now(ctx: Context) -> Observed:
-    ctx.observed = observe_stacks(ctx.aws, ctx.config)
+    ctx.observed = observe_stacks(ctx.aws, ctx.config, ctx.compare_alb)
     return ctx.observed
 
 
@@ -522,3 +560,133 @@ def finish(ctx: Context, plan: Plan) -> int:
     print_result(*plan.notes, summary(ctx.observed))
     return 0
 
+
+
+# --- update-alb: the ALB stack brought to the config's render through a change set ---------------
+
+CHANGE_SET_POLL_SECONDS = 1.0
+
+
+def update_alb(ctx: Context, *, dry_run: bool, wait_for_lock: bool) -> int:
+    """Render the ALB template from the config, show the change set CloudFormation makes of it
+    (LiveColor and RollbackRelease keep their values) and, unless it would replace or remove a
+    resource, apply it under the lock; then confirm the listeners forward as before. A dry run
+    creates the change set only to describe it, and deletes it."""
+    check_update_alb(observe_now(ctx))
+    if dry_run:
+        return review_alb_change(ctx, apply=False)
+    lock = ctx.lock = DeployLock(ctx.aws, ctx.config, "update-alb", ctx.log)
+    lock.acquire(ctx.clock, wait_for_lock)
+    try:
+        check_update_alb(observe_now(ctx))  # again, under the lock
+        return review_alb_change(ctx, apply=True)
+    except Refused as error:
+        if not ctx.changed:
+            raise
+        raise StateUnknown(f"{error.message} — after this run had changed "
+                           f"{', '.join(ctx.changed)}. Run `stackswap status`, then rerun the "
+                           f"same command to resume") from None
+    finally:
+        release(ctx, lock)
+
+
+def review_alb_change(ctx: Context, *, apply: bool) -> int:
+    config, name, before = ctx.config, ctx.config.alb_stack, ctx.observed
+    parameters: dict[str, str | None] = {**alb_parameters(config), PARAM_LIVE_COLOR: None,
+                                         PARAM_ROLLBACK_RELEASE: None}
+    policy = alb_stack_policy_body()
+    policy_differs = not same_policy(ctx.aws.stack_policy(name), policy)
+    if apply and ctx.lock is not None:
+        ctx.lock.confirm(ctx.changed)
+    arn = ctx.aws.create_change_set(name, alb_template_body(config), parameters, ctx.role_arn)
+    executed = False
+    try:
+        change_set = settled_change_set(ctx, arn)
+        if change_set.status == "FAILED" and not change_set.empty:
+            raise Refused(f"CloudFormation could not make a change set for {name}: "
+                          f"{change_set.reason} (nothing was changed)")
+        lines = change_lines(name, change_set, policy_differs)
+        if any(change.destructive for change in change_set.changes):
+            for line in lines:
+                ctx.log.say(line)
+        refuse_destructive(change_set, name)
+        if not apply:
+            print_result(*plan_text(lines, dry_run=True))
+            return 0
+        if policy_differs:
+            ctx.log.say(f"setting the stack policy of {name} (generator/policies.py)")
+            ctx.aws.set_stack_policy(name, policy)
+            ctx.changed.append(name)
+        if change_set.empty:
+            print_result(*lines)
+            return 0
+        ctx.log.say(f"executing the change set on {name}")
+        result = operate(ctx, name, lambda: ctx.aws.execute_change_set(arn) or True)
+        executed = True
+    finally:
+        if not executed:
+            forget_change_set(ctx, arn)
+    confirm_alb_update(ctx, before, result)
+    print_result(*lines, f"{name} updated; {summary(ctx.observed)}")
+    return 0
+
+
+def same_policy(current: str | None, wanted: str) -> bool:
+    """Whether the stack's policy is the wanted one (as JSON: CloudFormation may reformat)."""
+    try:
+        return current is not None and json.loads(current) == json.loads(wanted)
+    except ValueError:
+        return False
+
+
+def settled_change_set(ctx: Context, arn: str) -> ChangeSet:
+    """Poll DescribeChangeSet until CloudFormation has finished computing the change set."""
+    deadline = ctx.clock.now() + ctx.config.deploy.stack_timeout_seconds
+    while True:
+        change_set = ctx.aws.describe_change_set(arn)
+        if change_set.settled:
+            return change_set
+        if ctx.clock.now() >= deadline:
+            raise StateUnknown(f"the change set {arn} was still {change_set.status} after "
+                               f"{ctx.config.deploy.stack_timeout_seconds} s; rerun "
+                               f"`stackswap update-alb`")
+        ctx.clock.sleep(CHANGE_SET_POLL_SECONDS)
+
+
+def change_lines(name: str, change_set: ChangeSet, policy_differs: bool) -> list[str]:
+    lines = [f"update-alb {name}:"]
+    if change_set.empty:
+        lines.append("  template and parameters: nothing to change (they match the config)")
+    lines += [f"  {change.describe()}" for change in change_set.changes]
+    if policy_differs:
+        lines.append("  stack policy: set to generator/policies.py's (modify in place, never "
+                     "replace or delete)")
+    return lines
+
+
+def forget_change_set(ctx: Context, arn: str) -> None:
+    """Delete a change set this run made and did not execute; a failure to do so is only a
+    note (an unexecuted change set changes nothing)."""
+    try:
+        ctx.aws.delete_change_set(arn)
+    except StackswapError as error:
+        ctx.log.say(f"note: could not delete the change set {arn} ({error.message})")
+
+
+def confirm_alb_update(ctx: Context, before: Observed, result: WaitResult | None) -> None:
+    """After the update: the listeners must forward as before it (the live colour unchanged)."""
+    name = ctx.config.alb_stack
+    if result is not None and result.status == ROLLBACK_FAILED:
+        raise OperatorNeeded(f"the update of {name} failed ({result.failure_text()}) and its "
+                             f"rollback failed too. Fix the cause, then `stackswap recover`")
+    observed = refresh_listeners(ctx)
+    production = observed.paths.production
+    if observed.live_color != before.live_color or observed.drift():
+        raise OperatorNeeded(
+            f"after the update of {name}, {production} forwards to "
+            f"{observed.describe_forwards(observed.production)} (before: {before.live_color}); "
+            f"{'; '.join(observed.drift())}. Run `stackswap status` and fix the listeners now")
+    if result is not None and result.outcome != SUCCEEDED:
+        raise ColorFailed(f"the update of {name} failed and CloudFormation rolled it back: "
+                          f"{result.failure_text()}. {production} is confirmed on "
+                          f"{observed.live_color}")

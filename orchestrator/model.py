@@ -154,6 +154,64 @@ class ColorState:
         return self.stack.outputs.get(OUTPUT_TASK_DEFINITION) if self.stack else None
 
 
+# --- how messages name the traffic paths -------------------------------------------------------
+
+@dataclass(frozen=True)
+class Paths:
+    """How messages name production and test traffic: the configured listeners ("production
+    :443", "test :8443") or the test host rule ("test host test.shop.example.com"). Plain
+    labels, made from the config by observe.paths_of, so that this module stays config-free."""
+
+    production: str = "production :80"
+    test: str = "test :8080"
+
+
+# --- an ALB change set (`stackswap update-alb`) ---------------------------------------------------
+
+@dataclass(frozen=True)
+class ResourceChange:
+    action: str  # Add, Modify, Remove, Import, Dynamic
+    logical_id: str
+    resource_type: str
+    replacement: str  # True, False, Conditional ("" for Add and Remove)
+    properties: tuple[str, ...] = ()  # the properties that change (Modify)
+
+    @property
+    def destructive(self) -> bool:
+        """Whether executing the change may delete the resource: removing it, or replacing it
+        (Replacement True, or Conditional: "the resource may be replaced")."""
+        return self.action in {"Remove", "Dynamic"} or (
+            self.action == "Modify" and self.replacement in {"True", "Conditional"})
+
+    def describe(self) -> str:
+        what = f"{self.logical_id} ({self.resource_type})"
+        if self.action == "Modify":
+            changed = f": {', '.join(self.properties)}" if self.properties else ""
+            replaced = {"True": ", REPLACED", "Conditional": ", MAY BE REPLACED"}.get(
+                self.replacement, ", in place")
+            return f"modify {what}{replaced}{changed}"
+        return f"{self.action.lower()} {what}"
+
+
+@dataclass(frozen=True)
+class ChangeSet:
+    arn: str
+    status: str  # CREATE_PENDING, CREATE_IN_PROGRESS, CREATE_COMPLETE, FAILED, ...
+    reason: str
+    execution_status: str
+    changes: tuple[ResourceChange, ...] = ()
+
+    @property
+    def settled(self) -> bool:
+        return self.status in {"CREATE_COMPLETE", "FAILED", "DELETE_COMPLETE", "DELETE_FAILED"}
+
+    @property
+    def empty(self) -> bool:
+        """CloudFormation found nothing to change (it fails such a change set with a reason
+        saying the submitted information "didn't contain changes")."""
+        return self.status == "FAILED" and "didn't contain changes" in self.reason
+
+
 @dataclass(frozen=True)
 class Observed:
     alb: Stack | None
@@ -165,6 +223,10 @@ class Observed:
     alarms: dict[str, Alarm] = field(default_factory=dict)
     # Whether the ALB stack has a stack policy (None: not read; only `status` reads it).
     alb_stack_policy: bool | None = None
+    paths: Paths = field(default_factory=Paths)
+    # How the deployed ALB stack (template, config-derived parameters) differs from the
+    # config's render: empty when it does not, None when not compared (first run, recover).
+    alb_differences: tuple[str, ...] | None = None
 
     def color_of(self, target_group: str) -> str | None:
         for color, state in self.colors.items():
@@ -203,19 +265,22 @@ class Observed:
 
     def drift(self) -> list[str]:
         """Everything about the listeners that disagrees with stackswap's model."""
+        paths = self.paths
         if self.alb is None or not self.production:
-            return [] if self.alb is None else ["the :80 listener forwards to no target group"]
+            return [] if self.alb is None else [f"{paths.production} forwards to no target "
+                                                f"group"]
         problems = []
         describe = self.describe_forwards
         if self.live_color is None:
-            problems.append(f":80 forwards to {describe(self.production)}, not to exactly one "
-                            f"of the blue/green target groups")
+            problems.append(f"{paths.production} forwards to {describe(self.production)}, not "
+                            f"to exactly one of the blue/green target groups")
         if self.test_color is None or self.test_color == self.live_color:
-            problems.append(f":8080 forwards to {describe(self.test)}, expected the other colour")
+            problems.append(f"{paths.test} forwards to {describe(self.test)}, expected the "
+                            f"other colour")
         parameter = self.alb.parameters.get(PARAM_LIVE_COLOR)
         if self.live_color and parameter != self.live_color:
-            problems.append(f":80 forwards to {self.live_color} but the ALB stack's LiveColor "
-                            f"parameter is {parameter} (changed by hand?)")
+            problems.append(f"{paths.production} forwards to {self.live_color} but the ALB "
+                            f"stack's LiveColor parameter is {parameter} (changed by hand?)")
         return problems
 
     def describe_forwards(self, forwards: list[tuple[str, int]]) -> str:

@@ -1,30 +1,55 @@
 """Every read of AWS into the model (orchestrator/model.py). Nothing is cached between runs.
 
-The live colour is read from the load balancer on every run — the target group the :80 listener
-forwards to — and cross-checked with the ALB stack's `LiveColor` parameter (Observed.drift).
+The live colour is read from the load balancer on every run — the target group the production
+listener forwards to — and cross-checked with the ALB stack's `LiveColor` parameter
+(Observed.drift). Test traffic is what the test listener forwards to (test_mode "port") or the
+test host rule (test_mode "host", read with DescribeRules).
 """
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 from generator.config import COLORS, Config
 from generator.interface import (
     OUTPUT_PRODUCTION_LISTENER,
     OUTPUT_SERVICE_ARN,
-    OUTPUT_TEST_LISTENER,
     target_group_output,
+    test_path_output,
 )
 from orchestrator.aws import Aws
-from orchestrator.model import ColorState, Observed, ServiceState, Stack, TargetHealth
+from orchestrator.desired import alb_differences
+from orchestrator.model import ColorState, Observed, Paths, ServiceState, Stack, TargetHealth
 
 
-def read_listeners(aws: Aws, alb: Stack | None) -> tuple[list, list]:
-    """What the :80 and :8080 listeners forward to now."""
+def paths_of(config: Config) -> Paths:
+    """How messages name the configured production and test paths."""
+    listener = config.listener
+    test = (f"test host {listener.test_host}" if listener.host_mode
+            else f"test :{listener.test_port}")
+    return Paths(f"production :{listener.production_port}", test)
+
+
+def read_listeners(aws: Aws, config: Config, alb: Stack | None) -> tuple[list, list]:
+    """What production and test traffic forward to now: the production listener's default
+    action, and the test listener's (port mode) or the test rule's actions (host mode)."""
     outputs = alb.outputs if alb else {}
-    arns = [outputs[key] for key in (OUTPUT_PRODUCTION_LISTENER, OUTPUT_TEST_LISTENER)
-            if key in outputs]
-    found = aws.listener_forwards(arns) if arns else {}
-    return (found.get(outputs.get(OUTPUT_PRODUCTION_LISTENER), []),
-            found.get(outputs.get(OUTPUT_TEST_LISTENER), []))
+    production_arn = outputs.get(OUTPUT_PRODUCTION_LISTENER)
+    test_arn = outputs.get(test_path_output(config))
+    host_mode = config.listener.host_mode
+    listeners = [arn for arn in (production_arn, None if host_mode else test_arn) if arn]
+    found = aws.listener_forwards(listeners) if listeners else {}
+    if host_mode and test_arn:
+        found |= aws.rule_forwards([test_arn])
+    return found.get(production_arn, []), found.get(test_arn, [])
+
+
+def read_alb_differences(aws: Aws, config: Config, alb: Stack | None
+                         ) -> tuple[str, ...] | None:
+    """How the deployed ALB stack differs from the config's render (None: no ALB stack)."""
+    if alb is None:
+        return None
+    return alb_differences(config, aws.template_body(alb.name), alb.parameters)
 
 
 def observe_color_stack(aws: Aws, config: Config, alb: Stack | None, color: str) -> ColorState:
@@ -34,12 +59,15 @@ def observe_color_stack(aws: Aws, config: Config, alb: Stack | None, color: str)
                       outputs.get(target_group_output(color)))
 
 
-def observe_stacks(aws: Aws, config: Config) -> Observed:
-    """The stacks and both listeners (a few calls): enough to plan."""
+def observe_stacks(aws: Aws, config: Config, compare_alb: bool = False) -> Observed:
+    """The stacks and both traffic paths (a few calls): enough to plan. With compare_alb, also
+    how the ALB stack differs from the config (GetTemplate, and a render of the config)."""
     alb = aws.describe_stack(config.alb_stack)
     colors = {color: observe_color_stack(aws, config, alb, color) for color in COLORS}
-    production, test = read_listeners(aws, alb)
-    return Observed(alb, colors, production, test, aws.alarms(list(config.deploy.alarms)))
+    production, test = read_listeners(aws, config, alb)
+    differences = read_alb_differences(aws, config, alb) if compare_alb else None
+    return Observed(alb, colors, production, test, aws.alarms(list(config.deploy.alarms)),
+                    paths=paths_of(config), alb_differences=differences)
 
 
 def observe_service(aws: Aws, config: Config, stack: Stack | None) -> ServiceState | None:
@@ -66,9 +94,8 @@ def observe_color(aws: Aws, config: Config, state: ColorState) -> ColorState:
 
 def observe(aws: Aws, config: Config) -> Observed:
     """Everything `status` shows: stacks, listeners, both services and their targets."""
-    observed = observe_stacks(aws, config)
+    observed = observe_stacks(aws, config, compare_alb=True)
     colors = {color: observe_color(aws, config, state)
               for color, state in observed.colors.items()}
-    policy = aws.has_stack_policy(config.alb_stack) if observed.alb else None
-    return Observed(observed.alb, colors, observed.production, observed.test, observed.alarms,
-                    policy)
+    policy = aws.stack_policy(config.alb_stack) is not None if observed.alb else None
+    return replace(observed, colors=colors, alb_stack_policy=policy)

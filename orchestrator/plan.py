@@ -6,7 +6,7 @@ tests/test_plan.py. The executor (execute.py) only performs the steps.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from generator.interface import COLORS, NO_RELEASE, PARAM_LIVE_COLOR
 from orchestrator.errors import OperatorNeeded, Refused
@@ -15,7 +15,9 @@ from orchestrator.model import (
     ROLLBACK_FAILED,
     UPDATABLE,
     Alarm,
+    ChangeSet,
     Observed,
+    Paths,
     Stack,
     in_progress,
     other,
@@ -29,9 +31,11 @@ FIRST_LIVE = "blue"
 @dataclass(frozen=True)
 class CreateAlb:
     live: str = FIRST_LIVE
+    paths: Paths = field(default_factory=Paths)
 
     def describe(self) -> str:
-        return f"create the ALB stack (:80 -> {self.live}, :8080 -> {other(self.live)})"
+        return (f"create the ALB stack ({self.paths.production} -> {self.live}, "
+                f"{self.paths.test} -> {other(self.live)})")
 
 
 @dataclass(frozen=True)
@@ -82,12 +86,13 @@ class Swap:
     previous_rollback_release: str | None
     # CloudFormation rollback triggers: the config's alarms on a forward swap, none otherwise.
     triggers: tuple[Alarm, ...] = ()
+    paths: Paths = field(default_factory=Paths)
 
     def describe(self) -> str:
         watching = (f"; CloudFormation watches {', '.join(a.name for a in self.triggers)}"
                     if self.triggers else "")
-        return (f"swap listeners: :80 {self.from_color} -> {self.to_color}, "
-                f":8080 {self.to_color} -> {self.from_color}{watching}")
+        return (f"swap: {self.paths.production} {self.from_color} -> {self.to_color}, "
+                f"{self.paths.test} {self.to_color} -> {self.from_color}{watching}")
 
 
 @dataclass(frozen=True)
@@ -95,9 +100,10 @@ class VerifyLive:
     color: str
     # The swap to undo if production fails its check (None: nothing to undo).
     undo: Swap | None = None
+    paths: Paths = field(default_factory=Paths)
 
     def describe(self) -> str:
-        return f"confirm :80 -> {self.color} and production answers 2xx"
+        return f"confirm {self.paths.production} -> {self.color} and production answers 2xx"
 
 
 @dataclass(frozen=True)
@@ -107,10 +113,11 @@ class CancelSwap:
 
     stack: str
     back_to: str
+    paths: Paths = field(default_factory=Paths)
 
     def describe(self) -> str:
-        return (f"cancel the swap still in progress on {self.stack}; CloudFormation puts :80 "
-                f"back on {self.back_to}")
+        return (f"cancel the swap still in progress on {self.stack}; CloudFormation puts "
+                f"{self.paths.production} back on {self.back_to}")
 
 
 @dataclass(frozen=True)
@@ -238,6 +245,31 @@ def refuse_drift(observed: Observed) -> None:
                       "them: " + "; ".join(drift))
 
 
+# At most this many differences are named in one refusal line.
+DIFFERENCES_SHOWN = 5
+
+
+def alb_differences_text(differences: tuple[str, ...]) -> str:
+    shown = "; ".join(differences[:DIFFERENCES_SHOWN])
+    more = len(differences) - DIFFERENCES_SHOWN
+    return f"{shown}; and {more} more" if more > 0 else shown
+
+
+def refuse_alb_differences(observed: Observed, action: str) -> tuple[str, ...]:
+    """`deploy` and `swap` refuse while the deployed ALB stack differs from the config's render
+    (its template or its config-derived parameters): the smoke checks would follow a config the
+    load balancer does not have. `rollback`, the emergency path, goes on with the deployed
+    template and says so (docs/operations.md, "The ALB stack differs from the config")."""
+    if not observed.alb_differences:
+        return ()
+    text = ("the ALB stack differs from the config: "
+            + alb_differences_text(observed.alb_differences))
+    if action == "rollback":
+        return (f"warning: {text}. Rolling back anyway, on the deployed ALB stack; run "
+                f"`stackswap update-alb` afterwards",)
+    raise Refused(f"{text}; run `stackswap update-alb` first (nothing was changed)")
+
+
 def all_stacks(observed: Observed) -> list[Stack | None]:
     return [observed.alb] + [observed.colors[color].stack for color in COLORS]
 
@@ -252,12 +284,12 @@ def plan_first_run(observed: Observed, request: DeployRequest) -> Plan:
     if request.color and request.color != FIRST_LIVE and observed.alb is None:
         raise Refused(f"first deploy: nothing exists yet, so {request.image} goes to both "
                       f"colours and {FIRST_LIVE} goes live; rerun without --color")
-    steps: list[Step] = [] if observed.alb else [CreateAlb()]
+    steps: list[Step] = [] if observed.alb else [CreateAlb(paths=observed.paths)]
     created = [c for c in COLORS if observed.colors[c].stack is None]
     steps += [CreateService(color, request.image) for color in created]
     steps += [Verify(color, request.image) for color in created]
     if observed.alb is None:
-        steps.append(VerifyLive(FIRST_LIVE))
+        steps.append(VerifyLive(FIRST_LIVE, paths=observed.paths))
     note = ("first run: creating the ALB stack and both service stacks"
             if observed.alb is None else f"creating the missing stacks: {', '.join(created)}")
     return Plan(tuple(steps), (note,))
@@ -279,25 +311,27 @@ def plan_deploy(observed: Observed, request: DeployRequest,
     if live_image == request.image and request.color in (None, live):
         # A rerun after success (or after an interruption during the swap): check, change
         # nothing.
-        return Plan((VerifyLive(live),),
+        return Plan((VerifyLive(live, paths=observed.paths),),
                     (f"{request.image} is already live on {live}; nothing to change",))
-    triggers = forward_triggers(observed, alarm_names)
     target = request.color or other(live)
     if target == live:
-        raise Refused(f"{target} is the live colour (it serves :80); stackswap never deploys "
-                      f"into it. Deploy to {other(live)} (the default) instead")
+        raise Refused(f"{target} is the live colour (it serves {observed.paths.production}); "
+                      f"stackswap never deploys into it. Deploy to {other(live)} (the default) "
+                      f"instead")
+    refuse_alb_differences(observed, "deploy")
+    triggers = forward_triggers(observed, alarm_names)
     steps: list[Step] = [UpdateService(target, request.image, observed.colors[target]
                                        .image_parameter), Verify(target, request.image)]
     if request.swap:
         swap = swap_step(observed, target, triggers)
-        steps += [swap, VerifyLive(target, swap)]
+        steps += [swap, VerifyLive(target, swap, observed.paths)]
     return Plan(tuple(steps))
 
 
 def swap_step(observed: Observed, to_color: str, triggers: tuple[Alarm, ...]) -> Swap:
     live = observed.live_color
     return Swap(live, to_color, observed.colors[live].release or NO_RELEASE,
-                observed.rollback_release, triggers)
+                observed.rollback_release, triggers, observed.paths)
 
 
 def plan_promote(observed: Observed, action: str, alarm_names: tuple[str, ...] = (),
@@ -319,7 +353,8 @@ def plan_promote(observed: Observed, action: str, alarm_names: tuple[str, ...] =
     if action == "rollback" and observed.alb.status == "UPDATE_IN_PROGRESS" \
             and observed.alb.rollback_triggers:
         back_to = other(observed.alb.parameters.get(PARAM_LIVE_COLOR, COLORS[0]))
-        return Plan((CancelSwap(observed.alb.name, back_to), VerifyLive(back_to)),
+        return Plan((CancelSwap(observed.alb.name, back_to, observed.paths),
+                     VerifyLive(back_to, paths=observed.paths)),
                     ("rollback: the last swap is still in its alarm-monitoring window",))
     waiting = first_blocker(all_stacks(observed))
     if waiting:
@@ -327,7 +362,9 @@ def plan_promote(observed: Observed, action: str, alarm_names: tuple[str, ...] =
     refuse_drift(observed)
     live, target = observed.live_color, observed.idle_color
     if to_color == live:
-        return Plan((VerifyLive(live),), (f"{live} is already live; nothing to change",))
+        return Plan((VerifyLive(live, paths=observed.paths),),
+                    (f"{live} is already live; nothing to change",))
+    differences = refuse_alb_differences(observed, action)
     image = observed.colors[target].image_parameter
     if not image:
         raise Refused(f"cannot {action}: the {target} stack has no Image parameter")
@@ -343,9 +380,9 @@ def plan_promote(observed: Observed, action: str, alarm_names: tuple[str, ...] =
         going_back = observed.colors[target].release == observed.rollback_release
         triggers = () if notes or going_back else forward_triggers(observed, alarm_names)
     swap = swap_step(observed, target, triggers)
-    return Plan((Verify(target, image), swap, VerifyLive(target, swap)),
-                (*notes, f"{action}: {target} ({image}) goes live, {live} "
-                         f"({observed.colors[live].image_parameter}) moves to :8080"))
+    return Plan((Verify(target, image), swap, VerifyLive(target, swap, observed.paths)),
+                (*differences, *notes, f"{action}: {target} ({image}) goes live, {live} "
+                 f"({observed.colors[live].image_parameter}) moves to {observed.paths.test}"))
 
 
 def plan_recover(observed: Observed, skip: tuple[str, ...]) -> Plan:
@@ -358,3 +395,31 @@ def plan_recover(observed: Observed, skip: tuple[str, ...]) -> Plan:
         raise Refused("--skip names resources of one stack, but several stacks are stuck: "
                       + ", ".join(s.name for s in stuck))
     return Plan(tuple(ContinueRollback(s.name, skip) for s in stuck))
+
+
+# --- update-alb -------------------------------------------------------------------------------
+
+def check_update_alb(observed: Observed) -> None:
+    """`update-alb` changes an ALB stack that exists, is settled, and forwards as stackswap
+    left it (it confirms afterwards that the listeners still do)."""
+    if observed.alb is None:
+        raise Refused("there is no ALB stack to update; `stackswap deploy --image IMAGE` "
+                      "creates it from the config")
+    waiting = blocker(observed.alb)
+    if waiting:
+        raise Refused(f"{waiting.stack} is {waiting.status}; rerun `stackswap update-alb` "
+                      f"when it has finished (nothing was changed)")
+    refuse_drift(observed)
+
+
+def refuse_destructive(change_set: ChangeSet, stack: str) -> None:
+    """An ALB change that would replace or delete a resource (the load balancer, a target
+    group, a listener, the security group) is refused: a replacement drops connections and
+    changes ARNs that the service stacks and DNS records point at, and the stack policy forbids
+    it anyway (Update:Replace, Update:Delete)."""
+    destructive = [change for change in change_set.changes if change.destructive]
+    if destructive:
+        raise Refused(f"update-alb refused: the change would replace or remove "
+                      f"{'; '.join(change.describe() for change in destructive)} in {stack}. "
+                      f"stackswap never replaces or deletes a resource of the ALB stack; revert "
+                      f"that part of the config (nothing was changed)")

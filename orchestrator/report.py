@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import dataclass
 from typing import TextIO
 
 from generator.config import Config
+from generator.interface import OUTPUT_PRIVATE_DNS_NAME
 from orchestrator.model import ColorState, Observed, StackEvent
 
 
@@ -54,11 +56,27 @@ def summary(observed: Observed) -> str:
     live, idle = observed.live_color, observed.idle_color
     if live is None:
         return "no live colour"
-    return (f"{live} is live on :80 with {observed.colors[live].image_parameter}; "
-            f"{idle} is on :8080 with {observed.colors[idle].image_parameter}")
+    paths = observed.paths
+    return (f"{live} is live on {paths.production} with "
+            f"{observed.colors[live].image_parameter}; {idle} is on {paths.test} with "
+            f"{observed.colors[idle].image_parameter}")
 
 
-def status_document(config: Config, observed: Observed) -> dict:
+@dataclass(frozen=True)
+class TestAnswer:
+    """`status`'s one GET of the test URL from this machine."""
+
+    request: str  # the URL, and the host sent in host mode
+    status: int | None  # None: no HTTP answer
+    detail: str
+
+    @property
+    def answers(self) -> bool:
+        return self.status is not None and 200 <= self.status < 300
+
+
+def status_document(config: Config, observed: Observed, test: TestAnswer | None = None
+                    ) -> dict:
     """What `status --json` prints: a stable, documented shape (docs/operations.md)."""
     colors = {}
     for color, state in observed.colors.items():
@@ -79,8 +97,17 @@ def status_document(config: Config, observed: Observed) -> dict:
         "alb_stack": config.alb_stack,
         "alb_stack_status": observed.alb.status if observed.alb else None,
         "live": observed.live_color, "idle": observed.idle_color,
-        "listeners": {"80": observed.describe_forwards(observed.production),
-                      "8080": observed.describe_forwards(observed.test)},
+        "listeners": {"production": observed.paths.production,
+                      "test": observed.paths.test},
+        "forwards": {"production": observed.describe_forwards(observed.production),
+                     "test": observed.describe_forwards(observed.test)},
+        "private_dns_name": (observed.alb.outputs.get(OUTPUT_PRIVATE_DNS_NAME)
+                             if observed.alb else None),
+        "test_url": None if test is None else {
+            "request": test.request, "answers": test.answers, "status": test.status,
+            "detail": test.detail},
+        "alb_differences": (None if observed.alb_differences is None
+                            else list(observed.alb_differences)),
         "drift": observed.drift(), "colors": colors,
         "termination_protection": {
             stack.name: stack.termination_protection
@@ -111,8 +138,8 @@ def status_text(document: dict) -> str:
         f"environment {document['environment']} ({document['region']}), "
         f"{document['alb_stack']} {document['alb_stack_status']}",
         f"live: {document['live']}   idle: {document['idle']}",
-        f":80   -> {document['listeners']['80']}",
-        f":8080 -> {document['listeners']['8080']}",
+        *(f"{document['listeners'][path]} -> {document['forwards'][path]}"
+          for path in ("production", "test")),
         f"{'colour':7} {'stack status':26} {'image':28} {'tasks':7} {'healthy':8} unhealthy",
     ]
     for color, c in document["colors"].items():
@@ -122,6 +149,19 @@ def status_text(document: dict) -> str:
         lines.append(f"{color:7} {c['stack_status'] or 'missing':26} {c['image'] or '-':28} "
                      f"{tasks:7} {healthy!s:8} {unhealthy}")
     lines.append("drift: " + ("; ".join(document["drift"]) or "none"))
+    if document["private_dns_name"]:
+        lines.append(f"private NLB: {document['private_dns_name']}")
+    if (test := document["test_url"]) is not None:
+        answer = (f"answers from here ({test['status']})" if test["answers"]
+                  else f"does NOT answer from here ({test['status'] or 'no answer'} "
+                       f"{test['detail']}".strip() + ")")
+        lines.append(f"test URL {test['request']}: {answer}")
+    differences = document["alb_differences"]
+    if differences:
+        lines.append(f"ALB stack differs from the config: {'; '.join(differences)} (run "
+                     f"`stackswap update-alb`)")
+    elif differences is not None:
+        lines.append("ALB stack matches the config")
     return "\n".join(lines + protection_warnings(document))
 
 

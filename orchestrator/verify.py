@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import urllib.parse
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from generator.interface import OUTPUT_DNS_NAME
@@ -62,10 +64,61 @@ def hopeless(state: ColorState, unhealthy_for: float, limit: float) -> str | Non
     return None
 
 
-def listener_url(config: Config, alb_outputs: dict[str, str], production: bool) -> str:
-    """Base URL of the production or test listener."""
-    configured = config.deploy.production_url if production else config.deploy.test_url
-    if configured:
-        return configured.rstrip("/")
-    port = config.listener.production_port if production else config.listener.test_port
-    return f"http://{alb_outputs.get(OUTPUT_DNS_NAME, 'unknown-alb')}:{port}"
+@dataclass(frozen=True)
+class SmokeTarget:
+    """Where a smoke request goes: a base URL (the smoke path is added), and the name to send
+    instead of the URL's host (the test host of test_mode "host": Host header and TLS SNI)."""
+
+    url: str
+    host: str | None = None
+
+    def describe(self, path: str = "") -> str:
+        return f"{self.url}{path}" + (f" (host {self.host})" if self.host else "")
+
+
+def smoke_target(config: Config, alb_outputs: dict[str, str], production: bool) -> SmokeTarget:
+    """Production: deploy.production_url, else the load balancer's DNS name on the production
+    port. Test: deploy.test_url when set; in host mode the production URL with the test host;
+    with HTTPS, production_url's host (the name the certificate covers) on the test port;
+    else the load balancer's DNS name on the test port."""
+    listener, deploy = config.listener, config.deploy
+    dns_name = alb_outputs.get(OUTPUT_DNS_NAME, "unknown-alb")
+    production_url = (deploy.production_url.rstrip("/") if deploy.production_url
+                      else f"http://{dns_name}:{listener.production_port}")
+    if production:
+        return SmokeTarget(production_url)
+    if deploy.test_url:
+        return SmokeTarget(deploy.test_url.rstrip("/"))
+    if listener.host_mode:
+        return SmokeTarget(production_url, listener.test_host)
+    if listener.https:
+        parts = urllib.parse.urlsplit(production_url)
+        return SmokeTarget(f"{parts.scheme}://{parts.hostname}:{listener.test_port}")
+    return SmokeTarget(f"http://{dns_name}:{listener.test_port}")
+
+
+def test_path_refusal(config: Config, status: int | None) -> bool:
+    """Whether an answer to the test smoke request means "not admitted": no HTTP answer at all
+    (the security group drops a client outside network.test_cidr), or in host mode a 403 (the
+    refusal rule answers the test host to clients outside network.test_cidr)."""
+    return status is None or (config.listener.host_mode and status == 403)
+
+
+def unreachable_test_message(config: Config, test_label: str, request: str,
+                             answer: str) -> str:
+    """One line for a test smoke request that was not admitted: the path, test_cidr and what
+    to change. Said before any swap: production was not touched."""
+    cidr = config.network.test_cidr
+    if config.network.scheme == "internet-facing":
+        why = (f"this machine may not be in network.test_cidr {cidr}: an internet-facing load "
+               f"balancer sees clients by their public address; set network.test_cidr to your "
+               f"public address/32 (then `stackswap update-alb`), or set deploy.test_url")
+    else:
+        why = (f"this machine may not be in network.test_cidr {cidr}: an internal load balancer "
+               f"answers only inside its VPC (or networks connected to it); run stackswap from "
+               f"there, or set network.test_cidr to this machine's address (then `stackswap "
+               f"update-alb`)")
+    configured = (f" (deploy.test_url {config.deploy.test_url}: check that it reaches the "
+                  f"test listener)" if config.deploy.test_url else "")
+    return (f"the {test_label} smoke request was not admitted: GET {request} -> {answer}"
+            f"{configured}; {why}. Production was not touched")

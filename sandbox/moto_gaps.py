@@ -100,9 +100,9 @@ follows the stack (EXECUTE_IN_PROGRESS, then EXECUTE_COMPLETE or EXECUTE_FAILED)
 ListChangeSets (the stack's own) as in DescribeChangeSet. Without the hook (the tests' moto
 server) the operation runs inside the call, as moto's CreateStack does.
 
-Gaps 16-19 are plain fixes (both servers have them): CloudFormation resources of the load
-balancer stack (HTTPS, host-mode rules, the private NLB) that moto's API serves but its
-CloudFormation does not.
+Gaps 16-21 are plain fixes (both servers have them). 16-19: CloudFormation resources of the
+load balancer stack (HTTPS, host-mode rules, the private NLB) that moto's API serves but its
+CloudFormation does not; 20-21: what a stack update of the ALB stack (`update-alb`) meets.
 
 Gap 16 — an `AWS::ElasticLoadBalancingV2::Listener` whose forward default action has a
 `ForwardConfig` (weighted target groups) fails the stack with moto's KeyError (HTTP 500): moto
@@ -121,6 +121,19 @@ balancer is made an application one, and its TCP listener is then refused ("List
 Gap 19 — an `AWS::ElasticLoadBalancingV2::TargetGroup` ignores `Targets`: nothing is
 registered (the private NLB's target group of type `alb` has no ALB behind it). Fix: register
 them (RegisterTargets) once the target group exists.
+Gap 20 — DescribeStacks shows a list parameter (`List<AWS::EC2::Subnet::Id>`,
+`CommaDelimitedList`) as Python's repr of a list ("['subnet-a', 'subnet-b']"); CloudFormation
+shows the value as it was sent ("subnet-a,subnet-b"), so a comparison with the config's value
+(`stackswap status`, the ALB refusal of deploy and swap) reads every list as changed. Fix: show
+it as sent.
+
+Gap 21 — an `AWS::ElasticLoadBalancingV2::TargetGroup` modified by a stack update (a changed
+health check, deregistration delay) is not updated: moto has no update for it, so the resource
+becomes None, and every resource that refers to it (the listeners) fails the update with a
+KeyError (a 500 page over HTTP). Fix: modify the target group in place, as ModifyTargetGroup
+and ModifyTargetGroupAttributes would; a change to a property that replaces a target group
+(Port, Protocol, VpcId, TargetType, Name: `createOnlyProperties`) creates a new one, as
+CloudFormation does.
 
 The sandbox's server installs every fix with both hooks; the tests' moto server installs them
 with none, so there gaps 8–11 and 13 are as moto has them.
@@ -989,6 +1002,45 @@ def _target_group_create(cls: Any, resource_name: str, cloudformation_json: Any,
             group.arn, [{"Id": t["Id"], **({"Port": int(t["Port"])} if "Port" in t else {})}
                         for t in targets])
     return group
+# --- gap 20: list parameters shown as sent ------------------------------------------------
+
+def _parameter_list(self: Any) -> list[dict[str, Any]]:
+    hidden = self.resource_map.no_echo_parameter_keys
+    return [{"ParameterKey": key, "ParameterValue": "****" if key in hidden
+             else _as_sent({key: value})[key]}
+            for key, value in self.resource_map.resolved_parameters.items()]
+
+
+# --- gap 21: target groups updated by a stack update ------------------------------------
+
+_TARGET_GROUP_REPLACED_BY = ("Port", "Protocol", "VpcId", "TargetType", "Name")
+
+
+def _target_group_update(cls: Any, original_resource: Any, new_resource_name: str,
+                         cloudformation_json: Any, account_id: str, region_name: str) -> Any:
+    properties = cloudformation_json.get("Properties") or {}
+    current = {"Port": original_resource.port, "Protocol": original_resource.protocol,
+               "VpcId": original_resource.vpc_id, "TargetType": original_resource.target_type}
+    if any(key in properties and properties[key] != current.get(key, properties[key])
+           for key in _TARGET_GROUP_REPLACED_BY):
+        return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json,
+                                                   account_id, region_name)
+    backend = elbv2_models.elbv2_backends[account_id][region_name]
+    matcher = properties.get("Matcher") or {}
+    backend.modify_target_group(
+        original_resource.arn, health_check_proto=properties.get("HealthCheckProtocol"),
+        health_check_port=properties.get("HealthCheckPort"),
+        health_check_path=properties.get("HealthCheckPath"),
+        health_check_interval=properties.get("HealthCheckIntervalSeconds"),
+        health_check_timeout=properties.get("HealthCheckTimeoutSeconds"),
+        healthy_threshold_count=properties.get("HealthyThresholdCount"),
+        unhealthy_threshold_count=properties.get("UnhealthyThresholdCount"),
+        http_codes=matcher.get("HttpCode"))
+    attributes = {item["Key"]: item["Value"]
+                  for item in properties.get("TargetGroupAttributes") or []}
+    if attributes:
+        backend.modify_target_group_attributes(original_resource.arn, attributes)
+    return original_resource
 
 
 # --- installing ---------------------------------------------------------------------------------
@@ -1056,6 +1108,11 @@ def _patches() -> dict[str, tuple[type, str, Any]]:
         # gap 19
         "target_group_create": (group, "create_from_cloudformation_json",
                                 classmethod(_target_group_create)),
+        # gap 20
+        "parameter_list": (cfn_models.Stack, "parameter_list", property(_parameter_list)),
+        # gap 21
+        "target_group_update": (group, "update_from_cloudformation_json",
+                                classmethod(_target_group_update)),
     }
 
 

@@ -92,7 +92,8 @@ def make_dry_run(*words: str) -> str:
     return planned.strip().splitlines()[-1]
 
 
-@pytest.mark.parametrize("target", ["deploy", "swap", "rollback", "status", "recover"])
+@pytest.mark.parametrize("target", ["deploy", "swap", "rollback", "status", "recover",
+                                    "update-alb"])
 def test_every_make_target_that_talks_to_aws_passes_config_on(target):
     command = make_dry_run(target, "CONFIG=prod.toml", "IMAGE=app:v2")
     assert f"stackswap {target} --config 'prod.toml'" in command

@@ -29,6 +29,8 @@ from generator.service import TASK_EXECUTION_POLICY
 from tests import template_data as templates
 from tests.conftest import REPO
 from tests.harness import response
+from tests.host_mode import create_host_mode_alb, host_mode_config
+from tests.test_alb_config import OLD_POLICY
 
 EXAMPLE = load_config(REPO / "stackswap.example.toml")
 EC2 = replace(EXAMPLE, service=replace(EXAMPLE.service, launch_type="EC2"))
@@ -184,6 +186,20 @@ def cycle(env, aws, capsys):
     result = env.run("recover", capsys=capsys)
     assert result.code == 0, result
     assert failed.continued
+    env.aws.hooks.remove(("before-call.cloudformation.*", failed))
+    # update-alb: a changed health check, on a stack with an earlier stackswap's stack policy
+    env.client("cloudformation").set_stack_policy(StackName="shop-elb",
+                                                  StackPolicyBody=OLD_POLICY)
+    env.config_path.write_text(env.config_path.read_text().replace(
+        "[health]\n", "[health]\ninterval_seconds = 10\n"))
+    for argv in (("update-alb", "--dry-run"), ("update-alb",)):
+        result = env.run(*argv, capsys=capsys)
+        assert result.code == 0, (argv, result)
+    # test_mode "host": the test rule is read with DescribeRules (any command that plans)
+    create_host_mode_alb(env.client("cloudformation"), aws.ids)
+    result = env.call("recover", "--config", str(host_mode_config(
+        env.config_path.parent / "hosts.toml", aws.ids)), config=False)
+    assert result.code == 0, result
     return config, set(env.aws.actions)
 
 
@@ -196,7 +212,8 @@ def test_deploy_role_allows_exactly_the_actions_the_cli_calls(cycle):
     # (test_both_roles_may_read_what_parameter_type_validation_needs).
     policy -= {"ec2:DescribeVpcs", "ec2:DescribeSubnets", "ec2:DescribeSecurityGroups"}
     assert {"cloudformation:CreateStack", "cloudformation:UpdateStack",
-            "cloudformation:CancelUpdateStack"} <= cli_actions
+            "cloudformation:CancelUpdateStack", "cloudformation:ExecuteChangeSet",
+            "cloudformation:SetStackPolicy", "elasticloadbalancing:DescribeRules"} <= cli_actions
     assert cli_actions - policy == set(), "the CLI calls actions the deploy role lacks"
     assert policy - cli_actions == set(), "the deploy role grants actions the CLI never calls"
 
@@ -225,7 +242,10 @@ def test_stack_changes_are_scoped_to_the_three_stacks_of_the_environment():
     for statement in statements("DeployRole"):
         cloudformation = [a for a in as_list(statement["Action"])
                           if a.startswith("cloudformation:")]
-        if cloudformation:
+        if cloudformation and statement["Sid"] == "UpdateTheAlbStackFromTheConfig":
+            assert statement["Resource"] == [stack_arn("shop-elb")[:-len("4f1c2e70-0000-11ef-a")]
+                                             + "*"], statement
+        elif cloudformation:
             assert set(statement["Resource"]) == expected, statement
     for action in ("CreateStack", "UpdateStack", "CancelUpdateStack", "DescribeStacks"):
         for name in STACKS:
@@ -233,10 +253,15 @@ def test_stack_changes_are_scoped_to_the_three_stacks_of_the_environment():
         # Another environment whose name merely starts with ours, another stack, the role stack.
         for other in ("shop-staging-elb", "shop-blue-2", "billing-elb", "shop-deploy-role"):
             assert not allows("DeployRole", f"cloudformation:{action}", stack_arn(other))
-    # Nothing that deletes or rewrites stacks another way.
-    for action in ("DeleteStack", "ExecuteChangeSet", "SetStackPolicy",
-                   "UpdateTerminationProtection"):
+    # Nothing that deletes stacks or changes their protection.
+    for action in ("DeleteStack", "UpdateTerminationProtection"):
         assert not allows("DeployRole", f"cloudformation:{action}", stack_arn("shop-elb"))
+    # `update-alb` changes the ALB stack through a change set and its stack policy: that stack
+    # only, never a service stack.
+    for action in ("CreateChangeSet", "ExecuteChangeSet", "SetStackPolicy", "GetTemplate"):
+        assert allows("DeployRole", f"cloudformation:{action}", stack_arn("shop-elb"))
+        for other in ("shop-blue", "shop-green", "shop-staging-elb", "shop-deploy-role"):
+            assert not allows("DeployRole", f"cloudformation:{action}", stack_arn(other))
 
 
 def test_deploy_role_reads_services_of_its_cluster_only():

@@ -148,7 +148,7 @@ def lock_exists(env) -> bool:
 def test_fault_01_deploy_into_live_color(deployed):
     result = deployed.call("deploy", "--image", "app:v2", "--color", "blue")
     assert result.code == 3
-    assert "blue is the live colour (it serves :80)" in one_line(result.err)
+    assert "blue is the live colour (it serves production :80)" in one_line(result.err)
     assert deployed.aws.mutating == []
     assert deployed.forwards(80) == "blue"
     assert deployed.parameter("shop-blue", "Image") == "app:v1"

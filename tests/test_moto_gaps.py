@@ -3,12 +3,15 @@ When one of these fails after a moto upgrade, moto fixed the gap: drop its fix."
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from moto.cloudformation.responses import CloudFormationResponse
 from moto.cloudwatch.models import cloudwatch_backends
 from moto.cloudwatch.responses import CloudWatchResponse
 from moto.core import DEFAULT_ACCOUNT_ID
 
+from generator.render import alb_stack_body
 from sandbox import moto_gaps
 from sandbox.environment import client
 from tests.conftest import forwards, outputs, params
@@ -292,6 +295,55 @@ def test_an_update_that_changes_nothing_is_refused_with_the_fix(stacks):
     with pytest.raises(cfn.exceptions.ClientError, match="No updates are to be performed"):
         cfn.update_stack(StackName=stack, TemplateBody=body, Capabilities=["CAPABILITY_IAM"],
                          Parameters=same_parameters(before, config.network.alb_subnets))
+
+
+def _subnets_shown(stacks) -> str:
+    config, cfn, _ = stacks
+    (stack,) = cfn.describe_stacks(StackName=config.alb_stack)["Stacks"]
+    return next(p["ParameterValue"] for p in stack["Parameters"]
+                if p["ParameterKey"] == "Subnets")
+
+
+def test_gap_20_a_list_parameter_is_shown_as_a_python_list(stacks, plain_moto):
+    config = stacks[0]
+    # Real CloudFormation shows "subnet-a,subnet-b", as it was sent.
+    assert _subnets_shown(stacks) == str(list(config.network.alb_subnets))
+
+
+def test_a_list_parameter_is_shown_as_sent_with_the_fix(stacks):
+    # DescribeStacks, Parameter.ParameterValue: "The input value associated with the parameter"
+    # (Parameter API reference): the comma-separated string the caller sent.
+    assert _subnets_shown(stacks) == ",".join(stacks[0].network.alb_subnets)
+
+
+def _update_health_check_interval(stacks, seconds: int) -> None:
+    config, cfn, _ = stacks
+    changed = dataclasses.replace(config, health=dataclasses.replace(
+        config.health, interval_seconds=seconds))
+    cfn.update_stack(StackName=config.alb_stack, TemplateBody=alb_stack_body(changed),
+                     Parameters=[{"ParameterKey": key, "UsePreviousValue": True}
+                                 for key in ("VpcId", "Subnets", "TestCidr", "LiveColor")])
+
+
+def _intervals(stacks) -> set[int]:
+    _, cfn, alb = stacks
+    elbv2 = client("elbv2", cfn.meta.endpoint_url, cfn.meta.region_name)
+    arns = [alb["BlueTargetGroupArn"], alb["GreenTargetGroupArn"]]
+    return {group["HealthCheckIntervalSeconds"] for group in
+            elbv2.describe_target_groups(TargetGroupArns=arns)["TargetGroups"]}
+
+
+def test_gap_21_a_target_group_modified_by_an_update_keeps_its_properties(stacks, plain_moto):
+    _update_health_check_interval(stacks, 10)
+    # Real CloudFormation modifies HealthCheckIntervalSeconds in place ("Update requires: No
+    # interruption", AWS::ElasticLoadBalancingV2::TargetGroup). (With gap 1's fix the listeners
+    # that refer to the group are updated too, and fail on the group moto lost.)
+    assert _intervals(stacks) == {5}
+
+
+def test_a_target_group_is_modified_in_place_with_the_fix(stacks):
+    _update_health_check_interval(stacks, 10)
+    assert _intervals(stacks) == {10}
 
 
 def _moto_attributes() -> dict[str, object]:

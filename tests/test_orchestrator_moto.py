@@ -34,7 +34,7 @@ def test_first_run_creates_the_stacks_with_blue_live(env, capsys):
         assert env.stack(stack)["EnableTerminationProtection"] is True
     assert env.parameter("shop-blue", "Image") == env.parameter("shop-green", "Image") == "app:v1"
     assert (env.forwards(80), env.forwards(8080)) == ("blue", "green")
-    assert "blue is live on :80 with app:v1" in result.out
+    assert "blue is live on production :80 with app:v1" in result.out
 
 
 def test_deploy_updates_idle_color_then_swaps(deployed):
@@ -84,7 +84,7 @@ def test_dry_run_prints_the_plan_and_changes_nothing(deployed):
     result = deployed.run("deploy", "--image", "app:v2", "--dry-run")
     assert result.code == 0
     assert "update the green service stack: image app:v1 -> app:v2" in result.out
-    assert "swap listeners: :80 blue -> green, :8080 green -> blue" in result.out
+    assert "swap: production :80 blue -> green, test :8080 green -> blue" in result.out
     assert deployed.aws.mutating == []
     assert deployed.parameter("shop-green", "Image") == "app:v1"
 

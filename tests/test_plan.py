@@ -12,8 +12,11 @@ from orchestrator.model import (
     COMPOSITE_ALARM,
     METRIC_ALARM,
     Alarm,
+    ChangeSet,
     ColorState,
     Observed,
+    Paths,
+    ResourceChange,
     ServiceState,
     Stack,
     TargetHealth,
@@ -29,9 +32,11 @@ from orchestrator.plan import (
     Verify,
     VerifyLive,
     WaitFor,
+    check_update_alb,
     plan_deploy,
     plan_promote,
     plan_recover,
+    refuse_destructive,
 )
 from orchestrator.verify import hopeless, unhealthy_limit_seconds
 
@@ -214,8 +219,8 @@ def test_dry_run_lines_say_what_changes():
     assert lines == [
         "1. update the green service stack: image app:v1 -> app:v2",
         "2. verify green: service steady on app:v2, targets healthy, smoke request answers 2xx",
-        "3. swap listeners: :80 blue -> green, :8080 green -> blue",
-        "4. confirm :80 -> green and production answers 2xx",
+        "3. swap: production :80 blue -> green, test :8080 green -> blue",
+        "4. confirm production :80 -> green and production answers 2xx",
     ]
 
 
@@ -317,3 +322,114 @@ def test_a_target_still_initial_is_not_every_target_unhealthy():
     assert not TargetHealth.from_states(["unhealthy", "initial"]).all_unhealthy
     assert TargetHealth.from_states(["unhealthy", "unhealthy"]).all_unhealthy
     assert not TargetHealth.from_states([]).all_unhealthy
+
+
+# --- the ALB stack differs from the config (issue 12) -------------------------------------------
+
+DIFFERS = ("resource BlueTargetGroup differs", "parameter TestCidr is 10.0.0.0/8, the config "
+           "says 203.0.113.10/32")
+
+
+def differing(observed: Observed, differences: tuple[str, ...] = DIFFERS) -> Observed:
+    return dataclasses.replace(observed, alb_differences=differences)
+
+
+@pytest.mark.parametrize(("plan", "observed"), [
+    (lambda o: plan_deploy(o, deploy()), world("blue")),
+    (lambda o: plan_deploy(o, deploy(swap=False)), world("blue")),
+    (lambda o: plan_promote(o, "swap"), world("blue", green=("UPDATE_COMPLETE", "app:v2"))),
+    (lambda o: plan_promote(o, "swap", to_color="green"),
+     world("blue", green=("UPDATE_COMPLETE", "app:v2"))),
+])
+def test_deploy_and_swap_refuse_while_the_alb_stack_differs_from_the_config(plan, observed):
+    with pytest.raises(Refused) as raised:
+        plan(differing(observed))
+    message = raised.value.message
+    assert message.startswith("the ALB stack differs from the config: resource BlueTargetGroup "
+                              "differs; parameter TestCidr is 10.0.0.0/8")
+    assert message.endswith("run `stackswap update-alb` first (nothing was changed)")
+
+
+def test_rollback_goes_on_with_a_warning_while_the_alb_stack_differs():
+    # The emergency path (docs/operations.md, "The ALB stack differs from the config").
+    observed = differing(world("green", green=("UPDATE_COMPLETE", "app:v2"),
+                               rollback_release=release("blue", "app:v1")))
+    plan = plan_promote(observed, "rollback")
+    assert plan.steps[0] == Verify("blue", "app:v1")
+    assert plan.notes[0].startswith("warning: the ALB stack differs from the config: resource "
+                                    "BlueTargetGroup differs")
+    assert "run `stackswap update-alb` afterwards" in plan.notes[0]
+
+
+@pytest.mark.parametrize(("observed", "request_"), [
+    # nothing changes: a rerun after success, `swap --to` the live colour
+    (world("green", green=("UPDATE_COMPLETE", "app:v2")), deploy()),
+])
+def test_a_deploy_that_changes_nothing_is_not_refused_for_alb_differences(observed, request_):
+    assert plan_deploy(differing(observed), request_).steps == (VerifyLive("green"),)
+
+
+def test_swap_to_the_live_colour_is_not_refused_for_alb_differences():
+    assert plan_promote(differing(world("blue")), "swap", to_color="blue").steps == (
+        VerifyLive("blue"),)
+
+
+def test_alb_differences_are_named_up_to_five():
+    many = tuple(f"resource R{number} differs" for number in range(8))
+    with pytest.raises(Refused) as raised:
+        plan_promote(differing(world("blue", green=("UPDATE_COMPLETE", "app:v2")), many), "swap")
+    assert "R4 differs; and 3 more;" in raised.value.message
+    assert "R5" not in raised.value.message
+
+
+def test_messages_and_steps_name_the_configured_paths():
+    paths = Paths("production :443", "test host test.shop.example.com")
+    observed = dataclasses.replace(world("blue", test=[(TG["blue"], 1)]), paths=paths)
+    with pytest.raises(Refused) as raised:
+        plan_deploy(observed, deploy())
+    assert "test host test.shop.example.com forwards to blue, expected the other colour" in \
+        raised.value.message
+    observed = dataclasses.replace(world("blue", green=("UPDATE_COMPLETE", "app:v2")),
+                                   paths=paths)
+    assert plan_promote(observed, "swap").lines()[-2:] == [
+        "2. swap: production :443 blue -> green, test host test.shop.example.com green -> blue",
+        "3. confirm production :443 -> green and production answers 2xx"]
+
+
+# --- update-alb: what a change set may do ---------------------------------------------------
+
+def change(action: str, logical_id: str, replacement: str = "False",
+           resource_type: str = "AWS::ElasticLoadBalancingV2::TargetGroup") -> ResourceChange:
+    return ResourceChange(action, logical_id, resource_type, replacement, ("Port",))
+
+
+@pytest.mark.parametrize(("changes", "refused"), [
+    ((change("Modify", "BlueTargetGroup"),), None),
+    ((change("Add", "PrivateLoadBalancer", ""),), None),
+    ((change("Modify", "BlueTargetGroup", "True"),), "modify BlueTargetGroup"),
+    ((change("Modify", "TestListener", "Conditional",
+             "AWS::ElasticLoadBalancingV2::Listener"),), "MAY BE REPLACED"),
+    ((change("Remove", "TestListener", ""),), "remove TestListener"),
+    ((change("Modify", "GreenTargetGroup"), change("Modify", "BlueTargetGroup", "True")),
+     "BlueTargetGroup (AWS::ElasticLoadBalancingV2::TargetGroup), REPLACED: Port"),
+])
+def test_update_alb_refuses_a_replacement_or_removal_naming_the_resource(changes, refused):
+    change_set = ChangeSet("arn:cs", "CREATE_COMPLETE", "", "AVAILABLE", changes)
+    if refused is None:
+        refuse_destructive(change_set, "shop-elb")
+        return
+    with pytest.raises(Refused) as raised:
+        refuse_destructive(change_set, "shop-elb")
+    assert refused in raised.value.message
+    assert "GreenTargetGroup" not in raised.value.message
+
+
+@pytest.mark.parametrize(("observed", "message"), [
+    (world(None, alb=None, blue=None, green=None), "there is no ALB stack to update"),
+    (world("blue", alb="UPDATE_IN_PROGRESS"), "shop-elb is UPDATE_IN_PROGRESS"),
+    (world("green", live_parameter="blue"), "LiveColor parameter is blue"),
+])
+def test_update_alb_refuses_before_any_change(observed, message):
+    with pytest.raises(Refused) as raised:
+        check_update_alb(observed)
+    assert message in raised.value.message

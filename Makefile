@@ -6,6 +6,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# checkov (make lint) lives in its own venv: it pins a boto3 the project's moto cannot use.
+CHECKOV_VENV := .venv-checkov
+CHECKOV_PIN := tools/checkov-requirements.txt
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 # render and lint read CONFIG (default: the example); the targets that talk to AWS pass it on
 # when it is given (make deploy CONFIG=prod.toml), else the CLI's default applies:
 # $$STACKSWAP_CONFIG, then stackswap.toml.
@@ -26,13 +30,21 @@ $(STAMP): setup.cfg pyproject.toml
 
 venv: $(STAMP) ## create .venv from setup.cfg (done automatically by every target below)
 
+# Re-created from scratch when the pin changes, so no older checkov or its dependencies linger.
+$(CHECKOV_STAMP): $(CHECKOV_PIN)
+	rm -rf $(CHECKOV_VENV)
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r $(CHECKOV_PIN)
+	@touch $@
+
 render: $(STAMP) ## render templates/*.yml from $(CONFIG)
 	$(BIN)/python -m generator --config $(CONFIG)
 
-lint: $(STAMP) ## cfn-lint the templates, fail on stale templates, ruff the code
+lint: $(STAMP) $(CHECKOV_STAMP) ## stale templates, cfn-lint, ruff, checkov over every mode
 	$(BIN)/python -m generator --config $(CONFIG) --check
 	$(BIN)/cfn-lint templates/*.yml
 	$(BIN)/ruff check .
+	$(BIN)/python -m tools.security_scan --checkov $(CHECKOV_VENV)/bin/checkov
 
 # Most of the suite waits on local servers (moto, the sandbox), so four workers pay off even on
 # two cores. PYTEST_ARGS= runs it serially; PYTEST_ARGS="-n 4 -k plan" picks tests.
@@ -66,5 +78,5 @@ recover: $(STAMP) ## continue the rollback of a stack stuck in UPDATE_ROLLBACK_F
 update-alb: $(STAMP) ## apply the config's load balancer template (ARGS=--dry-run to only show it)
 	$(STACKSWAP) update-alb $(CONFIG_FLAG) $(ARGS)
 
-clean: ## remove .venv and caches
-	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis build *.egg-info
+clean: ## remove .venv, .venv-checkov and caches
+	rm -rf $(VENV) $(CHECKOV_VENV) .pytest_cache .ruff_cache .hypothesis build *.egg-info

@@ -85,6 +85,9 @@ class Listener:
     # test_host from test_cidr to the idle colour (seed 003).
     test_mode: str = "port"
     test_host: str | None = None
+    # The user's S3 bucket (and optional key prefix) for the ALB's access logs; None: no logs.
+    access_logs_bucket: str | None = None
+    access_logs_prefix: str | None = None
 
     @property
     def https(self) -> bool:
@@ -107,6 +110,9 @@ class Service:
     launch_type: str = "FARGATE"
     cpu: int = 256
     memory: int = 512
+    # A KMS key ARN: both colours' log groups are encrypted with it. None: CloudWatch Logs'
+    # default encryption.
+    log_kms_key_arn: str | None = None
 
 
 @dataclass(frozen=True)
@@ -318,6 +324,47 @@ GITHUB_SUBJECT = _pattern(r"(?:ref:refs/(?:heads|tags)/|environment:)[^*?\s][^\s
                           "a GitHub OIDC subject such as ref:refs/heads/main, environment:"
                           "production or pull_request (no leading wildcard)")
 
+# S3 general purpose bucket names (Amazon S3 User Guide, "General purpose bucket naming rules"):
+# 3-63 characters of lowercase letters, digits, '.' and '-', starting and ending with a letter or
+# digit, no two periods in a row, not an IP address, none of the reserved prefixes and suffixes.
+BUCKET_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
+BUCKET_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
+
+
+def _bucket_name(value: Any) -> str | None:
+    problem = (f"must be an S3 bucket name (3-63 lowercase letters, digits, '.' or '-', starting "
+               f"and ending with a letter or digit), got {value!r}")
+    if not isinstance(value, str) or not re.fullmatch(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", value):
+        return problem
+    if ".." in value or _is_ip_address(value):
+        return problem
+    if value.startswith(BUCKET_PREFIXES) or value.endswith(BUCKET_SUFFIXES):
+        return f"must not start with {', '.join(BUCKET_PREFIXES)} or end with " \
+               f"{', '.join(BUCKET_SUFFIXES)} (reserved by S3), got {value!r}"
+    return None
+
+
+def _access_logs_prefix(value: Any) -> str | None:
+    # ELB adds "AWSLogs/<account>/..." after the prefix itself, so the prefix must not contain
+    # "AWSLogs" (ELB, "Enable access logs for your Application Load Balancer"); no '/' at either
+    # end (stackswap's own: ELB joins bucket, prefix and AWSLogs with '/').
+    if (not isinstance(value, str) or not re.fullmatch(r"[A-Za-z0-9!_.*'()/-]{1,200}", value)
+            or value.startswith("/") or value.endswith("/") or "//" in value):
+        return (f"must be an S3 key prefix of letters, digits, '/' between parts and "
+                f"!_.*'()- (no '/' at either end), got {value!r}")
+    if "AWSLogs" in value:
+        return f"must not contain AWSLogs (ELB adds AWSLogs/<account>/... itself), got {value!r}"
+    return None
+
+
+# A symmetric KMS key by ARN (CloudWatch Logs takes only symmetric keys: "Encrypt log data in
+# CloudWatch Logs using AWS Key Management Service"): a single-Region or a multi-Region (mrk-) key.
+KMS_KEY = _pattern(r"arn:aws[a-z-]*:kms:[a-z]{2}(?:-[a-z]+)+-\d:\d{12}:key/"
+                   r"(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+                   r"|mrk-[0-9a-f]{32})",
+                   "a KMS key ARN such as arn:aws:kms:eu-west-1:123456789012:key/"
+                   "01234567-89ab-cdef-0123-456789abcdef")
+
 SCHEMA: dict[str, dict[str, Check]] = {
     "": {"name": NAME, "region": REGION,
          "cluster": _pattern(r"[A-Za-z0-9_-]{1,255}", "an ECS cluster name"),
@@ -344,6 +391,8 @@ SCHEMA: dict[str, dict[str, Check]] = {
         "redirect_port": _integer(1, 65535),
         "test_mode": _one_of(TEST_MODES),
         "test_host": _pattern(HOST_NAME.pattern, "a host name such as test.shop.example.com"),
+        "access_logs_bucket": _bucket_name,
+        "access_logs_prefix": _access_logs_prefix,
     },
     "service": {
         "container_name": _pattern(r"[A-Za-z0-9_-]{1,255}", "a container name"),
@@ -352,6 +401,7 @@ SCHEMA: dict[str, dict[str, Check]] = {
         "launch_type": _one_of(LAUNCH_TYPES),
         "cpu": _integer(128, 16384),
         "memory": _integer(128, 122880),
+        "log_kms_key_arn": KMS_KEY,
     },
     "health": {
         "path": PATH,
@@ -462,6 +512,9 @@ def _resolve(config: Config, raw: dict[str, Any]) -> Config:
     elif "test_host" in given["listener"]:
         raise ConfigError(path, "listener.test_host",
                           'only applies with listener.test_mode = "host"')
+    if "access_logs_prefix" in given["listener"] and listener.access_logs_bucket is None:
+        raise ConfigError(path, "listener.access_logs_prefix",
+                          "only applies with listener.access_logs_bucket")
     production_port = listener.production_port or (443 if listener.https else 80)
     test_port = None if listener.host_mode else (
         listener.test_port or (8443 if listener.https else 8080))

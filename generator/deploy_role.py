@@ -204,8 +204,8 @@ NOT_GRANTED = {
     "logs:PutIndexPolicy": "no field index policy",
     "logs:DeleteIndexPolicy": "no field index policy",
     "logs:PutBearerTokenAuthentication": "no bearer-token authentication",
-    "logs:AssociateKmsKey": "no KMS key on the log groups",
-    "logs:DisassociateKmsKey": "no KMS key on the log groups",
+    "logs:AssociateKmsKey": "no KMS key on the log groups; granted with service.log_kms_key_arn",
+    "logs:DisassociateKmsKey": "as AssociateKmsKey",
     "logs:PutLogGroupDeletionProtection": "no deletion protection setting",
 }
 
@@ -281,6 +281,11 @@ LOG_GROUP_CHANGES = (
     "logs:ListTagsForResource", "logs:GetDataProtectionPolicy",
     "logs:DeleteDataProtectionPolicy",
 )
+# Only with service.log_kms_key_arn: the AWS::Logs::LogGroup provider's update handler sets
+# KmsKeyId with AssociateKmsKey and removes it with DisassociateKmsKey (its create handler passes
+# the key to CreateLogGroup). No kms: permission: CloudWatch Logs uses the key as its own service
+# principal, which the key's policy must allow (docs/security.md).
+LOG_GROUP_KEY_CHANGES = ("logs:AssociateKmsKey", "logs:DisassociateKmsKey")
 
 
 def generated_names(config: Config, logical_id: str) -> list[str]:
@@ -323,6 +328,10 @@ def cloudformation_reads(config: Config) -> tuple[str, ...]:
     return tuple(dict.fromkeys(reads))  # once each, in order
 
 
+def log_group_changes(config: Config) -> tuple[str, ...]:
+    return LOG_GROUP_CHANGES + (LOG_GROUP_KEY_CHANGES if config.service.log_kms_key_arn else ())
+
+
 def cloudformation_policy(config: Config) -> PolicyDocument:
     vpc = Sub(f"{ARN}:ec2:{HERE}:vpc/{config.network.vpc_id}")
     security_groups = Sub(f"{ARN}:ec2:{HERE}:security-group/*")
@@ -356,7 +365,7 @@ def cloudformation_policy(config: Config) -> PolicyDocument:
                   Action=[Action("iam", "PassRole")], Resource=roles,
                   Condition=Condition(StringEquals("iam:PassedToService",
                                                    "ecs-tasks.amazonaws.com"))),
-        Statement(Sid="LogGroups", Effect=Allow, Action=actions(LOG_GROUP_CHANGES),
+        Statement(Sid="LogGroups", Effect=Allow, Action=actions(log_group_changes(config)),
                   Resource=[Sub(f"{ARN}:logs:{HERE}:log-group:{name}")
                             for name in generated_names(config, LOG_GROUP_ID)]),
     ])

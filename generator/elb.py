@@ -62,6 +62,22 @@ LOAD_BALANCER_ATTRIBUTES = {
     "routing.http.drop_invalid_header_fields.enabled": "true",
     "routing.http.desync_mitigation_mode": "defensive",
 }
+
+
+def load_balancer_attributes(config: Config) -> dict[str, str]:
+    """The request hardening, and access logs: on with `listener.access_logs_bucket`, else
+    stated off, so removing the bucket from the config turns them off rather than leaving
+    whatever the load balancer had."""
+    listener = config.listener
+    attributes = dict(LOAD_BALANCER_ATTRIBUTES)
+    attributes["access_logs.s3.enabled"] = str(listener.access_logs_bucket is not None).lower()
+    if listener.access_logs_bucket is not None:
+        attributes["access_logs.s3.bucket"] = listener.access_logs_bucket
+        if listener.access_logs_prefix is not None:
+            attributes["access_logs.s3.prefix"] = listener.access_logs_prefix
+    return attributes
+
+
 # Host mode: what a request for the test host from outside TestCidr gets instead of production.
 REFUSAL_STATUS = "403"
 
@@ -141,7 +157,7 @@ def add_load_balancer(template: Template, config: Config, params: dict,
         Subnets=Ref(params[PARAM_SUBNETS]),
         SecurityGroups=[Ref(security_group)],
         LoadBalancerAttributes=[elb.LoadBalancerAttributes(Key=key, Value=value)
-                                for key, value in LOAD_BALANCER_ATTRIBUTES.items()],
+                                for key, value in load_balancer_attributes(config).items()],
         Tags=tags(config),
     ))
 

@@ -160,8 +160,13 @@ def service_template(config: Config, color: str) -> Template:
     """The service stack of one colour; blue and green differ only in colour-derived names."""
     template = Template(Description=f"stackswap {config.name}: the {color} ECS service")
     params = add_parameters(template, config)
+    # With service.log_kms_key_arn, CloudWatch Logs encrypts the group's data with that key (its
+    # key policy must let logs.<region>.amazonaws.com use it: docs/security.md).
+    encryption = ({"KmsKeyId": config.service.log_kms_key_arn}
+                  if config.service.log_kms_key_arn else {})
     log_group = template.add_resource(logs.LogGroup(
-        "LogGroup", RetentionInDays=30, Tags=tags(config, **{"stackswap:color": color})))
+        "LogGroup", RetentionInDays=30, Tags=tags(config, **{"stackswap:color": color}),
+        **encryption))
     role = add_execution_role(template, config)
     task_definition = add_task_definition(template, config, color, params, role, log_group)
     service = add_service(template, config, color, params, task_definition)

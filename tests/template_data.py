@@ -38,6 +38,8 @@ def evaluate_conditions(template: dict, parameters: dict) -> dict:
 
 
 # --- the load-balancer modes, as configs (the example plus what each mode sets) ---------------
+# The one home of the modes: the golden and template tests, the roles' tests and the security
+# scan of `make lint` (tools/security_scan.py) all render these.
 
 EXAMPLE_CONFIG = Path(__file__).resolve().parent.parent / "stackswap.example.toml"
 CERTIFICATES = (
@@ -45,26 +47,31 @@ CERTIFICATES = (
     "arn:aws:acm:eu-west-1:123456789012:certificate/11111111-2222-3333-4444-555555555555",
 )
 TEST_HOST = "test.shop.example.com"
+ACCESS_LOGS_BUCKET = "shop-alb-access-logs"
+LOG_KMS_KEY = "arn:aws:kms:eu-west-1:123456789012:key/22222222-3333-4444-5555-666666666666"
 _HTTPS = {"certificate_arns": list(CERTIFICATES)}
 _HOST = {"test_mode": "host", "test_host": TEST_HOST}
 _SEPARATE_PRIVATE = {"private_nlb": True, "scheme": "internal",
                      "alb_subnets": ["subnet-0123456789abcdef0", "subnet-0fedcba9876543210"],
                      "task_subnets": ["subnet-0aaaaaaaaaaaaaaa1", "subnet-0bbbbbbbbbbbbbbb2"]}
-# name -> ([listener] keys, [network] keys) over the example config
-MODES = {
-    "http-port": ({}, {}),
-    "https-port": (_HTTPS, {}),
-    "http-host": (_HOST, {}),
-    "https-host-private": (_HTTPS | _HOST, _SEPARATE_PRIVATE),
+_ACCESS_LOGS = {"access_logs_bucket": ACCESS_LOGS_BUCKET, "access_logs_prefix": "shop"}
+# name -> {section: keys} over the example config
+MODES: dict[str, dict[str, dict]] = {
+    "http-port": {},
+    "https-port": {"listener": _HTTPS},
+    "http-host": {"listener": _HOST},
+    "https-host-private": {"listener": _HTTPS | _HOST, "network": _SEPARATE_PRIVATE},
+    # HTTPS with every optional safeguard the scanner looks for: ALB access logs, encrypted logs.
+    "https-port-logs-kms": {"listener": _HTTPS | _ACCESS_LOGS,
+                            "service": {"log_kms_key_arn": LOG_KMS_KEY}},
 }
 
 
 def mode_config(name: str) -> Config:
-    listener, network = MODES[name]
     raw = tomllib.loads(EXAMPLE_CONFIG.read_text())
-    raw["listener"] = {**raw.get("listener", {}), **listener}
-    raw["network"] = {**raw["network"], **network}
-    if listener.get("certificate_arns"):
+    for section, keys in MODES[name].items():
+        raw[section] = {**raw.get(section, {}), **keys}
+    if raw["listener"].get("certificate_arns"):
         raw["deploy"] = {**raw["deploy"], "production_url": "https://shop.example.com"}
     # the file name the rendered header shows: the mode's
     return parse_config(raw, f"{name}.toml")

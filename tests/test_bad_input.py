@@ -187,6 +187,17 @@ CONFIGS = [
     # not apply); stackswap's own rule forbids it: the name is joined to suffixes with '-'.
     (('name = "shop"', 'name = "demo-"'), "name: must be 1-20 lowercase letters"),
     (('name = "shop"', 'name = "de--mo"'), "name: must be"),
+    # S3 bucket names: lowercase letters, numbers, '.' and '-' (Amazon S3 User Guide, "General
+    # purpose bucket naming rules": https://docs.aws.amazon.com/AmazonS3/latest/userguide/
+    # bucketnamingrules.html); ELB adds AWSLogs/... after the prefix itself, so the prefix must
+    # not contain it (ELB, "Enable access logs for your Application Load Balancer").
+    (("[deploy]", '[listener]\naccess_logs_bucket = "Shop_Logs"\n[deploy]'),
+     "listener.access_logs_bucket: must be an S3 bucket name"),
+    (("[deploy]", '[listener]\naccess_logs_bucket = "shop-logs"\n'
+                  'access_logs_prefix = "AWSLogs"\n[deploy]'),
+     "listener.access_logs_prefix: must not contain AWSLogs"),
+    (("[service]", '[service]\nlog_kms_key_arn = "alias/shop"'),
+     "service.log_kms_key_arn: must be a KMS key ARN"),
     # stackswap's own: a smoke URL needs a host, and a port from 1 to 65535.
     (("[deploy]", '[deploy]\ntest_url = "http://:8080"'), "deploy.test_url"),
     (("[deploy]", '[deploy]\nproduction_url = "http://shop.example.com:99999"'),

@@ -119,6 +119,72 @@ def test_listener_and_network_combinations(edit, message):
         parse_config(raw, "env.toml")
 
 
+KEY = "arn:aws:kms:eu-west-1:123456789012:key/01234567-89ab-cdef-0123-456789abcdef"
+
+
+def test_access_logs_and_log_key_are_optional_and_read():
+    config = parse_config(example())
+    assert (config.listener.access_logs_bucket, config.listener.access_logs_prefix,
+            config.service.log_kms_key_arn) == (None, None, None)
+    raw = replaced(replaced(example(), "listener.access_logs_bucket", "shop.alb-logs-1"),
+                   "listener.access_logs_prefix", "prod/shop")
+    raw = replaced(raw, "service.log_kms_key_arn", KEY)
+    config = parse_config(raw)
+    assert (config.listener.access_logs_bucket, config.listener.access_logs_prefix,
+            config.service.log_kms_key_arn) == ("shop.alb-logs-1", "prod/shop", KEY)
+    multi_region = KEY.replace("01234567-89ab-cdef-0123-456789abcdef", "mrk-" + "0" * 32)
+    raw = replaced(example(), "service.log_kms_key_arn", multi_region)
+    assert parse_config(raw).service.log_kms_key_arn == multi_region
+
+
+# S3 general purpose bucket names (Amazon S3 User Guide, "General purpose bucket naming rules",
+# https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html): 3-63
+# characters, lowercase letters, numbers, '.' and '-', beginning and ending with a letter or
+# number, no two adjacent periods, not an IP address, none of the reserved prefixes (xn--,
+# sthree-, amzn-s3-demo-) and suffixes (-s3alias, --ol-s3, .mrap, --x-s3, --table-s3).
+@pytest.mark.parametrize("bucket", [
+    "ab", "a" * 64, "Shop-logs", "shop_logs", "-shop", "shop-", "shop..logs", "192.168.5.4",
+    "xn--shop", "sthree-logs", "amzn-s3-demo-logs", "shop-s3alias", "shop--ol-s3", "shop.mrap",
+    "shop--x-s3", "shop--table-s3", 7, ""])
+def test_access_logs_bucket_must_be_an_s3_bucket_name(bucket):
+    with pytest.raises(ConfigError, match=r"^env.toml: listener.access_logs_bucket: must "):
+        parse_config(replaced(example(), "listener.access_logs_bucket", bucket), "env.toml")
+
+
+@pytest.mark.parametrize("bucket", ["abc", "a" * 63, "shop.alb-logs.2024", "1shop"])
+def test_good_bucket_names(bucket):
+    raw = replaced(example(), "listener.access_logs_bucket", bucket)
+    assert parse_config(raw).listener.access_logs_bucket == bucket
+
+
+# The prefix: ELB "We add the portion of the file name starting with AWSLogs after the bucket
+# name and prefix that you specify", so it must not include AWSLogs (ELB, "Enable access logs",
+# bucket requirements); S3's safe key characters (Amazon S3 User Guide, "Naming Amazon S3
+# objects"); no '/' at either end and no empty part (stackswap's own).
+@pytest.mark.parametrize("prefix", ["AWSLogs", "prod/AWSLogs/x", "/prod", "prod/", "a//b",
+                                    "prod shop", "prod?", "", "a" * 201, 5])
+def test_access_logs_prefix_is_checked(prefix):
+    raw = replaced(example(), "listener.access_logs_bucket", "shop-logs")
+    with pytest.raises(ConfigError, match=r"^env.toml: listener.access_logs_prefix: must "):
+        parse_config(replaced(raw, "listener.access_logs_prefix", prefix), "env.toml")
+
+
+def test_access_logs_prefix_needs_a_bucket():
+    with pytest.raises(ConfigError, match=r"^env.toml: listener.access_logs_prefix: only "
+                                          r"applies with listener.access_logs_bucket$"):
+        parse_config(replaced(example(), "listener.access_logs_prefix", "shop"), "env.toml")
+
+
+@pytest.mark.parametrize("key", [
+    "alias/shop-logs", "arn:aws:kms:eu-west-1:123456789012:alias/shop-logs",
+    "01234567-89ab-cdef-0123-456789abcdef", "arn:aws:kms:eu-west-1:123:key/x",
+    KEY.replace(":kms:", ":logs:"), KEY + "0"])
+def test_log_kms_key_must_be_a_key_arn(key):
+    with pytest.raises(ConfigError, match=r"^env.toml: service.log_kms_key_arn: must be a KMS "
+                                          r"key ARN"):
+        parse_config(replaced(example(), "service.log_kms_key_arn", key), "env.toml")
+
+
 def test_https_redirect_port_must_differ(tmp_path):
     raw = replaced(https(example()), "listener.redirect_port", 443)
     with pytest.raises(ConfigError, match=r"listener\.redirect_port: 443 is also "

@@ -370,9 +370,50 @@ def test_cloudformation_role_grants_what_the_resource_providers_need_and_no_more
     role = granted("CloudFormationRole", config)
     assert needed - role - set(NOT_GRANTED) == set(), "permissions the providers need"
     assert role - needed == set(), "permissions no resource provider of the stacks uses"
-    withheld = set(NOT_GRANTED) - {"elasticloadbalancing:RegisterTargets",
-                                   "elasticloadbalancing:DeregisterTargets"}
-    assert withheld & role == set()
+    # A NOT_GRANTED permission is granted exactly when the template uses its feature.
+    used = features_in_use(stack_resources(config))
+    for permission, feature in FEATURE_OF.items():
+        assert (permission in role) is (feature in used), (permission, feature)
+    assert (set(NOT_GRANTED) - set(FEATURE_OF)) & role == set()
+
+
+# NOT_GRANTED permissions some templates need, and the feature of the rendered stacks that needs
+# each: the NLB's target group lists the ALB as a target (RegisterTargets); a log group has a
+# KmsKeyId, which the AWS::Logs::LogGroup provider's update handler sets with AssociateKmsKey
+# and removes with DisassociateKmsKey.
+FEATURE_OF = {
+    "elasticloadbalancing:RegisterTargets": "target group Targets",
+    "elasticloadbalancing:DeregisterTargets": "target group Targets",
+    "logs:AssociateKmsKey": "log group KmsKeyId",
+    "logs:DisassociateKmsKey": "log group KmsKeyId",
+}
+
+
+def features_in_use(resources: dict) -> set[str]:
+    used = set()
+    for resource in resources.values():
+        properties = resource.get("Properties", {})
+        if resource["Type"] == "AWS::ElasticLoadBalancingV2::TargetGroup" and "Targets" in \
+                properties:
+            used.add("target group Targets")
+        if resource["Type"] == "AWS::Logs::LogGroup" and "KmsKeyId" in properties:
+            used.add("log group KmsKeyId")
+    return used
+
+
+def test_kms_key_permissions_only_with_a_key_and_only_on_the_environments_log_groups():
+    config = MODES["https-port-logs-kms"]
+    log_group = "arn:aws:logs:eu-west-1:123456789012:log-group:{}"
+    for action in ("logs:AssociateKmsKey", "logs:DisassociateKmsKey"):
+        assert allows("CloudFormationRole", action,
+                      log_group.format("shop-blue-LogGroup-9Z8Y"), config=config)
+        assert not allows("CloudFormationRole", action,
+                          log_group.format("billing-blue-LogGroup-9Z8Y"), config=config)
+        assert not allows("CloudFormationRole", action, log_group.format("shop-blue-LogGroup-9Z8Y"))
+    # CloudWatch Logs uses the key as its own service principal (the key policy allows it):
+    # neither role holds a kms: permission.
+    for role in ("CloudFormationRole", "DeployRole"):
+        assert not [a for a in granted(role, config) if a.startswith("kms:")], role
 
 
 def test_not_granted_entries_are_all_needed_somewhere():
@@ -433,7 +474,8 @@ def test_features_behind_not_granted_permissions_are_unused():
             if resource["Type"] == "AWS::IAM::Role":
                 assert not {"Policies", "PermissionsBoundary"} & set(properties), name
             if resource["Type"] == "AWS::Logs::LogGroup":
-                assert set(properties) <= {"RetentionInDays", "Tags"}, name
+                optional = {"KmsKeyId"} if config.service.log_kms_key_arn else set()
+                assert set(properties) <= {"RetentionInDays", "Tags"} | optional, name
 
 
 def test_generated_names_the_role_is_scoped_to():

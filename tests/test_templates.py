@@ -396,8 +396,47 @@ def test_load_balancer_scheme_subnets_and_request_hardening(name):
     assert properties["Scheme"] == config.network.scheme
     assert properties["Subnets"] == {"Ref": "Subnets"}
     attributes = {a["Key"]: a["Value"] for a in properties["LoadBalancerAttributes"]}
-    assert attributes == {"routing.http.drop_invalid_header_fields.enabled": "true",
-                          "routing.http.desync_mitigation_mode": "defensive"}
+    hardening = {"routing.http.drop_invalid_header_fields.enabled": "true",
+                 "routing.http.desync_mitigation_mode": "defensive"}
+    assert {key: attributes.pop(key) for key in hardening} == hardening
+    # Access logs: stated off without a bucket (see test_access_logs_follow_the_config).
+    enabled = attributes.pop("access_logs.s3.enabled")
+    assert enabled == ("true" if config.listener.access_logs_bucket else "false")
+    assert set(attributes) <= {"access_logs.s3.bucket", "access_logs.s3.prefix"}
+
+
+@pytest.mark.parametrize(("bucket", "prefix"), [(None, None), ("shop-logs", None),
+                                                ("shop-logs", "prod/shop")])
+def test_access_logs_follow_the_config(bucket, prefix):
+    # The ALB's load balancer attributes "access_logs.s3.enabled", "access_logs.s3.bucket" ("The
+    # name of the S3 bucket for the access logs ... The bucket must exist in the same region as
+    # the load balancer and have a bucket policy that grants Elastic Load Balancing permissions
+    # to write to the bucket") and "access_logs.s3.prefix" (ELB API reference,
+    # LoadBalancerAttribute). Without a bucket the template says "false": a bucket removed from
+    # the config turns the logs off instead of leaving the load balancer as it was.
+    listener = replace(EXAMPLE.listener, access_logs_bucket=bucket, access_logs_prefix=prefix)
+    template = templates.load(rendered_files(replace(EXAMPLE, listener=listener))["elb.yml"])
+    attributes = {a["Key"]: a["Value"] for a in
+                  template["Resources"]["LoadBalancer"]["Properties"]["LoadBalancerAttributes"]
+                  if a["Key"].startswith("access_logs.")}
+    expected = {"access_logs.s3.enabled": "true" if bucket else "false"}
+    if bucket:
+        expected["access_logs.s3.bucket"] = bucket
+    if prefix:
+        expected["access_logs.s3.prefix"] = prefix
+    assert attributes == expected
+
+
+@pytest.mark.parametrize("key", [None, templates.LOG_KMS_KEY])
+def test_both_colours_log_groups_use_the_configured_kms_key(key):
+    # AWS::Logs::LogGroup KmsKeyId: "The Amazon Resource Name (ARN) of the KMS key to use when
+    # encrypting log data" (CloudFormation template reference); omitted, CloudWatch Logs'
+    # default encryption.
+    config = replace(EXAMPLE, service=replace(EXAMPLE.service, log_kms_key_arn=key))
+    for color in COLORS:
+        (group,) = of_type(service_resources(config, color), "AWS::Logs::LogGroup").values()
+        assert group["Properties"].get("KmsKeyId") == key
+        assert group["Properties"]["RetentionInDays"] == 30
 
 
 def test_private_nlb_forwards_to_the_albs_production_listener():

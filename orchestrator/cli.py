@@ -24,7 +24,7 @@ from functools import partial
 
 from generator.config import COLORS, REGION, Config, load_config
 from generator.errors import BadInput, StackswapError
-from orchestrator import probe, report
+from orchestrator import adopt, probe, report
 from orchestrator.aws import Aws, check_endpoint
 from orchestrator.errors import Interrupted, Refused
 from orchestrator.execute import Context, run, update_alb
@@ -168,6 +168,17 @@ def build_parser() -> argparse.ArgumentParser:
     status = commands.add_parser("status", parents=[common],
                                  help="colours, images, health, listeners, drift")
     status.add_argument("--json", action="store_true", help="machine-readable output")
+    init = commands.add_parser(
+        "init", parents=[common],
+        help="write a commented config: the example, or one read from a running ECS service",
+        description="Write the environment config to --config (default stackswap.toml): the "
+        "commented example, or with --from-service the values read from a running ECS service "
+        "(network, port, CPU and memory, health check), with a comment on each and on what "
+        "could not be inferred. An existing file is never replaced without --force.")
+    init.add_argument("--from-service", metavar="CLUSTER/SERVICE",
+                      help="read the running service SERVICE of cluster CLUSTER (its region: "
+                      "--region, else AWS_REGION)")
+    init.add_argument("--force", action="store_true", help="replace the file if it exists")
     commands.add_parser("sandbox", add_help=False,
                         help="the local sandbox: up, down, status, fail-next-update, demo")
     return parser
@@ -195,6 +206,27 @@ def unlock(ctx: Context, force: bool) -> int:
     return 0
 
 
+def init(args: argparse.Namespace, connect_aws: ConnectAws) -> int:
+    if os.path.exists(args.config) and not args.force:  # before any AWS call
+        raise Refused(f"{args.config} exists; not overwriting it (--force to replace it)")
+    if args.from_service is None:
+        text, said = adopt.example_config(), "the commented example"
+    else:
+        cluster, service = adopt.parse_service(args.from_service)
+        aws = connect_aws(args.region, args.profile, check_endpoint(args.endpoint_url))
+        region = args.region or aws.region
+        if not region:
+            raise BadInput("init --from-service needs the service's region: --region REGION "
+                           "(or AWS_REGION)")
+        found = adopt.infer(aws, cluster, service, region)
+        text, said = adopt.render(found), (f"read from {args.from_service}; "
+                                           f"{len(found.unknown)} things to check are listed "
+                                           f"at its top")
+    adopt.write_new(args.config, text, args.force)
+    report.print_result(f"wrote {args.config} ({said})")
+    return 0
+
+
 # `status` asks the test URL once, briefly: it reports, it does not verify.
 STATUS_PROBE_SECONDS = 3.0
 
@@ -217,6 +249,8 @@ def status(ctx: Context, as_json: bool) -> int:
 
 def command(args: argparse.Namespace, ctx_holder: list[Context], connect_aws: ConnectAws,
             clock: Clock, log: report.Log | None = None) -> int:
+    if args.command == "init":
+        return init(args, connect_aws)
     config, aws = connect(args, connect_aws)
     ctx = Context(aws, config, clock, log or report.Log())
     ctx_holder.append(ctx)

@@ -1,3 +1,4 @@
+# PYTHON_ARGCOMPLETE_OK (argcomplete's marker: this command completes; docs/operations.md)
 """The `stackswap` command: parse, load the config, observe, plan, (dry-run) run, report.
 
 Results go to stdout; progress and stack events to stderr. Every StackswapError becomes one line
@@ -285,6 +286,8 @@ def main(argv: list[str] | None = None, *, connect_aws: ConnectAws = Aws.connect
     """The CLI. Tests hand in `connect_aws` (an Aws whose botocore session carries their event
     hooks) and `clock`; users never do."""
     argv = sys.argv[1:] if argv is None else argv
+    if "_ARGCOMPLETE" in os.environ:  # the shell asks for completions: answer, then exit
+        complete()
     if argv[:1] == ["sandbox"]:
         return sandbox(argv[1:])
     args = build_parser().parse_args(argv)
@@ -417,3 +420,11 @@ def write_report(args: argparse.Namespace, argv: list[str], holder: list[Context
                 summary.write(markdown + "\n")
     except OSError as error:
         report.error_line(f"note: could not write the report to {args.report}: {error}")
+
+
+def complete() -> None:
+    """Shell completion (argcomplete), imported only when the shell's completion hook runs the
+    command with _ARGCOMPLETE set: an ordinary start never loads it."""
+    import argcomplete
+
+    argcomplete.autocomplete(build_parser())

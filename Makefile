@@ -25,7 +25,7 @@ CONFIG_FLAG := $(if $(filter command line environment,$(origin CONFIG)),--config
 STACKSWAP := $(BIN)/stackswap
 
 .DEFAULT_GOAL := help
-.PHONY: help venv render lint test demo bench deploy swap rollback status recover update-alb clean
+.PHONY: help venv render lint test demo bench deploy diff swap rollback status recover update-alb clean
 
 help: ## list every target with one line each
 	@awk -F':.*## ' '/^[a-z-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -77,6 +77,10 @@ bench: $(STAMP) ## benchmark: detection delay, API calls, deploy time vs the AWS
 deploy: $(STAMP) ## deploy IMAGE=... [COLOR=blue|green] [ARGS=--no-swap] to the idle colour
 	@test -n "$(IMAGE)" || { echo "usage: make deploy IMAGE=repo:tag [COLOR=green] [ARGS=...]" >&2; exit 2; }
 	$(STACKSWAP) deploy $(CONFIG_FLAG) --image '$(IMAGE)' $(if $(COLOR),--color $(COLOR)) $(ARGS)
+
+diff: $(STAMP) ## what deploy IMAGE=... would change: plan, change sets, traffic, images
+	@test -n "$(IMAGE)" || { echo "usage: make diff IMAGE=repo:tag [COLOR=green] [ARGS=...]" >&2; exit 2; }
+	$(STACKSWAP) diff $(CONFIG_FLAG) --image '$(IMAGE)' $(if $(COLOR),--color $(COLOR)) $(ARGS)
 
 swap: $(STAMP) ## promote the colour on :8080 to production after verifying it
 	$(STACKSWAP) swap $(CONFIG_FLAG) $(ARGS)

@@ -43,6 +43,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=rank)
 
 
+# More modules with a module-scoped sandbox of their own (test_e2e_sandbox's fixture): one worker
+# each, like ONE_WORKER's.
+OWN_SANDBOX = ("tests/test_ecosystem_sandbox.py",)
+
+
 @pytest.hookimpl(optionalhook=True)  # `-p no:xdist` (one process) must still collect
 def pytest_xdist_make_scheduler(config, log):
     """`--dist loadgroup` with the groups named here: it cannot use xdist_group marks, because
@@ -56,7 +61,7 @@ def pytest_xdist_make_scheduler(config, log):
     class Groups(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
             module = nodeid.split("::")[0]
-            return module if module in ONE_WORKER else nodeid
+            return module if module in ONE_WORKER + OWN_SANDBOX else nodeid
 
     return Groups(config, log)
 

@@ -386,6 +386,7 @@ FEATURE_OF = {
     "elasticloadbalancing:DeregisterTargets": "target group Targets",
     "logs:AssociateKmsKey": "log group KmsKeyId",
     "logs:DisassociateKmsKey": "log group KmsKeyId",
+    "iam:PutRolePolicy": "role Policies",
 }
 
 
@@ -398,6 +399,8 @@ def features_in_use(resources: dict) -> set[str]:
             used.add("target group Targets")
         if resource["Type"] == "AWS::Logs::LogGroup" and "KmsKeyId" in properties:
             used.add("log group KmsKeyId")
+        if resource["Type"] == "AWS::IAM::Role" and "Policies" in properties:
+            used.add("role Policies")
     return used
 
 
@@ -472,7 +475,12 @@ def test_features_behind_not_granted_permissions_are_unused():
                 assert {a["Type"] for a in properties["Actions"]} <= {
                     "forward", "fixed-response"}, name
             if resource["Type"] == "AWS::IAM::Role":
-                assert not {"Policies", "PermissionsBoundary"} & set(properties), name
+                # Only the execution role has an inline policy, and only with secrets.
+                assert "PermissionsBoundary" not in properties, name
+                assert ("Policies" in properties) is (
+                    name.endswith(":ExecutionRole") and bool(config.service.secrets)), name
+            if resource["Type"] == "AWS::ApplicationAutoScaling::ScalableTarget":
+                assert not {"RoleARN", "ScheduledActions"} & set(properties), name
             if resource["Type"] == "AWS::Logs::LogGroup":
                 optional = {"KmsKeyId"} if config.service.log_kms_key_arn else set()
                 assert set(properties) <= {"RetentionInDays", "Tags"} | optional, name

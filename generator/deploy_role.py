@@ -314,7 +314,8 @@ SCALING_READS = (
 # The target-tracking alarms Application Auto Scaling names "TargetTracking-service/<cluster>/…".
 SCALING_ALARM_CHANGES = ("cloudwatch:PutMetricAlarm", "cloudwatch:DeleteAlarms")
 SCALING_SERVICE = "ecs.application-autoscaling.amazonaws.com"
-SCALING_LINKED_ROLE = f"aws-service-role/{SCALING_SERVICE}/AWSServiceRoleForApplicationAutoScaling_ECSService"
+SCALING_LINKED_ROLE = (f"aws-service-role/{SCALING_SERVICE}/"
+                       f"AWSServiceRoleForApplicationAutoScaling_ECSService")
 
 
 def scaling_statements(config: Config) -> list[Statement]:
@@ -437,8 +438,8 @@ def cloudformation_policy(config: Config) -> PolicyDocument:
                             Sub(f"{ecs}:task-definition/{config.family}:*")]),
         Statement(Sid="TaskDefinitions", Effect=Allow, Action=actions(TASK_DEFINITION_CHANGES),
                   Resource=["*"]),
-        Statement(Sid="ExecutionRoles", Effect=Allow, Action=actions(execution_role_changes(config)),
-                  Resource=roles),
+        Statement(Sid="ExecutionRoles", Effect=Allow,
+                  Action=actions(execution_role_changes(config)), Resource=roles),
         Statement(Sid="ExecutionRolesGetOnlyTheTaskExecutionPolicy", Effect=Allow,
                   Action=actions(EXECUTION_ROLE_POLICY_CHANGES), Resource=roles,
                   Condition=Condition(ArnEquals("iam:PolicyARN", TASK_EXECUTION_POLICY))),

@@ -351,7 +351,8 @@ def service_template(config: Config, color: str) -> Template:
     encryption = ({"KmsKeyId": config.service.log_kms_key_arn}
                   if config.service.log_kms_key_arn else {})
     log_group = template.add_resource(logs.LogGroup(
-        "LogGroup", RetentionInDays=config.service.log_retention_days, Tags=tags(config, **{"stackswap:color": color}),
+        "LogGroup", RetentionInDays=config.service.log_retention_days,
+        Tags=tags(config, **{"stackswap:color": color}),
         **encryption))
     role = add_execution_role(template, config)
     task_definition = add_task_definition(template, config, color, params, role, log_group)

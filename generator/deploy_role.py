@@ -78,6 +78,8 @@ ALARM_READS = ("cloudwatch:DescribeAlarms",)
 UNSCOPED_READS = ("ecs:DescribeTaskDefinition", "elasticloadbalancing:DescribeListeners",
                   "elasticloadbalancing:DescribeRules", "elasticloadbalancing:DescribeTargetHealth",
                   "ecr:DescribeImages")
+# Only with service.autoscaling: `status` shows each colour's scaling bounds.
+SCALING_TARGET_READS = ("application-autoscaling:DescribeScalableTargets",)
 DEPLOY_ACTIONS = (STACK_READS + STACK_CHANGES + ALB_STACK_ACTIONS + SERVICE_READS + LOCK_ACTIONS
                   + ALARM_READS + UNSCOPED_READS)
 
@@ -151,7 +153,8 @@ def deploy_policy(config: Config, cloudformation_role: iam.Role) -> PolicyDocume
                   Resource=[lock_arn(config)]),
         *alarm_statements(config),
         Statement(Sid="ReadWithoutResourceLevelPermissions", Effect=Allow,
-                  Action=actions(UNSCOPED_READS), Resource=["*"]),
+                  Action=actions(UNSCOPED_READS + (SCALING_TARGET_READS if config.service
+                                                   .autoscaling else ())), Resource=["*"]),
         Statement(Sid="CloudFormationValidatesParameterTypes", Effect=Allow,
                   Action=actions(parameter_validation_reads(config)), Resource=["*"]),
     ])

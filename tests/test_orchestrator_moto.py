@@ -46,7 +46,7 @@ def test_deploy_updates_idle_color_then_swaps(deployed):
     document = status(deployed)
     assert document["live"] == "green" and document["idle"] == "blue"
     assert document["colors"]["green"]["image"] == "app:v2"
-    assert document["colors"]["green"]["healthy_targets"] == 1
+    assert document["colors"]["green"]["healthy_targets"] == 2  # one target per task
     assert document["colors"]["blue"]["stack_status"] == "CREATE_COMPLETE"
     # The live colour's stack was never updated by the deploy.
     assert deployed.aws.calls.count("UpdateStack") == 2  # green's image, then the ALB swap

@@ -623,3 +623,51 @@ def test_gaps_16_to_19_fixed_the_private_nlb_and_weighted_listener_stack_is_crea
     assert target["Target"] == {"Id": balancers["application"], "Port": 80}
     cfn.delete_stack(StackName="fixed")
     assert elbv2.describe_load_balancers()["LoadBalancers"] == []
+
+
+# Gap 22: Application Auto Scaling through CloudFormation.
+
+def _scaling_resources(cluster: str, service_arn: str, minimum: int = 2) -> dict:
+    return {
+        "Target": {"Type": "AWS::ApplicationAutoScaling::ScalableTarget", "Properties": {
+            "ServiceNamespace": "ecs", "ScalableDimension": "ecs:service:DesiredCount",
+            "ResourceId": f"service/{cluster}/{service_arn.rsplit('/', 1)[1]}",
+            "MinCapacity": minimum, "MaxCapacity": 6}},
+        "Cpu": {"Type": "AWS::ApplicationAutoScaling::ScalingPolicy", "Properties": {
+            "PolicyName": "cpu", "PolicyType": "TargetTrackingScaling",
+            "ScalingTargetId": {"Ref": "Target"},
+            "TargetTrackingScalingPolicyConfiguration": {
+                "TargetValue": 60.0, "PredefinedMetricSpecification": {
+                    "PredefinedMetricType": "ECSServiceAverageCPUUtilization"}}}},
+    }
+
+
+def test_gap_22_scalable_targets_and_policies_are_not_created(stacks, plain_moto):
+    config, cfn, _ = stacks
+    service = outputs(cfn, config.service_stack("blue"))["ServiceArn"]
+    scaling = client("application-autoscaling", cfn.meta.endpoint_url, cfn.meta.region_name)
+    assert _stack_error(cfn, "gap22", _scaling_resources(config.cluster, service)) is None
+    # Real CloudFormation registers the target and puts the policy.
+    assert scaling.describe_scalable_targets(ServiceNamespace="ecs")["ScalableTargets"] == []
+    assert scaling.describe_scaling_policies(ServiceNamespace="ecs")["ScalingPolicies"] == []
+
+
+def test_scalable_targets_and_policies_with_the_fix(stacks):
+    import json
+
+    config, cfn, _ = stacks
+    service = outputs(cfn, config.service_stack("blue"))["ServiceArn"]
+    scaling = client("application-autoscaling", cfn.meta.endpoint_url, cfn.meta.region_name)
+    assert _stack_error(cfn, "fixed", _scaling_resources(config.cluster, service)) is None
+    (target,) = scaling.describe_scalable_targets(ServiceNamespace="ecs")["ScalableTargets"]
+    assert (target["MinCapacity"], target["MaxCapacity"]) == (2, 6)
+    (policy,) = scaling.describe_scaling_policies(ServiceNamespace="ecs")["ScalingPolicies"]
+    assert policy["PolicyName"] == "cpu" and policy["ResourceId"] == target["ResourceId"]
+    # An update of MinCapacity updates the target in place (RegisterScalableTarget).
+    cfn.update_stack(StackName="fixed", TemplateBody=json.dumps(
+        {"Resources": _scaling_resources(config.cluster, service, minimum=4)}))
+    (target,) = scaling.describe_scalable_targets(ServiceNamespace="ecs")["ScalableTargets"]
+    assert target["MinCapacity"] == 4
+    cfn.delete_stack(StackName="fixed")
+    assert scaling.describe_scalable_targets(ServiceNamespace="ecs")["ScalableTargets"] == []
+    assert scaling.describe_scaling_policies(ServiceNamespace="ecs")["ScalingPolicies"] == []

@@ -9,7 +9,9 @@ changed or it `Ref`s a changed parameter directly. Real CloudFormation also re-a
 when a condition it uses (`Fn::If`) changes value, or when a resource it references gets a new
 physical id. Seen: the listeners' `Fn::If` on `LiveColor` is never re-evaluated, so a swap does
 nothing; an ECS service whose task definition was replaced keeps the old revision.
-Fix: extend moto's diff with those resources, in dependency order.
+Fix: extend moto's diff with those resources, and apply all of them in dependency order (moto
+keeps its diff's order, so a service whose DesiredCount changed with its image would be
+re-applied before its new task definition exists).
 
 Gap 2 — an ECS service updated through CloudFormation is pointed at the task-definition *family*
 (moto passes `TaskDefinition.family` to UpdateService), so DescribeServices shows "shop" instead
@@ -144,6 +146,11 @@ DeregisterScalableTarget / DeleteScalingPolicy on delete. The target's physical 
 CloudFormation's `<resource id>|<scalable dimension>|<namespace>`, what a policy's
 ScalingTargetId refers to.
 
+Gap 23 — Application Auto Scaling answers with `Content-Type: text/html` (its JSON body is
+right): a client that refuses web pages for API answers (stackswap does: an HTML answer means a
+proxy or a web server, not AWS) cannot read it. Real: `application/x-amz-json-1.1`, the
+protocol's media type. Fix: answer with that type.
+
 The sandbox's server installs every fix with both hooks; the tests' moto server installs them
 with none, so there gaps 8–11 and 13 are as moto has them.
 """
@@ -155,6 +162,8 @@ import functools
 import re
 from typing import TYPE_CHECKING, Any
 
+from moto.applicationautoscaling import models as scaling_models
+from moto.applicationautoscaling import responses as scaling_responses
 from moto.cloudformation import models as cfn_models
 from moto.cloudformation import parsing
 from moto.cloudformation import responses as cfn_responses
@@ -166,8 +175,7 @@ from moto.cloudformation.exceptions import (
 from moto.cloudformation.utils import generate_changeset_id, validate_create_change_set
 from moto.cloudwatch import models as cloudwatch_models
 from moto.cloudwatch import responses as cloudwatch_responses
-from moto.core.responses import ActionResult, EmptyResult
-from moto.applicationautoscaling import models as scaling_models
+from moto.core.responses import ActionResult, BaseResponse, EmptyResult
 from moto.ecs import models as ecs_models
 from moto.elbv2 import models as elbv2_models
 
@@ -255,8 +263,26 @@ def _build_resource_diff(self: Any, other_template: dict[str, Any],
             if name not in touched and current in _references(body):
                 touched.append(name)
                 queue.append(name)
-    diff["Modify"] = [name for name in touched if name not in diff["Add"]]
+    diff["Modify"] = [name for name in _dependency_order(touched, new)
+                      if name not in diff["Add"]]
     return diff
+
+
+def _dependency_order(names: list[str], resources: dict[str, Any]) -> list[str]:
+    """`names` with every resource after the ones it references (a service whose DesiredCount
+    and task definition both change is re-applied after the new task definition exists)."""
+    ordered: list[str] = []
+
+    def visit(name: str, path: tuple[str, ...]) -> None:
+        if name in ordered or name in path:
+            return
+        for reference in sorted(_references(resources.get(name, {})) & set(names)):
+            visit(reference, (*path, name))
+        ordered.append(name)
+
+    for name in names:
+        visit(name, ())
+    return ordered
 
 
 def _load_balancers(properties: dict[str, Any]) -> list[dict[str, Any]]:
@@ -1097,6 +1123,18 @@ class ScalingPolicy(_PlainResource):
                                                self.dimension)
 
 
+AMZ_JSON = "application/x-amz-json-1.1"
+
+
+def _scaling_call_action(self: Any) -> Any:
+    """Application Auto Scaling's answers as the JSON protocol's media type (gap 23)."""
+    # moto's own is inherited (BaseResponse.call_action): uninstall deletes this override.
+    status, headers, body = BaseResponse.call_action(self)
+    headers = {key: value for key, value in dict(headers).items()
+               if key.lower() != "content-type"}
+    return status, {**headers, "Content-Type": AMZ_JSON}, body
+
+
 PLAIN_MODELS = {model.cloudformation_type(): model
                 for model in (ListenerCertificate, ScalableTarget, ScalingPolicy)}
 
@@ -1235,6 +1273,9 @@ def _patches() -> dict[str, tuple[type, str, Any]]:
         # gap 19
         "target_group_create": (group, "create_from_cloudformation_json",
                                 classmethod(_target_group_create)),
+        # gap 23
+        "scaling_call_action": (scaling_responses.ApplicationAutoScalingResponse, "call_action",
+                                _scaling_call_action),
         # gap 20
         "parameter_list": (cfn_models.Stack, "parameter_list", property(_parameter_list)),
         # gap 21

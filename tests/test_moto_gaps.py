@@ -671,3 +671,17 @@ def test_scalable_targets_and_policies_with_the_fix(stacks):
     cfn.delete_stack(StackName="fixed")
     assert scaling.describe_scalable_targets(ServiceNamespace="ecs")["ScalableTargets"] == []
     assert scaling.describe_scaling_policies(ServiceNamespace="ecs")["ScalingPolicies"] == []
+
+
+def _scaling_media_type(aws) -> str:
+    scaling = client("application-autoscaling", aws.endpoint, aws.region)
+    answer = scaling.describe_scalable_targets(ServiceNamespace="ecs")
+    return answer["ResponseMetadata"]["HTTPHeaders"]["content-type"].split(";")[0]
+
+
+def test_gap_23_application_auto_scaling_answers_as_a_web_page(aws, plain_moto):
+    assert _scaling_media_type(aws) == "text/html"  # real: application/x-amz-json-1.1
+
+
+def test_application_auto_scaling_answers_as_json_with_the_fix(aws):
+    assert _scaling_media_type(aws) == "application/x-amz-json-1.1"

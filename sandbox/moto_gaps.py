@@ -37,7 +37,8 @@ no delete for CloudFormation-managed services. Fix: delete the service as Delete
 Gap 7 — "No updates are to be performed" is never raised for a stack with a list parameter
 (`List<AWS::EC2::Subnet::Id>`): moto compares the stack's parsed values (a Python list) with the
 request's (a comma-separated string), so an update that changes nothing runs as a real one. Fix:
-compare both as CloudFormation does, as the strings the caller sent.
+compare both as CloudFormation does, as the strings the caller sent (moto also keeps a `Number`
+parameter as a number: "2" sent again reads as changed).
 
 Gaps 8-11 and 13 are filled by the sandbox's emulators; moto_gaps only wires their hooks into
 moto (`install(stack_operations, target_health)`), so that this module is the one place that
@@ -379,8 +380,11 @@ def _task_definition_update(cls: Any, original_resource: Any, new_resource_name:
 
 
 def _as_sent(parameters: dict[str, Any]) -> dict[str, Any]:
-    return {key: ",".join(value) if isinstance(value, list) else value
-            for key, value in parameters.items()}
+    # moto keeps a list parameter as a list and a Number one as a number; CloudFormation
+    # compares what was sent: text.
+    return {key: ",".join(value) if isinstance(value, list)
+            else str(value) if isinstance(value, int | float) and not isinstance(value, bool)
+            else value for key, value in parameters.items()}
 
 
 def _validate_different_update(self: Any, incoming_params: list[dict[str, Any]] | None,

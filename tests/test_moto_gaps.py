@@ -268,9 +268,12 @@ def test_composite_alarms_with_the_fix(aws):
 
 
 def same_parameters(before: dict, subnets: tuple[str, ...]) -> list[dict]:
-    """Every parameter unchanged, the subnet list sent as its value (as stackswap sends it)."""
+    """Every parameter unchanged, the subnet list and the task count (a Number) sent as their
+    values (as stackswap sends them)."""
     return [{"ParameterKey": p["ParameterKey"], "ParameterValue": ",".join(subnets)}
             if p["ParameterKey"] == "Subnets" else
+            {"ParameterKey": p["ParameterKey"], "ParameterValue": p["ParameterValue"]}
+            if p["ParameterKey"] == "DesiredCount" else
             {"ParameterKey": p["ParameterKey"], "UsePreviousValue": True}
             for p in before["Parameters"]]
 

@@ -152,6 +152,12 @@ right): a client that refuses web pages for API answers (stackswap does: an HTML
 proxy or a web server, not AWS) cannot read it. Real: `application/x-amz-json-1.1`, the
 protocol's media type. Fix: answer with that type.
 
+Gap 24 — an `AWS::ECS::TaskDefinition` created through CloudFormation keeps only its family,
+containers, volumes and memory: `Cpu`, `NetworkMode`, `RequiresCompatibilities`,
+`ExecutionRoleArn`, `TaskRoleArn`, `RuntimePlatform` and `EphemeralStorage` are dropped, so
+DescribeTaskDefinition shows a task definition other than the one the template registered.
+Fix: register it with those, as RegisterTaskDefinition keeps them.
+
 The sandbox's server installs every fix with both hooks; the tests' moto server installs them
 with none, so there gaps 8–11 and 13 are as moto has them.
 """
@@ -177,6 +183,7 @@ from moto.cloudformation.utils import generate_changeset_id, validate_create_cha
 from moto.cloudwatch import models as cloudwatch_models
 from moto.cloudwatch import responses as cloudwatch_responses
 from moto.core.responses import ActionResult, BaseResponse, EmptyResult
+from moto.core.utils import pascal_to_camelcase, remap_nested_keys
 from moto.ecs import models as ecs_models
 from moto.elbv2 import models as elbv2_models
 
@@ -368,6 +375,28 @@ def _health_by_id_and_port(self: Any, target: dict[str, Any], ec2_backend: Any) 
             target["Id"], target.get("Port", self.port), self.health_check_port, "unused",
             "Target.NotRegistered", "Target is not registered to the target group")
     return _ORIGINALS["health_for"](self, target, ec2_backend)
+
+
+def _task_definition_create(cls: Any, resource_name: str, cloudformation_json: Any,
+                            account_id: str, region_name: str, **kwargs: Any) -> Any:
+    """A task definition with its task-level properties (gap 24), as RegisterTaskDefinition
+    keeps them."""
+    properties = cloudformation_json["Properties"]
+
+    def camel(value: Any) -> Any:
+        return remap_nested_keys(value, pascal_to_camelcase) if value else None
+
+    return ecs_models.ecs_backends[account_id][region_name].register_task_definition(
+        family=properties.get("Family", resource_name),
+        container_definitions=camel(properties.get("ContainerDefinitions")) or [],
+        volumes=camel(properties.get("Volumes")) or [],
+        network_mode=properties.get("NetworkMode"),
+        requires_compatibilities=properties.get("RequiresCompatibilities"),
+        cpu=properties.get("Cpu"), memory=properties.get("Memory"),
+        task_role_arn=properties.get("TaskRoleArn"),
+        execution_role_arn=properties.get("ExecutionRoleArn"),
+        runtime_platform=camel(properties.get("RuntimePlatform")),
+        ephemeral_storage=camel(properties.get("EphemeralStorage")))
 
 
 def _task_definition_update(cls: Any, original_resource: Any, new_resource_name: str,
@@ -1226,6 +1255,9 @@ def _patches() -> dict[str, tuple[type, str, Any]]:
                            classmethod(_service_create)),
         "service_update": (service, "update_from_cloudformation_json",
                            classmethod(_service_update)),
+        # gap 24
+        "task_definition_create": (ecs_models.TaskDefinition, "create_from_cloudformation_json",
+                                   classmethod(_task_definition_create)),
         # gap 3
         "task_definition_update": (ecs_models.TaskDefinition, "update_from_cloudformation_json",
                                    classmethod(_task_definition_update)),

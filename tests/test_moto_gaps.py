@@ -688,3 +688,33 @@ def test_gap_23_application_auto_scaling_answers_as_a_web_page(aws, plain_moto):
 
 def test_application_auto_scaling_answers_as_json_with_the_fix(aws):
     assert _scaling_media_type(aws) == "application/x-amz-json-1.1"
+
+
+def _task_platform(aws) -> dict:
+    import json
+
+    cfn = client("cloudformation", aws.endpoint, aws.region)
+    ecs = client("ecs", aws.endpoint, aws.region)
+    cfn.create_stack(StackName="gap24", TemplateBody=json.dumps({"Resources": {"Task": {
+        "Type": "AWS::ECS::TaskDefinition", "Properties": {
+            "Family": "gap24", "Cpu": "256", "Memory": "512", "NetworkMode": "awsvpc",
+            "RequiresCompatibilities": ["FARGATE"],
+            "TaskRoleArn": "arn:aws:iam::123456789012:role/task",
+            "RuntimePlatform": {"CpuArchitecture": "ARM64", "OperatingSystemFamily": "LINUX"},
+            "EphemeralStorage": {"SizeInGiB": 40},
+            "ContainerDefinitions": [{"Name": "app", "Image": "app:v1"}]}}}}))
+    task = ecs.describe_task_definition(taskDefinition="gap24")["taskDefinition"]
+    return {key: task.get(key) for key in ("runtimePlatform", "ephemeralStorage", "taskRoleArn",
+                                           "cpu")}
+
+
+def test_gap_24_task_definition_loses_its_task_level_properties(aws, plain_moto):
+    assert _task_platform(aws) == {"runtimePlatform": None, "ephemeralStorage": None,
+                                   "taskRoleArn": None, "cpu": None}
+
+
+def test_task_definition_keeps_them_with_the_fix(aws):
+    assert _task_platform(aws) == {
+        "runtimePlatform": {"cpuArchitecture": "ARM64", "operatingSystemFamily": "LINUX"},
+        "ephemeralStorage": {"sizeInGiB": 40},
+        "taskRoleArn": "arn:aws:iam::123456789012:role/task", "cpu": "256"}

@@ -68,6 +68,10 @@ STACK_CHANGES = ("cloudformation:CreateStack", "cloudformation:UpdateStack",
 ALB_STACK_ACTIONS = ("cloudformation:GetTemplate", "cloudformation:CreateChangeSet",
                      "cloudformation:DescribeChangeSet", "cloudformation:DeleteChangeSet",
                      "cloudformation:ExecuteChangeSet", "cloudformation:SetStackPolicy")
+# The service stacks: `stackswap diff` (and `deploy --dry-run`) previews an update through a
+# change set it creates, describes and deletes — never executes.
+SERVICE_STACK_PREVIEW = ("cloudformation:CreateChangeSet", "cloudformation:DescribeChangeSet",
+                         "cloudformation:DeleteChangeSet")
 SERVICE_READS = ("ecs:DescribeServices",)
 # The deploy lock, one SSM parameter (orchestrator/lock.py).
 LOCK_ACTIONS = ("ssm:GetParameter", "ssm:PutParameter", "ssm:DeleteParameter")
@@ -142,6 +146,8 @@ def deploy_policy(config: Config, cloudformation_role: iam.Role) -> PolicyDocume
                   Resource=stack_arns(config)),
         Statement(Sid="UpdateTheAlbStackFromTheConfig", Effect=Allow,
                   Action=actions(ALB_STACK_ACTIONS), Resource=stack_arns(config)[:1]),
+        Statement(Sid="PreviewTheServiceStacks", Effect=Allow,
+                  Action=actions(SERVICE_STACK_PREVIEW), Resource=stack_arns(config)[1:]),
         Statement(Sid="PassOnlyTheCloudFormationRole", Effect=Allow,
                   Action=[Action("iam", "PassRole")],
                   Resource=[GetAtt(cloudformation_role, "Arn")],

@@ -202,6 +202,11 @@ class Aws:
         with translated("GetCallerIdentity"):
             return self.client("sts").get_caller_identity()["Account"]
 
+    def caller_arn(self) -> str:
+        """Who these credentials are (GetCallerIdentity needs no permission)."""
+        with translated("GetCallerIdentity"):
+            return self.client("sts").get_caller_identity()["Arn"]
+
     # --- CloudFormation --------------------------------------------------------------------
 
     def describe_stack(self, name: str) -> Stack | None:
@@ -243,16 +248,17 @@ class Aws:
 
     # --- change sets (`stackswap update-alb`) -----------------------------------------------
 
-    def create_change_set(self, name: str, body: str, parameters: dict[str, str | None],
-                          role_arn: str | None = None) -> str:
-        """An UPDATE change set of the stack with `body`, named stackswap-update-alb-<random>;
-        a None parameter value keeps the stack's previous value. Returns its ARN."""
-        extra = {"RoleARN": role_arn} if role_arn else {}
+    def create_change_set(self, name: str, body: str | None, parameters: dict[str, str | None],
+                          role_arn: str | None = None, purpose: str = "update-alb") -> str:
+        """An UPDATE change set of the stack with `body` (None: the stack's own template),
+        named stackswap-<purpose>-<random>; a None parameter value keeps the stack's previous
+        value. Returns its ARN."""
+        extra: dict[str, Any] = {"RoleARN": role_arn} if role_arn else {}
+        extra |= {"TemplateBody": body} if body is not None else {"UsePreviousTemplate": True}
         with translated(f"CreateChangeSet {name}"):
             return self.client("cloudformation").create_change_set(
-                StackName=name, ChangeSetName=request_token("update-alb"),
-                ChangeSetType="UPDATE",
-                TemplateBody=body, Capabilities=["CAPABILITY_IAM"], **extra,
+                StackName=name, ChangeSetName=request_token(purpose),
+                ChangeSetType="UPDATE", Capabilities=["CAPABILITY_IAM"], **extra,
                 Parameters=[{"ParameterKey": k, "UsePreviousValue": True} if v is None
                             else {"ParameterKey": k, "ParameterValue": v}
                             for k, v in parameters.items()],
@@ -401,6 +407,38 @@ class Aws:
                 ServiceNamespace="ecs", ResourceIds=[resource_id],
                 ScalableDimension="ecs:service:DesiredCount")["ScalableTargets"]
         return found[0] if found else None
+
+    # --- a running service, read to write a config (`stackswap init --from-service`) ---------
+
+    def task_definition(self, task_definition: str) -> dict:
+        with translated("DescribeTaskDefinition"):
+            return self.client("ecs").describe_task_definition(
+                taskDefinition=task_definition)["taskDefinition"]
+
+    def target_group(self, arn: str) -> dict:
+        """A target group with its attributes (as {key: value} under "Attributes")."""
+        elbv2 = self.client("elbv2")
+        with translated("DescribeTargetGroups"):
+            (group,) = elbv2.describe_target_groups(TargetGroupArns=[arn])["TargetGroups"]
+        with translated("DescribeTargetGroupAttributes"):
+            attributes = elbv2.describe_target_group_attributes(TargetGroupArn=arn)["Attributes"]
+        return {**group, "Attributes": {a["Key"]: a["Value"] for a in attributes}}
+
+    def load_balancer(self, arn: str) -> dict:
+        with translated("DescribeLoadBalancers"):
+            (found,) = self.client("elbv2").describe_load_balancers(
+                LoadBalancerArns=[arn])["LoadBalancers"]
+        return found
+
+    def subnet_vpcs(self, subnet_ids: list[str]) -> dict[str, str]:
+        """Each subnet's VPC id."""
+        with translated("DescribeSubnets"):
+            subnets = self.client("ec2").describe_subnets(SubnetIds=subnet_ids)["Subnets"]
+        return {subnet["SubnetId"]: subnet["VpcId"] for subnet in subnets}
+
+    @property
+    def region(self) -> str | None:
+        return self.session.region_name
 
     def continue_update_rollback(self, name: str, skip: list[str],
                                  role_arn: str | None = None) -> None:

@@ -1,3 +1,4 @@
+# PYTHON_ARGCOMPLETE_OK (argcomplete's marker: this command completes; docs/operations.md)
 """The `stackswap` command: parse, load the config, observe, plan, (dry-run) run, report.
 
 Results go to stdout; progress and stack events to stderr. Every StackswapError becomes one line
@@ -12,7 +13,9 @@ import importlib.metadata
 import importlib.util
 import os
 import re
+import shlex
 import signal
+import socket
 import sys
 import threading
 import traceback
@@ -22,13 +25,14 @@ from functools import partial
 
 from generator.config import COLORS, REGION, Config, load_config
 from generator.errors import BadInput, StackswapError
-from orchestrator import probe, report
+from orchestrator import adopt, probe, report
 from orchestrator.aws import Aws, check_endpoint
 from orchestrator.errors import Interrupted, Refused
 from orchestrator.execute import Context, run, update_alb
 from orchestrator.lock import remove_lock
-from orchestrator.observe import observe
+from orchestrator.observe import observe, observe_stacks
 from orchestrator.plan import DeployRequest, plan_deploy, plan_promote, plan_recover
+from orchestrator.preview import run_diff
 from orchestrator.verify import smoke_target
 from orchestrator.wait import Clock, SystemClock
 
@@ -95,12 +99,18 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--endpoint-url", default=os.environ.get("AWS_ENDPOINT_URL"),
                         help="AWS endpoint (default: $AWS_ENDPOINT_URL; e.g. the sandbox)")
     common.add_argument("--debug", action="store_true", help="show tracebacks")
+    common.add_argument("--output", choices=("text", "json"), default="text",
+                        help="text (default; a live progress line on a terminal) or json: every "
+                        "event as one JSON object per line on stdout (docs/events.schema.json)")
 
     changing = Parser(add_help=False)
     changing.add_argument("--dry-run", action="store_true",
                           help="print the plan and change nothing")
     changing.add_argument("--wait", action="store_true",
                           help="wait for another stackswap run to finish instead of refusing")
+    changing.add_argument("--report", metavar="DIR",
+                          help="write report.md and report.html of the run to DIR (and the "
+                          "Markdown to $GITHUB_STEP_SUMMARY when it is set)")
 
     parser = Parser(prog="stackswap", description="Blue/green deployments for Amazon ECS with "
                     "CloudFormation stack updates.",
@@ -111,16 +121,25 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"stackswap {installed_version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
                                      parser_class=Parser)
-    deploy = commands.add_parser(
-        "deploy", parents=[common, changing], help="deploy an image to the idle colour, verify "
-        "it, and swap it live", description="Update the idle colour's stack with IMAGE, verify "
-        "it behind :8080, then swap :80 and :8080. The first deploy creates the stacks.")
-    deploy.add_argument("--image", required=True, type=image_argument,
-                        help="image with tag or digest")
-    deploy.add_argument("--color", choices=COLORS,
-                        help="colour to deploy to (default: the idle one; never the live one)")
-    deploy.add_argument("--no-swap", action="store_true",
-                        help="stop after verifying; promote later with `stackswap swap`")
+    deploying = Parser(add_help=False)
+    deploying.add_argument("--image", required=True, type=image_argument,
+                           help="image with tag or digest")
+    deploying.add_argument("--color", choices=COLORS,
+                           help="colour to deploy to (default: the idle one; never the live one)")
+    deploying.add_argument("--no-swap", action="store_true",
+                           help="stop after verifying; promote later with `stackswap swap`")
+    commands.add_parser(
+        "deploy", parents=[common, changing, deploying], help="deploy an image to the idle "
+        "colour, verify it, and swap it live", description="Update the idle colour's stack with "
+        "IMAGE, verify it behind :8080, then swap :80 and :8080. The first deploy creates the "
+        "stacks. With --dry-run: the plan and what CloudFormation would change (as `diff`).")
+    commands.add_parser(
+        "diff", parents=[common, deploying],
+        help="what `deploy` would change: the plan, CloudFormation's change sets, traffic, images",
+        description="Plan the deploy of IMAGE, then ask CloudFormation what it would change in "
+        "each stack: a change set is created, described and deleted for every stack the deploy "
+        "would update (never executed), the swap included. Shows the traffic on production and "
+        "test before -> after and the image of each colour. Changes nothing; takes no lock.")
     promote = Parser(add_help=False)
     promote.add_argument("--to", choices=COLORS, dest="to_color",
                          help="the colour that must end up live; when it already is, nothing "
@@ -150,6 +169,17 @@ def build_parser() -> argparse.ArgumentParser:
     status = commands.add_parser("status", parents=[common],
                                  help="colours, images, health, listeners, drift")
     status.add_argument("--json", action="store_true", help="machine-readable output")
+    init = commands.add_parser(
+        "init", parents=[common],
+        help="write a commented config: the example, or one read from a running ECS service",
+        description="Write the environment config to --config (default stackswap.toml): the "
+        "commented example, or with --from-service the values read from a running ECS service "
+        "(network, port, CPU and memory, health check), with a comment on each and on what "
+        "could not be inferred. An existing file is never replaced without --force.")
+    init.add_argument("--from-service", metavar="CLUSTER/SERVICE",
+                      help="read the running service SERVICE of cluster CLUSTER (its region: "
+                      "--region, else AWS_REGION)")
+    init.add_argument("--force", action="store_true", help="replace the file if it exists")
     commands.add_parser("sandbox", add_help=False,
                         help="the local sandbox: up, down, status, fail-next-update, demo")
     return parser
@@ -177,6 +207,27 @@ def unlock(ctx: Context, force: bool) -> int:
     return 0
 
 
+def init(args: argparse.Namespace, connect_aws: ConnectAws) -> int:
+    if os.path.exists(args.config) and not args.force:  # before any AWS call
+        raise Refused(f"{args.config} exists; not overwriting it (--force to replace it)")
+    if args.from_service is None:
+        text, said = adopt.example_config(), "the commented example"
+    else:
+        cluster, service = adopt.parse_service(args.from_service)
+        aws = connect_aws(args.region, args.profile, check_endpoint(args.endpoint_url))
+        region = args.region or aws.region
+        if not region:
+            raise BadInput("init --from-service needs the service's region: --region REGION "
+                           "(or AWS_REGION)")
+        found = adopt.infer(aws, cluster, service, region)
+        text, said = adopt.render(found), (f"read from {args.from_service}; "
+                                           f"{len(found.unknown)} things to check are listed "
+                                           f"at its top")
+    adopt.write_new(args.config, text, args.force)
+    report.print_result(f"wrote {args.config} ({said})")
+    return 0
+
+
 # `status` asks the test URL once, briefly: it reports, it does not verify.
 STATUS_PROBE_SECONDS = 3.0
 
@@ -198,9 +249,11 @@ def status(ctx: Context, as_json: bool) -> int:
 
 
 def command(args: argparse.Namespace, ctx_holder: list[Context], connect_aws: ConnectAws,
-            clock: Clock) -> int:
+            clock: Clock, log: report.Log | None = None) -> int:
+    if args.command == "init":
+        return init(args, connect_aws)
     config, aws = connect(args, connect_aws)
-    ctx = Context(aws, config, clock, report.Log())
+    ctx = Context(aws, config, clock, log or report.Log())
     ctx_holder.append(ctx)
     if args.command == "status":
         return status(ctx, args.json)
@@ -211,7 +264,7 @@ def command(args: argparse.Namespace, ctx_holder: list[Context], connect_aws: Co
     # The commands that move traffic first compare the ALB stack with the config.
     ctx.compare_alb = args.command in {"deploy", "swap", "rollback"}
     alarms = config.deploy.alarms
-    if args.command == "deploy":
+    if args.command in ("deploy", "diff"):
         image_found, unchecked = aws.image_exists(args.image)
         if unchecked:
             ctx.log.say(f"note: {unchecked}")
@@ -226,6 +279,8 @@ def command(args: argparse.Namespace, ctx_holder: list[Context], connect_aws: Co
     else:
         make_plan = partial(plan_promote, action=args.command, alarm_names=alarms,
                             to_color=args.to_color)
+    if args.command == "diff" or (args.command == "deploy" and args.dry_run):
+        return run_diff(ctx, make_plan, dry_run=args.command == "deploy")
     return run(ctx, make_plan, command=args.command, dry_run=args.dry_run,
                wait_for_lock=args.wait)
 
@@ -235,13 +290,34 @@ def main(argv: list[str] | None = None, *, connect_aws: ConnectAws = Aws.connect
     """The CLI. Tests hand in `connect_aws` (an Aws whose botocore session carries their event
     hooks) and `clock`; users never do."""
     argv = sys.argv[1:] if argv is None else argv
+    if "_ARGCOMPLETE" in os.environ:  # the shell asks for completions: answer, then exit
+        complete()
     if argv[:1] == ["sandbox"]:
         return sandbox(argv[1:])
     args = build_parser().parse_args(argv)
+    clock = clock or SystemClock()
+    recorder = report.Recorder() if getattr(args, "report", None) else None
+    log = report.make_log(args.output, clock, recorder)
     holder: list[Context] = []
+    code = 1
+    report.ACTIVE.append(log)
+    try:
+        log.emit("start", command=args.command, argv=list(argv), version=installed_version())
+        code = guarded(args, holder, connect_aws, clock, log)
+        return code
+    finally:
+        log.emit("end", exit_code=code)
+        report.ACTIVE.remove(log)
+        if recorder is not None:
+            write_report(args, list(argv), holder, recorder, code)
+
+
+def guarded(args: argparse.Namespace, holder: list[Context], connect_aws: ConnectAws,
+            clock: Clock, log: report.Log) -> int:
+    """The command, with every way out mapped to its exit code and one line."""
     try:
         with stop_signals_interrupt():
-            return command(args, holder, connect_aws, clock or SystemClock())
+            return command(args, holder, connect_aws, clock, log)
     except StackswapError as error:
         if args.debug:
             traceback.print_exc()
@@ -301,3 +377,58 @@ def console() -> int:
         return main()
     finally:  # also after argparse's own exits (--help, a bad flag)
         gc.freeze()
+
+
+# --- `--report DIR` ------------------------------------------------------------------------------
+
+def ci_run_url(environ: dict[str, str]) -> str | None:
+    """The GitHub Actions run this is part of (its default environment variables), if any."""
+    keys = ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_RUN_ID")
+    if not all(environ.get(key) for key in keys):
+        return None
+    server, repository, run_id = (environ[key] for key in keys)
+    attempt = environ.get("GITHUB_RUN_ATTEMPT")
+    return f"{server}/{repository}/actions/runs/{run_id}" + (
+        f"/attempts/{attempt}" if attempt else "")
+
+
+def write_report(args: argparse.Namespace, argv: list[str], holder: list[Context],
+                 recorder: report.Recorder, code: int) -> None:
+    """report.md and report.html in --report DIR (and $GITHUB_STEP_SUMMARY): who ran what, from
+    where, what happened, and how to undo it. A report that cannot be written is a note."""
+    ctx = holder[0] if holder else None
+    caller, after = "unknown (no AWS connection was made)", None
+    if ctx is not None:
+        try:
+            caller = ctx.aws.caller_arn()
+        except StackswapError as error:
+            caller = f"unknown ({error.message})"
+        try:
+            after = observe_stacks(ctx.aws, ctx.config)
+        except StackswapError as error:
+            report.error_line(f"note: the report cannot say what the run left ({error.message})")
+    meta = {
+        "command": shlex.join(["stackswap", *argv]), "subcommand": args.command,
+        "exit_code": code, "config": args.config,
+        "environment": ctx.config.name if ctx else None, "caller": caller,
+        "host": socket.gethostname(), "ci_run": ci_run_url(dict(os.environ)),
+        "version": installed_version(),
+        "before": report.traffic_document(ctx.first_observed) if ctx and ctx.first_observed
+        else None,
+        "after": report.traffic_document(after) if after is not None else None,
+    }
+    try:
+        markdown = report.write_report(args.report, meta, recorder.events)
+        if summary_path := os.environ.get("GITHUB_STEP_SUMMARY"):
+            with open(summary_path, "a", encoding="utf-8") as summary:
+                summary.write(markdown + "\n")
+    except OSError as error:
+        report.error_line(f"note: could not write the report to {args.report}: {error}")
+
+
+def complete() -> None:
+    """Shell completion (argcomplete), imported only when the shell's completion hook runs the
+    command with _ARGCOMPLETE set: an ordinary start never loads it."""
+    import argcomplete
+
+    argcomplete.autocomplete(build_parser())

@@ -130,6 +130,8 @@ class Context:
     # deploy: each observation also reads both services (the live colour's desired count for
     # capacity matching) and their task definitions (what changed: observe_for_deploy).
     observe_services: bool = False
+    # The run's first observation: what traffic and images were before it (its report).
+    first_observed: Observed | None = None
 
     def where_interrupted(self) -> str:
         if self.current:
@@ -351,6 +353,8 @@ def verify(step: Verify, ctx: Context) -> None:
             problems = [f"its state cannot be read ({error.message})"]
         except Refused as error:  # access denied: health that cannot be read is not health
             problems = [f"its state cannot be read ({error.message})"]
+        if fresh is not None:
+            ctx.log.health(step.color, fresh, problems)
         if not problems:
             break
         if fresh is not None:
@@ -542,8 +546,13 @@ HANDLERS: dict[type, Callable[[Step, Context], None]] = {
 
 def execute(plan: Plan, ctx: Context) -> None:
     for number, step in enumerate(plan.steps, 1):
-        ctx.log.say(f"[{number}/{len(plan.steps)}] {step.describe()}")
-        HANDLERS[type(step)](step, ctx)
+        ctx.log.phase_start(number, len(plan.steps), step)
+        began, outcome = ctx.clock.now(), "failed"
+        try:
+            HANDLERS[type(step)](step, ctx)
+            outcome = "done"
+        finally:
+            ctx.log.phase_end(number, len(plan.steps), step, outcome, ctx.clock.now() - began)
 
 
 # --- a command: plan, lock, plan again under the lock, run --------------------------------------
@@ -583,6 +592,8 @@ def observe_now(ctx: Context) -> Observed:
     ctx.observed = observe_stacks(ctx.aws, ctx.config, ctx.compare_alb)
     if ctx.observe_services:
         ctx.observed = observe_for_deploy(ctx.aws, ctx.config, ctx.observed)
+    if ctx.first_observed is None:
+        ctx.first_observed = ctx.observed
     return ctx.observed
 
 

@@ -4,37 +4,85 @@
 from __future__ import annotations
 
 import json
+import shlex
 import sys
 from dataclasses import dataclass
-from typing import TextIO
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
 
 from generator.config import Config
 from generator.interface import OUTPUT_PRIVATE_DNS_NAME
 from orchestrator.model import ColorState, Observed, StackEvent
 
+if TYPE_CHECKING:
+    from orchestrator.wait import Clock
+
+# The log of the run in progress (cli.main activates it): print_result goes through it.
+ACTIVE: list[Log] = []
+
 
 class Log:
-    """What is happening, to stderr, as it happens."""
+    """What is happening, as it happens: each event goes to every sink (the text on stderr by
+    default; JSON lines on stdout with --output json; a Recorder for --report)."""
 
-    def __init__(self, stream: TextIO | None = None) -> None:
+    def __init__(self, stream: TextIO | None = None, *, sinks: list | None = None,
+                 clock: Clock | None = None) -> None:
         self.stream = stream or sys.stderr
+        self.sinks = sinks if sinks is not None else [TextSink(self.stream)]
+        self.clock = clock
+        self.started = clock.now() if clock else 0.0
+
+    def emit(self, kind: str, **fields: object) -> None:
+        """One event (docs/events.schema.json) to every sink."""
+        elapsed = round(self.clock.now() - self.started, 3) if self.clock else 0.0
+        event = {"type": kind, "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
+                 "elapsed": elapsed, **fields}
+        for sink in self.sinks:
+            sink.emit(event)
 
     def say(self, message: str) -> None:
-        print(message, file=self.stream, flush=True)
+        self.emit("message", text=message)
 
     def event(self, stack: str, event: StackEvent) -> None:
-        when = event.timestamp.strftime("%H:%M:%S") if event.timestamp else ""
-        reason = f"  {event.reason}" if event.reason else ""
-        self.say(f"  {when} {stack} {event.logical_id} {event.status}{reason}")
+        self.emit("stack_event", stack=stack, logical_id=event.logical_id,
+                  resource_type=event.resource_type, status=event.status, reason=event.reason,
+                  timestamp=event.timestamp.isoformat() if event.timestamp else None)
 
+    def phase_start(self, number: int, total: int, step: object) -> None:
+        self.emit("phase_start", number=number, total=total, step=type(step).__name__,
+                  text=step.describe())
+
+    def phase_end(self, number: int, total: int, step: object, outcome: str,
+                  seconds: float) -> None:
+        self.emit("phase_end", number=number, total=total, step=type(step).__name__,
+                  text=step.describe(), outcome=outcome, seconds=round(seconds, 3))
+
+    def health(self, color: str, state: ColorState | None, problems: list[str]) -> None:
+        """A sample of a colour being verified: tasks and targets now, what it still lacks."""
+        service = state.service if state is not None else None
+        health = state.health if state is not None else None
+        self.emit("health", color=color,
+                  running=service.running if service else None,
+                  desired=service.desired if service else None,
+                  healthy=health.healthy if health else None,
+                  unhealthy=health.unhealthy if health else None,
+                  targets=(health.healthy + health.unhealthy + health.transient
+                           if health else None),
+                  waiting_for=problems[0] if problems else None)
 
 def print_result(*lines: str) -> None:
-    """A command's result, to stdout."""
-    print("\n".join(lines))
+    """A command's result, to stdout (through the run's log while one is active)."""
+    if ACTIVE:
+        ACTIVE[-1].emit("result", lines=list(lines))
+    else:
+        print("\n".join(lines))
 
 
 def error_line(message: str) -> None:
     print(f"stackswap: {message}", file=sys.stderr)
+    if ACTIVE:  # for the JSON lines and the report; the text sink prints no line for it
+        ACTIVE[-1].emit("error", message=message)
 
 
 def plan_text(lines: list[str], dry_run: bool) -> list[str]:
@@ -220,3 +268,378 @@ def color_detail_lines(color: str, c: dict) -> list[str]:
 
 def status_json(document: dict) -> str:
     return json.dumps(document, indent=2)
+
+
+# --- event sinks: text (default), JSON lines (--output json), a recorder (--report) -------------
+
+ERASE_LINE = "\r\x1b[K"
+
+
+class TextSink:
+    """Events as the text lines stackswap has always printed: messages and stack events on
+    stderr, results on stdout. On a terminal a live progress line (phase, elapsed, healthy
+    targets) is redrawn in place under them; elsewhere only plain lines, no escape codes."""
+
+    def __init__(self, stream: TextIO, live: bool | None = None) -> None:
+        self.stream = stream
+        self.live = stream.isatty() if live is None else live
+        self.phase: dict | None = None
+        self.drawn = False
+
+    def emit(self, event: dict) -> None:
+        kind = event["type"]
+        if kind == "health":
+            if self.live:
+                self.draw(event)
+            return
+        if kind == "phase_start":
+            self.phase = event
+        line = event_text(event)
+        if line is None:
+            return
+        self.clear()
+        if kind == "result":
+            print(line, file=sys.stdout, flush=True)
+        else:
+            print(line, file=self.stream, flush=True)
+
+    def draw(self, event: dict) -> None:
+        self.stream.write(ERASE_LINE + progress_line(self.phase, event))
+        self.stream.flush()
+        self.drawn = True
+
+    def clear(self) -> None:
+        if self.drawn:
+            self.stream.write(ERASE_LINE)
+            self.drawn = False
+
+
+def progress_line(phase: dict | None, sample: dict) -> str:
+    """The live line: phase, its elapsed time, healthy targets x/y, tasks."""
+    parts = []
+    if phase is not None:
+        parts.append(f"[{phase['number']}/{phase['total']}] {phase['step']}")
+        parts.append(f"{sample['elapsed'] - phase['elapsed']:.0f}s")
+    parts.append(sample["color"])
+    if sample["targets"] is not None:
+        parts.append(f"healthy {sample['healthy']}/{sample['targets']} targets")
+    if sample["desired"] is not None:
+        parts.append(f"tasks {sample['running']}/{sample['desired']}")
+    return " · ".join(parts)
+
+
+def event_text(event: dict) -> str | None:
+    """An event as a text line (None: the event has no line of its own)."""
+    kind = event["type"]
+    if kind == "message":
+        return event["text"]
+    if kind == "stack_event":
+        when = event["timestamp"][11:19] if event["timestamp"] else ""
+        reason = f"  {event['reason']}" if event["reason"] else ""
+        return f"  {when} {event['stack']} {event['logical_id']} {event['status']}{reason}"
+    if kind == "phase_start":
+        return f"[{event['number']}/{event['total']}] {event['text']}"
+    if kind == "result":
+        return "\n".join(event["lines"])
+    return None
+
+
+class JsonSink:
+    """Every event as one JSON object per line on stdout (--output json)."""
+
+    def emit(self, event: dict) -> None:
+        print(json.dumps(event, default=str), file=sys.stdout, flush=True)
+
+
+class Recorder:
+    """Keeps every event of the run for its report (--report DIR)."""
+
+    def __init__(self) -> None:
+        self.events: list[dict] = []
+
+    def emit(self, event: dict) -> None:
+        self.events.append(event)
+
+
+def make_log(output: str, clock: Clock, recorder: Recorder | None = None) -> Log:
+    sinks: list = [JsonSink() if output == "json" else TextSink(sys.stderr)]
+    if recorder is not None:
+        sinks.append(recorder)
+    return Log(sys.stderr, sinks=sinks, clock=clock)
+
+
+# --- `stackswap diff` ------------------------------------------------------------------------
+
+def diff_text(document: dict, dry_run: bool = False) -> list[str]:
+    """The plan, then what CloudFormation would change in each stack, the traffic before and
+    after on production and test, and the image per colour."""
+    lines = plan_text(list(document["plan"]), dry_run)
+    lines.append("CloudFormation would change (change sets created, described, deleted):")
+    if not document["stacks"]:
+        lines.append("  no stack")
+    for stack in document["stacks"]:
+        if stack["operation"] == "create":
+            lines.append(f"  {stack['stack']}: created from the config's template")
+            continue
+        label = {"swap": "the swap's update"}.get(stack["operation"], "update")
+        if stack["status"] == "NO_CHANGES":
+            lines.append(f"  {stack['stack']} ({label}): nothing to change")
+            continue
+        if stack["status"] == "FAILED":
+            lines.append(f"  {stack['stack']} ({label}): CloudFormation could not make a "
+                         f"change set: {stack['reason']}")
+            continue
+        lines.append(f"  {stack['stack']} ({label}):")
+        lines += [f"    {change['text']}" for change in stack["changes"]]
+    lines.append("traffic:")
+    for path in ("production", "test"):
+        t = document["traffic"][path]
+        moved = "" if t["before"] != t["after"] else " (unchanged)"
+        lines.append(f"  {document['paths'][path]}: {t['before'] or 'nothing'} -> "
+                     f"{t['after'] or 'nothing'}{moved}")
+    lines.append("images:")
+    for color, image in document["images"].items():
+        moved = "" if image["before"] != image["after"] else " (unchanged)"
+        lines.append(f"  {color}: {image['before'] or '-'} -> {image['after'] or '-'}{moved}")
+    return lines
+
+
+def print_diff(document: dict, dry_run: bool) -> None:
+    if ACTIVE:
+        ACTIVE[-1].emit("result", lines=diff_text(document, dry_run), diff=document)
+    else:
+        print("\n".join(diff_text(document, dry_run)))
+
+
+# --- deploy reports (--report DIR, $GITHUB_STEP_SUMMARY) -----------------------------------------
+
+def traffic_document(observed: Observed) -> dict:
+    """Where traffic goes and which image each colour has: a report's before and after."""
+    return {"production": observed.live_color, "test": observed.test_color,
+            "paths": {"production": observed.paths.production, "test": observed.paths.test},
+            "images": {color: state.image_parameter
+                       for color, state in observed.colors.items()}}
+
+
+def undo_command(meta: dict) -> str:
+    """The exact command that puts back what the run changed (or why there is none)."""
+    before, after = meta["before"], meta["after"]
+    config = shlex.quote(meta["config"])
+    if before is None or after is None:
+        return "unknown: the state before or after the run could not be read (stackswap status)"
+    if before["production"] is None:
+        return "none: nothing served production before this run"
+    if after["production"] and after["production"] != before["production"]:
+        verb = "swap" if meta["subcommand"] == "rollback" else "rollback"
+        return f"stackswap {verb} --config {config} --to {before['production']}"
+    commands = [f"stackswap deploy --config {config} --image {shlex.quote(image)} --color "
+                f"{color} --no-swap"
+                for color, image in before["images"].items()
+                if image and after["images"].get(color) != image
+                and color != after["production"]]
+    return " && ".join(commands) or "none: production and both colours are as before the run"
+
+
+def timeline(events: list[dict]) -> list[dict]:
+    """The phases of the run, each with its start (seconds into the run), duration, outcome."""
+    phases: list[dict] = []
+    for event in events:
+        if event["type"] == "phase_start":
+            phases.append({"number": event["number"], "total": event["total"],
+                           "text": event["text"], "start": event["elapsed"],
+                           "seconds": None, "outcome": "unfinished"})
+        elif event["type"] == "phase_end" and phases:
+            phases[-1] |= {"seconds": event["seconds"], "outcome": event["outcome"]}
+    return phases
+
+
+def report_context(meta: dict, events: list[dict]) -> dict:
+    end = next((e for e in reversed(events) if e["type"] == "end"), None)
+    errors = [e["message"] for e in events if e["type"] == "error"]
+    results = [line for e in events if e["type"] == "result" for line in e["lines"]]
+    outcome = "succeeded" if meta["exit_code"] == 0 else f"failed (exit {meta['exit_code']})"
+    return {
+        "meta": meta, "outcome": outcome, "undo": undo_command(meta),
+        "phases": timeline(events),
+        "stack_events": [e for e in events if e["type"] == "stack_event"],
+        "health": [e for e in events if e["type"] == "health"],
+        "messages": [e for e in events if e["type"] == "message"],
+        "results": results, "errors": errors,
+        "started": events[0]["time"] if events else "", "seconds": end["elapsed"] if end else 0,
+    }
+
+
+def md_cell(value: object) -> str:
+    return str("" if value is None else value).replace("|", "\\|").replace("\n", " ")
+
+
+REPORT_MD = """\
+# stackswap {{ meta.subcommand }} {{ meta.environment or "" }}: {{ outcome }}
+
+| | |
+|---|---|
+| command | `{{ meta.command }}` |
+| who | {{ meta.caller | cell }} |
+| from | {{ meta.host | cell }}{% if meta.ci_run %} ([CI run]({{ meta.ci_run }})){% endif %} |
+| started | {{ started }} ({{ "%.1f" | format(seconds) }} s) |
+| stackswap | {{ meta.version | cell }} |
+| undo | `{{ undo }}` |
+{% if errors %}
+**Error:** {{ errors | join("; ") | cell }}
+{% endif %}
+## Traffic
+| | before | after |
+|---|---|---|
+{% for path in ("production", "test") -%}
+| {{ path }} | {{ (meta.before or {}).get(path) or "-" }} \
+| {{ (meta.after or {}).get(path) or "-" }} |
+{% endfor -%}
+{% for color in ((meta.after or meta.before or {}).get("images") or {}) -%}
+| image of {{ color }} | {{ ((meta.before or {}).get("images") or {}).get(color) or "-" | cell }} \
+| {{ ((meta.after or {}).get("images") or {}).get(color) or "-" | cell }} |
+{% endfor %}
+## Timeline
+| # | phase | start (s) | duration (s) | outcome |
+|---|---|---|---|---|
+{% for p in phases -%}
+| {{ p.number }}/{{ p.total }} | {{ p.text | cell }} | {{ "%.1f" | format(p.start) }} \
+| {{ "%.1f" | format(p.seconds) if p.seconds is not none else "-" }} | {{ p.outcome }} |
+{% endfor %}
+{% if results %}
+## Result
+```
+{{ results | join("\n") }}
+```
+{% endif %}
+<details><summary>Stack events ({{ stack_events | length }})</summary>
+
+| time | stack | resource | status | reason |
+|---|---|---|---|---|
+{% for e in stack_events -%}
+| {{ e.timestamp or "" }} | {{ e.stack }} | {{ e.logical_id }} | {{ e.status }} \
+| {{ e.reason | cell }} |
+{% endfor %}
+</details>
+
+<details><summary>Health samples ({{ health | length }})</summary>
+
+| at (s) | colour | healthy / targets | tasks | waiting for |
+|---|---|---|---|---|
+{% for h in health -%}
+| {{ "%.1f" | format(h.elapsed) }} | {{ h.color }} | {{ h.healthy if h.healthy is not none \
+else "-" }}/{{ h.targets if h.targets is not none else "-" }} | \
+{{ h.running if h.running is not none else "-" }}/{{ h.desired if h.desired is not none \
+else "-" }} | {{ h.waiting_for | cell }} |
+{% endfor %}
+</details>
+"""
+
+REPORT_HTML = """\
+<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>stackswap {{ meta.subcommand }} {{ meta.environment or "" }}: {{ outcome }}</title>
+<style>
+body { font: 14px/1.45 system-ui, sans-serif; margin: 2rem auto; max-width: 72rem;
+       padding: 0 1rem; color: #1b1f24; }
+h1 { font-size: 1.4rem; } h2 { font-size: 1.1rem; margin-top: 2rem; }
+table { border-collapse: collapse; width: 100%; margin: .5rem 0; }
+th, td { border: 1px solid #d0d7de; padding: .3rem .5rem; text-align: left;
+         vertical-align: top; }
+th { background: #f6f8fa; } code, pre { font: 13px ui-monospace, monospace; }
+pre { background: #f6f8fa; padding: .75rem; overflow-x: auto; }
+.ok { color: #1a7f37; } .bad { color: #cf222e; }
+.bar { background: #54aeff; height: .8rem; min-width: 2px; }
+.bar.failed { background: #cf222e; }
+</style>
+</head>
+<body>
+<h1>stackswap {{ meta.subcommand }} {{ meta.environment or "" }}:
+<span class="{{ 'ok' if meta.exit_code == 0 else 'bad' }}">{{ outcome }}</span></h1>
+<table>
+<tr><th>command</th><td><code>{{ meta.command }}</code></td></tr>
+<tr><th>who</th><td>{{ meta.caller }}</td></tr>
+<tr><th>from</th><td>{{ meta.host }}{% if meta.ci_run %}
+ (<a href="{{ meta.ci_run }}">CI run</a>){% endif %}</td></tr>
+<tr><th>started</th><td>{{ started }} ({{ "%.1f" | format(seconds) }} s)</td></tr>
+<tr><th>stackswap</th><td>{{ meta.version }}</td></tr>
+<tr><th>undo</th><td><code>{{ undo }}</code></td></tr>
+{% if errors %}<tr><th>error</th><td class="bad">{{ errors | join("; ") }}</td></tr>{% endif %}
+</table>
+<h2>Traffic</h2>
+<table>
+<tr><th></th><th>before</th><th>after</th></tr>
+{% for path in ("production", "test") %}
+<tr><th>{{ path }}</th><td>{{ (meta.before or {}).get(path) or "-" }}</td>
+<td>{{ (meta.after or {}).get(path) or "-" }}</td></tr>
+{% endfor %}
+{% for color in ((meta.after or meta.before or {}).get("images") or {}) %}
+<tr><th>image of {{ color }}</th>
+<td>{{ ((meta.before or {}).get("images") or {}).get(color) or "-" }}</td>
+<td>{{ ((meta.after or {}).get("images") or {}).get(color) or "-" }}</td></tr>
+{% endfor %}
+</table>
+<h2>Timeline</h2>
+<table>
+<tr><th>#</th><th>phase</th><th>start (s)</th><th>duration (s)</th><th>outcome</th>
+<th style="width: 25%"></th></tr>
+{% for p in phases %}
+<tr><td>{{ p.number }}/{{ p.total }}</td><td>{{ p.text }}</td>
+<td>{{ "%.1f" | format(p.start) }}</td>
+<td>{{ "%.1f" | format(p.seconds) if p.seconds is not none else "-" }}</td>
+<td class="{{ 'ok' if p.outcome == 'done' else 'bad' }}">{{ p.outcome }}</td>
+<td><div class="bar {{ p.outcome }}" style="margin-left: {{ (100 * p.start / seconds) | round(1)
+ if seconds else 0 }}%; width: {{ (100 * (p.seconds or 0) / seconds) | round(1)
+ if seconds else 0 }}%"></div></td></tr>
+{% else %}<tr><td colspan="6">no phase ran</td></tr>
+{% endfor %}
+</table>
+{% if results %}<h2>Result</h2>
+<pre>{{ results | join("\n") }}</pre>{% endif %}
+<h2>Stack events ({{ stack_events | length }})</h2>
+<table>
+<tr><th>time</th><th>stack</th><th>resource</th><th>status</th><th>reason</th></tr>
+{% for e in stack_events %}
+<tr><td>{{ e.timestamp or "" }}</td><td>{{ e.stack }}</td><td>{{ e.logical_id }}</td>
+<td>{{ e.status }}</td><td>{{ e.reason }}</td></tr>
+{% endfor %}
+</table>
+<h2>Health samples ({{ health | length }})</h2>
+<table>
+<tr><th>at (s)</th><th>colour</th><th>healthy / targets</th><th>tasks</th><th>waiting for</th>
+</tr>
+{% for h in health %}
+<tr><td>{{ "%.1f" | format(h.elapsed) }}</td><td>{{ h.color }}</td>
+<td>{{ h.healthy if h.healthy is not none else "-" }} /
+{{ h.targets if h.targets is not none else "-" }}</td>
+<td>{{ h.running if h.running is not none else "-" }} /
+{{ h.desired if h.desired is not none else "-" }}</td><td>{{ h.waiting_for or "" }}</td></tr>
+{% endfor %}
+</table>
+</body>
+</html>
+"""
+
+
+def render_report(meta: dict, events: list[dict]) -> tuple[str, str]:
+    """The report as Markdown and as a single HTML file (inline CSS, no script)."""
+    import jinja2  # only when a report is asked for
+
+    context = report_context(meta, events)
+    markdown_env = jinja2.Environment(autoescape=False, keep_trailing_newline=True)
+    markdown_env.filters["cell"] = md_cell
+    html_env = jinja2.Environment(autoescape=True, keep_trailing_newline=True)
+    return (markdown_env.from_string(REPORT_MD).render(context),
+            html_env.from_string(REPORT_HTML).render(context))
+
+
+def write_report(directory: str, meta: dict, events: list[dict]) -> str:
+    """Write report.md and report.html into `directory` (made if missing); the Markdown."""
+    markdown, html = render_report(meta, events)
+    folder = Path(directory)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "report.md").write_text(markdown, encoding="utf-8")
+    (folder / "report.html").write_text(html, encoding="utf-8")
+    return markdown

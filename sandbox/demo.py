@@ -11,6 +11,7 @@ Every command is the real `stackswap` CLI in a subprocess; exit 0 only if every 
 from __future__ import annotations
 
 import os
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -44,6 +45,8 @@ class RequestLoop:
     """GET the production URL as fast as it answers, counting failures."""
 
     url: str
+    # https: the TLS context that verifies the sandbox's certificate (its CA)
+    context: ssl.SSLContext | None = None
     sent: int = 0
     failed: list[str] = field(default_factory=list)
     answers: set[str] = field(default_factory=set)
@@ -54,7 +57,8 @@ class RequestLoop:
         while not self._stop.is_set() and time.monotonic() < deadline:
             self.sent += 1
             try:
-                with urllib.request.urlopen(self.url, timeout=5) as response:
+                with urllib.request.urlopen(self.url, timeout=5,
+                                            context=self.context) as response:
                     self.answers.add(response.read().decode().strip())
             except (urllib.error.URLError, OSError) as error:
                 self.failed.append(str(error))

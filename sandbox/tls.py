@@ -24,6 +24,10 @@ CERTIFICATE_FILE = "sandbox-server.pem"
 KEY_FILE = "sandbox-server.key"
 VALID_DAYS = 30
 
+# The test host a sandbox config uses in test_mode "host": the certificate covers it, as a real
+# one must cover the test host it is presented for (the smoke request sends it as the TLS name).
+TEST_HOST = "test.localhost"
+
 
 @dataclass(frozen=True)
 class Certificates:
@@ -75,7 +79,8 @@ def make_certificates() -> Certificates:
               .public_key(key.public_key()).serial_number(x509.random_serial_number())
               .not_valid_before(start).not_valid_after(end)
               .add_extension(x509.SubjectAlternativeName([
-                  x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                  x509.DNSName("localhost"), x509.DNSName(TEST_HOST),
+                  x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
                   critical=False)
               .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
               .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]),

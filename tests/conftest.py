@@ -32,7 +32,7 @@ os.environ.setdefault("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
 # starts that sandbox once.
 LONGEST_FIRST = ("tests/test_invariants.py", "tests/test_sandbox_cli.py")
 ONE_WORKER = ("tests/test_sandbox.py", "tests/test_e2e_sandbox.py",
-              "tests/test_sandbox_listeners.py")
+              "tests/test_sandbox_listeners.py", "tests/test_e2e_modes.py")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -41,6 +41,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         return LONGEST_FIRST.index(module) if module in LONGEST_FIRST else len(LONGEST_FIRST)
 
     items.sort(key=rank)
+
+
+# More modules with a module-scoped sandbox of their own (test_e2e_sandbox's fixture): one worker
+# each, like ONE_WORKER's.
+OWN_SANDBOX = ("tests/test_ecosystem_sandbox.py",)
 
 
 @pytest.hookimpl(optionalhook=True)  # `-p no:xdist` (one process) must still collect
@@ -56,7 +61,7 @@ def pytest_xdist_make_scheduler(config, log):
     class Groups(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
             module = nodeid.split("::")[0]
-            return module if module in ONE_WORKER else nodeid
+            return module if module in ONE_WORKER + OWN_SANDBOX else nodeid
 
     return Groups(config, log)
 

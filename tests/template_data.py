@@ -83,6 +83,8 @@ MODES: dict[str, dict[str, dict]] = {
     "http-port": {},
     "https-port": {"listener": _HTTPS},
     "http-host": {"listener": _HOST},
+    "https-host": {"listener": _HTTPS | _HOST},
+    "http-port-private": {"network": _SEPARATE_PRIVATE},
     "https-host-private": {"listener": _HTTPS | _HOST, "network": _SEPARATE_PRIVATE},
     # HTTPS with every optional safeguard the scanner looks for: ALB access logs, encrypted logs.
     "https-port-logs-kms": {"listener": _HTTPS | _ACCESS_LOGS,

@@ -171,7 +171,7 @@ def cycle(env, aws, capsys):
     ecr_image = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/app:v2"
     for argv in [("deploy", "--image", "app:v1"), ("deploy", "--image", ecr_image),
                  ("rollback",), ("swap",), ("status", "--json"),
-                 ("deploy", "--image", "app:v3", "--dry-run")]:
+                 ("deploy", "--image", "app:v3", "--dry-run"), ("diff", "--image", "app:v3")]:
         result = env.run(*argv, capsys=capsys)
         assert result.code == 0, (argv, result)
     # green is live now; the next deploy updates blue, and that update never finishes.
@@ -246,6 +246,9 @@ def test_stack_changes_are_scoped_to_the_three_stacks_of_the_environment():
         if cloudformation and statement["Sid"] == "UpdateTheAlbStackFromTheConfig":
             assert statement["Resource"] == [stack_arn("shop-elb")[:-len("4f1c2e70-0000-11ef-a")]
                                              + "*"], statement
+        elif cloudformation and statement["Sid"] == "PreviewTheServiceStacks":
+            assert set(statement["Resource"]) == expected - {
+                stack_arn("shop-elb")[:-len("4f1c2e70-0000-11ef-a")] + "*"}, statement
         elif cloudformation:
             assert set(statement["Resource"]) == expected, statement
     for action in ("CreateStack", "UpdateStack", "CancelUpdateStack", "DescribeStacks"):
@@ -259,9 +262,15 @@ def test_stack_changes_are_scoped_to_the_three_stacks_of_the_environment():
         assert not allows("DeployRole", f"cloudformation:{action}", stack_arn("shop-elb"))
     # `update-alb` changes the ALB stack through a change set and its stack policy: that stack
     # only, never a service stack.
-    for action in ("CreateChangeSet", "ExecuteChangeSet", "SetStackPolicy", "GetTemplate"):
+    for action in ("ExecuteChangeSet", "SetStackPolicy", "GetTemplate"):
         assert allows("DeployRole", f"cloudformation:{action}", stack_arn("shop-elb"))
         for other in ("shop-blue", "shop-green", "shop-staging-elb", "shop-deploy-role"):
+            assert not allows("DeployRole", f"cloudformation:{action}", stack_arn(other))
+    # `diff` previews every stack of the environment through change sets it never executes.
+    for action in ("CreateChangeSet", "DescribeChangeSet", "DeleteChangeSet"):
+        for name in STACKS:
+            assert allows("DeployRole", f"cloudformation:{action}", stack_arn(name))
+        for other in ("shop-staging-elb", "shop-blue-2", "shop-deploy-role"):
             assert not allows("DeployRole", f"cloudformation:{action}", stack_arn(other))
 
 

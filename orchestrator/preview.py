@@ -1,0 +1,108 @@
+"""`stackswap diff` and `deploy --dry-run`: what a plan would change, asked of CloudFormation.
+
+For each stack the plan would update, a change set is created with exactly the template and
+parameters the step would send, described, and deleted — never executed (an unexecuted change
+set changes nothing: "Change sets don't indicate whether CloudFormation will successfully
+update a stack", CloudFormation User Guide, "Update CloudFormation stacks using change sets").
+A swap is previewed as the parameter-only update of the ALB stack it is. Stacks the plan would
+create are named with the template's resources. Traffic and images before and after come from
+the plan and the observation: plain data, rendered by report.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from generator.interface import NO_RELEASE, PARAM_LIVE_COLOR, PARAM_ROLLBACK_RELEASE
+from orchestrator.execute import (
+    Context,
+    forget_change_set,
+    observe_now,
+    service_parameters,
+    settled_change_set,
+    template_body,
+)
+from orchestrator.model import ChangeSet, Observed
+from orchestrator.plan import CreateAlb, CreateService, Plan, Swap, UpdateService
+from orchestrator.report import print_diff
+
+
+def change_document(change_set: ChangeSet | None) -> dict:
+    if change_set is None:
+        return {"status": "NEW", "reason": "", "changes": []}
+    return {"status": "NO_CHANGES" if change_set.empty else change_set.status,
+            "reason": "" if change_set.empty else change_set.reason,
+            "changes": [{"action": c.action, "logical_id": c.logical_id,
+                         "resource_type": c.resource_type, "replacement": c.replacement,
+                         "properties": list(c.properties), "text": c.describe()}
+                        for c in change_set.changes]}
+
+
+def preview_change(ctx: Context, stack: str, body: str | None,
+                   parameters: dict[str, str | None]) -> ChangeSet:
+    """Create a change set, wait until CloudFormation has computed it, delete it."""
+    arn = ctx.aws.create_change_set(stack, body, parameters, ctx.role_arn, purpose="diff")
+    try:
+        return settled_change_set(ctx, arn)
+    finally:
+        forget_change_set(ctx, arn)
+
+
+def after_traffic(observed: Observed, plan: Plan) -> dict[str, str | None]:
+    """Which colour production and test forward to once the plan has run."""
+    production, test = observed.live_color, observed.test_color
+    for step in plan.steps:
+        if isinstance(step, CreateAlb):
+            production, test = step.live, ("green" if step.live == "blue" else "blue")
+        elif isinstance(step, Swap):
+            production, test = step.to_color, step.from_color
+    return {"production": production, "test": test}
+
+
+def preview(ctx: Context, plan: Plan) -> dict:
+    """The diff document (docs/operations.md, "Reviewing a deploy: stackswap diff")."""
+    config, observed = ctx.config, ctx.observed
+    stacks: list[dict] = []
+    images = {color: {"before": state.image_parameter, "after": state.image_parameter}
+              for color, state in observed.colors.items()}
+    for step in plan.steps:
+        if isinstance(step, CreateAlb):
+            stacks.append({"stack": config.alb_stack, "operation": "create",
+                           **change_document(None)})
+        elif isinstance(step, CreateService):
+            images[step.color]["after"] = step.image
+            stacks.append({"stack": config.service_stack(step.color), "operation": "create",
+                           **change_document(None)})
+        elif isinstance(step, UpdateService):
+            images[step.color]["after"] = step.image
+            name = config.service_stack(step.color)
+            state = observed.colors[step.color]
+            parameters = service_parameters(ctx, observed.alb, step.color, step.image,
+                                            state.stack, step.desired)
+            found = preview_change(ctx, name, template_body(config, step.color), parameters)
+            stacks.append({"stack": name, "operation": "update", **change_document(found)})
+        elif isinstance(step, Swap):
+            kept: dict[str, str | None] = dict.fromkeys(observed.alb.parameters)
+            parameters = {**kept, PARAM_LIVE_COLOR: step.to_color,
+                          PARAM_ROLLBACK_RELEASE: step.rollback_release or NO_RELEASE}
+            found = preview_change(ctx, config.alb_stack, None, parameters)
+            stacks.append({"stack": config.alb_stack, "operation": "swap",
+                           **change_document(found)})
+    after = after_traffic(observed, plan)
+    return {
+        "environment": config.name,
+        "plan": plan.lines(), "notes": list(plan.notes),
+        "stacks": stacks,
+        "traffic": {path: {"before": before, "after": after[path]}
+                    for path, before in (("production", observed.live_color),
+                                         ("test", observed.test_color))},
+        "paths": {"production": observed.paths.production, "test": observed.paths.test},
+        "images": images,
+    }
+
+
+def run_diff(ctx: Context, make_plan: Callable[[Observed], Plan], *, dry_run: bool) -> int:
+    """Plan without the lock (as a dry run does), then preview the plan's changes."""
+    plan = make_plan(observe_now(ctx))
+    print_diff(preview(ctx, plan), dry_run)
+    return 0

@@ -253,9 +253,9 @@ def _build_resource_diff(self: Any, other_template: dict[str, Any],
                          parameters: dict[str, Any] | None = None) -> dict[str, Any]:
     diff = _ORIGINALS["build_resource_diff"](self, other_template, parameters)
     new = other_template["Resources"]
-    changed_parameters = {
-        name for name, value in (parameters or {}).items()
-        if self.input_parameters.get(name) != value
+    changed_parameters = {  # compared as sent (gap 7): moto keeps numbers and lists parsed
+        name for name, value in _as_sent(parameters or {}).items()
+        if _as_sent(self.input_parameters).get(name) != value
     }
     changed_conditions = _changed_conditions(other_template, changed_parameters)
     touched = list(diff["Modify"]) + list(diff["Add"])

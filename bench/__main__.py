@@ -16,6 +16,7 @@ from pathlib import Path
 from bench import build, deploy, detection, report
 from orchestrator.wait import Schedule
 from sandbox.cli import running_sandbox
+from sandbox.settings import SandboxSettings
 
 RESULTS = Path(__file__).with_name("results.md")
 # Every timing knob of the sandbox at its floor, 0.01 s (the data plane's loop then costs about
@@ -108,6 +109,9 @@ def main(argv: list[str] | None = None) -> int:
         calls, lasted = deployer.count_calls()
         startup = deployer.startup_seconds()
         deploys = [deploy.run(deployer, setting, say=say) for setting in deploy_settings]
+        say("   a broken image …")
+        broken = deploy.broken_image(deployer, deploy_settings[0],
+                                     SandboxSettings().circuit_breaker_seconds)
         problems += deployer.problems
     say("3. make render …")
     render = build.render_times(RENDER_RUNS)
@@ -119,6 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     results = report.Report()
     report.detection_table(results, detections, args.detection_rounds)
     report.deploy_table(results, deploys)
+    report.broken_image_table(results, broken)
     report.build_table(results, render, suite)
     total = time.monotonic() - started
     for table in results.tables:

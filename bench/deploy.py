@@ -190,6 +190,37 @@ class Deployer:
                 raise RuntimeError(f"the sandbox refused /stack-seconds: {body}")
 
 
+@dataclass(frozen=True)
+class BrokenImageResult:
+    """`stackswap deploy` of an image whose health check fails (the sandbox's `-unhealthy`
+    images): how long until it exited, with which code, next to the sandbox's circuit-breaker
+    setting (the most a service stack update may wait for a steady service)."""
+
+    seconds: float
+    exit_code: int
+    circuit_breaker_seconds: float
+
+
+def broken_image(deployer: Deployer, setting: Setting,
+                 circuit_breaker_seconds: float) -> BrokenImageResult:
+    """One deploy of an unhealthy image with `setting`'s stack lengths, timed from the start of
+    the process to its exit; production must still answer the image it had (outside the
+    clock)."""
+    deployer.set_seconds(setting)
+    live = f"app:v{deployer.version}"
+    argv = [*command("stackswap"), "deploy", "--image", f"app:v{deployer.version + 1}-unhealthy"]
+    started = time.monotonic()
+    result = subprocess.run(argv, env=deployer.env, capture_output=True, text=True,
+                            timeout=RUN_TIMEOUT_SECONDS, stdin=subprocess.DEVNULL)
+    elapsed = time.monotonic() - started
+    if result.returncode != 4:
+        last = (result.stderr.strip().splitlines() or ["no output"])[-1]
+        deployer.problems.append(f"the unhealthy image's deploy exited {result.returncode}, "
+                                 f"not 4: {last}")
+    deployer._production_serves(live)
+    return BrokenImageResult(elapsed, result.returncode, circuit_breaker_seconds)
+
+
 def run(deployer: Deployer, setting: Setting,
         say: Callable[[str], None] = print) -> DeployResult:
     """`setting.rounds` rounds of one stackswap deploy and one CLI procedure, alternating which

@@ -13,7 +13,7 @@ from pathlib import Path
 import jinja2
 
 from bench.build import SuiteResult
-from bench.deploy import DeployResult
+from bench.deploy import BrokenImageResult, DeployResult
 from bench.detection import ToolResult
 from bench.stats import Target, maximum, median, seconds
 
@@ -25,6 +25,8 @@ INSTANT_RATIO_TARGET = 0.5
 REALISTIC_SOONER_TARGET_SECONDS = 20.0
 RENDER_TARGET_SECONDS = 1.5
 TEST_TARGET_SECONDS = 180.0
+# A broken image is caught within the sandbox's circuit-breaker setting plus this (issue 13).
+BROKEN_IMAGE_MARGIN_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -110,6 +112,19 @@ def deploy_table(report: Report, results: list[DeployResult]) -> None:
         "(min–max)",
         ["stack operations", "rounds", "stackswap deploy", "AWS CLI procedure",
          "stackswap / CLI", "CLI − stackswap", "target"], rows))
+
+
+def broken_image_table(report: Report, result: BrokenImageResult) -> None:
+    limit = result.circuit_breaker_seconds + BROKEN_IMAGE_MARGIN_SECONDS
+    target = report.target("unhealthy image caught",
+                           f"exit 4 within ≤ {limit:g} s (circuit breaker + "
+                           f"{BROKEN_IMAGE_MARGIN_SECONDS:g} s)",
+                           result.exit_code == 4 and result.seconds <= limit)
+    report.tables.append(Table(
+        "2b. A broken image: deploy start to exit 4, instant stack operations",
+        ["what", "exit", "time", "sandbox circuit breaker", "target"],
+        [["`stackswap deploy --image app:vN-unhealthy`", str(result.exit_code),
+          f"{result.seconds:.1f} s", f"{result.circuit_breaker_seconds:g} s", target]]))
 
 
 def build_table(report: Report, render: list[float], suite: SuiteResult | None) -> None:

@@ -103,6 +103,41 @@ class Listener:
 
 
 @dataclass(frozen=True)
+class ContainerHealthCheck:
+    """The app container's own health check (ECS HealthCheck), run by the container agent."""
+
+    command: tuple[str, ...]
+    interval_seconds: int = 30
+    timeout_seconds: int = 5
+    retries: int = 3
+    start_period_seconds: int = 0
+
+
+@dataclass(frozen=True)
+class Sidecar:
+    """A second container of the task, next to the app container (`[[service.sidecars]]`)."""
+
+    name: str
+    image: str
+    essential: bool = True
+    ports: tuple[int, ...] = ()
+    environment: tuple[tuple[str, str], ...] = ()
+    # (container name, condition): START, COMPLETE, SUCCESS or HEALTHY
+    depends_on: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class Autoscaling:
+    """Application Auto Scaling of each colour's service: target tracking on CPU and/or ALB
+    requests per target, between min and max tasks."""
+
+    min: int
+    max: int
+    cpu_target_percent: int | None = None
+    requests_per_target: int | None = None
+
+
+@dataclass(frozen=True)
 class Service:
     container_name: str = "app"
     container_port: int = 8000
@@ -113,6 +148,23 @@ class Service:
     # A KMS key ARN: both colours' log groups are encrypted with it. None: CloudWatch Logs'
     # default encryption.
     log_kms_key_arn: str | None = None
+    # The full task definition (docs/configuration.md, "The task definition"). Tables are kept
+    # as sorted (name, value) pairs, so a Config stays hashable (renders are cached by it).
+    environment: tuple[tuple[str, str], ...] = ()
+    secrets: tuple[tuple[str, str], ...] = ()
+    secrets_kms_key_arn: str | None = None
+    task_role_arn: str | None = None
+    task_role_policy_arns: tuple[str, ...] = ()
+    command: tuple[str, ...] = ()
+    entry_point: tuple[str, ...] = ()
+    health_check: ContainerHealthCheck | None = None
+    cpu_architecture: str | None = None
+    ephemeral_storage_gib: int | None = None
+    read_only_root_filesystem: bool = False
+    stop_timeout_seconds: int | None = None
+    log_retention_days: int = 30
+    sidecars: tuple[Sidecar, ...] = ()
+    autoscaling: Autoscaling | None = None
 
 
 @dataclass(frozen=True)
@@ -365,6 +417,164 @@ KMS_KEY = _pattern(r"arn:aws[a-z-]*:kms:[a-z]{2}(?:-[a-z]+)+-\d:\d{12}:key/"
                    "a KMS key ARN such as arn:aws:kms:eu-west-1:123456789012:key/"
                    "01234567-89ab-cdef-0123-456789abcdef")
 
+# --- the task definition's tables (service.environment, secrets, health_check, sidecars, ...) --
+
+# Environment variable and secret names: letters, digits and '_', not starting with a digit
+# (stackswap's own: the names a shell and most runtimes accept).
+ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,254}")
+# A secret is the full ARN of an SSM parameter or of a Secrets Manager secret, optionally with
+# Secrets Manager's ":json-key:version-stage:version-id" suffix (ECS Developer Guide, "Pass
+# sensitive data to an Amazon ECS container": valueFrom is "the full ARN").
+SECRET_ARN = re.compile(
+    r"(?P<resource>arn:aws[a-z-]*:(?:ssm:[a-z]{2}(?:-[a-z]+)+-\d:\d{12}:parameter/[\w.\-/]{1,2048}"
+    r"|secretsmanager:[a-z]{2}(?:-[a-z]+)+-\d:\d{12}:secret:[\w/+=.@-]{1,512}))"
+    r"(?::[^:]*:[^:]*:[^:]*)?")
+IAM_ROLE = _pattern(r"arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}",
+                    "an IAM role ARN such as arn:aws:iam::123456789012:role/shop-task")
+IAM_POLICY = _pattern(r"arn:aws[a-z-]*:iam::(?:aws|\d{12}):policy/[\w+=,.@/-]{1,512}",
+                      "an IAM managed policy ARN such as arn:aws:iam::aws:policy/"
+                      "AmazonS3ReadOnlyAccess")
+STRINGS = _list_of(_pattern(r"(?s).{1,4096}", "a non-empty string"), 1, 100)
+CPU_ARCHITECTURES = ("X86_64", "ARM64")
+# CloudWatch Logs' retention values (PutRetentionPolicy API reference, retentionInDays).
+LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827,
+                      2192, 2557, 2922, 3288, 3653)
+# ContainerDependency conditions (ECS API reference, ContainerDependency).
+DEPENDENCY_CONDITIONS = ("START", "COMPLETE", "SUCCESS", "HEALTHY")
+CONTAINER_NAME = _pattern(r"[A-Za-z0-9_-]{1,255}", "a container name (letters, digits, _ and -)")
+# At most 10 containers in a task definition (ECS service quotas): the app and 9 sidecars.
+MAX_SIDECARS = 9
+
+
+def _table(value: Any) -> str | None:
+    return None if isinstance(value, dict) else f"must be a table, got {value!r}"
+
+
+def _sidecar_list(value: Any) -> str | None:
+    if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+        return f"must be a list of tables ([[service.sidecars]]), got {value!r}"
+    if len(value) > MAX_SIDECARS:
+        return f"must be at most {MAX_SIDECARS} sidecars (10 containers per task), got {len(value)}"
+    return None
+
+
+def _sub_table(path: str, key: str, raw: dict[str, Any], schema: dict[str, Check],
+               required: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Check a nested table's keys (unknown keys are errors) and values; errors name the
+    dotted key (service.health_check.retries)."""
+    for name, value in raw.items():
+        if name not in schema:
+            raise ConfigError(path, f"{key}.{name}",
+                              f"unknown key (known keys: {', '.join(sorted(schema))})")
+        problem = schema[name](value)
+        if problem:
+            raise ConfigError(path, f"{key}.{name}", problem)
+    for name in required:
+        if name not in raw:
+            raise ConfigError(path, f"{key}.{name}", "is required but missing")
+    return {name: tuple(value) if isinstance(value, list) else value
+            for name, value in raw.items()}
+
+
+def _environment(path: str, key: str, raw: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+    for name, value in raw.items():
+        if not ENV_NAME.fullmatch(name):
+            raise ConfigError(path, f"{key}.{name}", "must be a name of letters, digits and _, "
+                                                     "not starting with a digit")
+        if not isinstance(value, str):
+            raise ConfigError(path, f"{key}.{name}", f"must be a string, got {value!r} (quote it)")
+    return tuple(sorted(raw.items()))
+
+
+def _secrets(path: str, key: str, raw: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+    for name, value in raw.items():
+        if not ENV_NAME.fullmatch(name):
+            raise ConfigError(path, f"{key}.{name}", "must be a name of letters, digits and _, "
+                                                     "not starting with a digit")
+        if not isinstance(value, str) or not SECRET_ARN.fullmatch(value):
+            raise ConfigError(path, f"{key}.{name}",
+                              "must be the full ARN of an SSM parameter (arn:aws:ssm:<region>:"
+                              "<account>:parameter/...) or a Secrets Manager secret (arn:aws:"
+                              f"secretsmanager:<region>:<account>:secret:...), got {value!r}")
+    return tuple(sorted(raw.items()))
+
+
+HEALTH_CHECK_SCHEMA: dict[str, Check] = {
+    # ECS HealthCheck (API reference): command starts with CMD or CMD-SHELL; interval 5-300 s,
+    # timeout 2-60 s, retries 1-10, startPeriod 0-300 s.
+    "command": _list_of(_pattern(r"(?s).{1,4096}", "a non-empty string"), 2, 100),
+    "interval_seconds": _integer(5, 300),
+    "timeout_seconds": _integer(2, 60),
+    "retries": _integer(1, 10),
+    "start_period_seconds": _integer(0, 300),
+}
+SIDECAR_SCHEMA: dict[str, Check] = {
+    "name": CONTAINER_NAME,
+    "image": _pattern(r"[^\s]{1,255}(?:@sha256:[0-9a-f]{64})?", "an image reference"),
+    "essential": _boolean,
+    "ports": _list_of(_integer(1, 65535), 1, 100, unique=True),
+    "environment": _table,
+    "depends_on": _table,
+}
+AUTOSCALING_SCHEMA: dict[str, Check] = {
+    "min": _integer(1, 1000),
+    "max": _integer(1, 1000),
+    # Target tracking targets (stackswap's own bounds: a percentage, a request rate).
+    "cpu_target_percent": _integer(1, 100),
+    "requests_per_target": _integer(1, 1000000),
+}
+
+
+def _health_check(path: str, key: str, raw: dict[str, Any]) -> ContainerHealthCheck:
+    values = _sub_table(path, key, raw, HEALTH_CHECK_SCHEMA, required=("command",))
+    if values["command"][0] not in ("CMD", "CMD-SHELL"):
+        raise ConfigError(path, f"{key}.command",
+                          f'must start with "CMD" or "CMD-SHELL" (ECS HealthCheck), got '
+                          f"{values['command'][0]!r}")
+    return ContainerHealthCheck(**values)
+
+
+def _sidecars(path: str, key: str, raw: list[dict[str, Any]]) -> tuple[Sidecar, ...]:
+    sidecars = []
+    for index, table in enumerate(raw):
+        where = f"{key}[{index}]"
+        values = _sub_table(path, where, table, SIDECAR_SCHEMA, required=("name", "image"))
+        values["environment"] = _environment(path, f"{where}.environment",
+                                             dict(values.get("environment", {})))
+        depends = dict(values.get("depends_on", {}))
+        for name, condition in depends.items():
+            if condition not in DEPENDENCY_CONDITIONS:
+                raise ConfigError(path, f"{where}.depends_on.{name}",
+                                  f"must be one of {', '.join(DEPENDENCY_CONDITIONS)}, got "
+                                  f"{condition!r}")
+        values["depends_on"] = tuple(sorted(depends.items()))
+        sidecars.append(Sidecar(**values))
+    return tuple(sidecars)
+
+
+def _autoscaling(path: str, key: str, raw: dict[str, Any]) -> Autoscaling:
+    values = _sub_table(path, key, raw, AUTOSCALING_SCHEMA, required=("min", "max"))
+    scaling = Autoscaling(**values)
+    if scaling.max < scaling.min:
+        raise ConfigError(path, f"{key}.max", f"must be at least {key}.min ({scaling.min}), "
+                                              f"got {scaling.max}")
+    if scaling.cpu_target_percent is None and scaling.requests_per_target is None:
+        raise ConfigError(path, key, "needs a target: cpu_target_percent and/or "
+                                     "requests_per_target")
+    return scaling
+
+
+# Keys whose value is a table (or a list of tables): checked and converted into hashable data
+# by these, with errors that name the nested key.
+CONVERTERS: dict[str, Callable[[str, str, Any], Any]] = {
+    "service.environment": _environment,
+    "service.secrets": _secrets,
+    "service.health_check": _health_check,
+    "service.sidecars": _sidecars,
+    "service.autoscaling": _autoscaling,
+}
+
+
 SCHEMA: dict[str, dict[str, Check]] = {
     "": {"name": NAME, "region": REGION,
          "cluster": _pattern(r"[A-Za-z0-9_-]{1,255}", "an ECS cluster name"),
@@ -402,6 +612,25 @@ SCHEMA: dict[str, dict[str, Check]] = {
         "cpu": _integer(128, 16384),
         "memory": _integer(128, 122880),
         "log_kms_key_arn": KMS_KEY,
+        "environment": _table,
+        "secrets": _table,
+        "secrets_kms_key_arn": KMS_KEY,
+        "task_role_arn": IAM_ROLE,
+        # IAM: at most 20 managed policies per role (IAM quotas, the raised maximum).
+        "task_role_policy_arns": _list_of(IAM_POLICY, 1, 20, unique=True),
+        "command": STRINGS,
+        "entry_point": STRINGS,
+        "health_check": _table,
+        "cpu_architecture": _one_of(CPU_ARCHITECTURES),
+        # Fargate: 21-200 GiB (ECS API reference, EphemeralStorage).
+        "ephemeral_storage_gib": _integer(21, 200),
+        "read_only_root_filesystem": _boolean,
+        # Fargate: "The max stop timeout value is 120 seconds" (ECS API reference,
+        # ContainerDefinition stopTimeout); 2 s is stackswap's own minimum.
+        "stop_timeout_seconds": _integer(2, 120),
+        "log_retention_days": _one_of(LOG_RETENTION_DAYS),
+        "sidecars": _sidecar_list,
+        "autoscaling": _table,
     },
     "health": {
         "path": PATH,
@@ -450,6 +679,9 @@ def _validate_section(path: str, section: str, raw: dict[str, Any]) -> dict[str,
         problem = schema[key](value)
         if problem:
             raise ConfigError(path, prefix + key, problem)
+        if prefix + key in CONVERTERS:
+            values[key] = CONVERTERS[prefix + key](path, prefix + key, value)
+            continue
         values[key] = tuple(value) if isinstance(value, list) else value
     return values
 
@@ -560,6 +792,7 @@ def _check_combinations(config: Config) -> None:
     if health.timeout_seconds >= health.interval_seconds:
         raise ConfigError(config.path, "health.timeout_seconds",
                           f"must be less than health.interval_seconds ({health.interval_seconds})")
+    _check_task_definition(config)
     if service.launch_type != "FARGATE":
         return
     if service.cpu not in FARGATE_MEMORY:
@@ -573,6 +806,51 @@ def _check_combinations(config: Config) -> None:
         raise ConfigError(config.path, "service.memory",
                           f"must be {allowed} with service.cpu {service.cpu} on Fargate, "
                           f"got {service.memory}")
+
+
+def _check_task_definition(config: Config) -> None:
+    """What the task-definition keys require of each other (docs/configuration.md)."""
+    path, service = config.path, config.service
+    if service.task_role_arn and service.task_role_policy_arns:
+        raise ConfigError(path, "service.task_role_policy_arns",
+                          "cannot be combined with service.task_role_arn: either an existing "
+                          "role, or managed policies for a role the stack makes")
+    if service.secrets_kms_key_arn and not service.secrets:
+        raise ConfigError(path, "service.secrets_kms_key_arn", "only applies with service.secrets")
+    both = {name for name, _ in service.environment} & {name for name, _ in service.secrets}
+    if both:
+        raise ConfigError(path, f"service.secrets.{sorted(both)[0]}",
+                          "is also in service.environment; a variable comes from one of them")
+    if service.launch_type != "FARGATE" and service.ephemeral_storage_gib is not None:
+        raise ConfigError(path, "service.ephemeral_storage_gib",
+                          'only applies with service.launch_type = "FARGATE"')
+    names = [service.container_name]
+    for index, sidecar in enumerate(service.sidecars):
+        if sidecar.name in names:
+            raise ConfigError(path, f"service.sidecars[{index}].name",
+                              f"{sidecar.name!r} is already a container of the task; names must "
+                              f"be unique")
+        names.append(sidecar.name)
+        if service.container_port in sidecar.ports:
+            raise ConfigError(path, f"service.sidecars[{index}].ports",
+                              f"{service.container_port} is service.container_port")
+    for index, sidecar in enumerate(service.sidecars):
+        for name, condition in sidecar.depends_on:
+            where = f"service.sidecars[{index}].depends_on.{name}"
+            if name == sidecar.name or name not in names:
+                raise ConfigError(path, where, f"names no other container of the task (the "
+                                               f"containers: {', '.join(names)})")
+            # Only a container with a health check can be HEALTHY (ECS ContainerDependency).
+            if condition == "HEALTHY" and not (name == service.container_name
+                                               and service.health_check):
+                raise ConfigError(path, where, "HEALTHY needs a container health check (only "
+                                               "the app container has one: "
+                                               "service.health_check)")
+    scaling = service.autoscaling
+    if scaling and not scaling.min <= service.desired_count <= scaling.max:
+        raise ConfigError(path, "service.desired_count",
+                          f"must be within service.autoscaling min {scaling.min} and max "
+                          f"{scaling.max}, got {service.desired_count}")
 
 
 def load_config(path: str | Path) -> Config:

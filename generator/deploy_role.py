@@ -47,6 +47,7 @@ GITHUB_OIDC = "token.actions.githubusercontent.com"
 # service templates still use these ids).
 EXECUTION_ROLE_ID = "ExecutionRole"
 LOG_GROUP_ID = "LogGroup"
+TASK_ROLE_ID = "TaskRole"  # only with service.task_role_policy_arns
 
 ARN = "arn:${AWS::Partition}"
 HERE = "${AWS::Region}:${AWS::AccountId}"
@@ -81,6 +82,8 @@ ALARM_READS = ("cloudwatch:DescribeAlarms",)
 UNSCOPED_READS = ("ecs:DescribeTaskDefinition", "elasticloadbalancing:DescribeListeners",
                   "elasticloadbalancing:DescribeRules", "elasticloadbalancing:DescribeTargetHealth",
                   "ecr:DescribeImages")
+# Only with service.autoscaling: `status` shows each colour's scaling bounds.
+SCALING_TARGET_READS = ("application-autoscaling:DescribeScalableTargets",)
 DEPLOY_ACTIONS = (STACK_READS + STACK_CHANGES + ALB_STACK_ACTIONS + SERVICE_READS + LOCK_ACTIONS
                   + ALARM_READS + UNSCOPED_READS)
 
@@ -156,7 +159,8 @@ def deploy_policy(config: Config, cloudformation_role: iam.Role) -> PolicyDocume
                   Resource=[lock_arn(config)]),
         *alarm_statements(config),
         Statement(Sid="ReadWithoutResourceLevelPermissions", Effect=Allow,
-                  Action=actions(UNSCOPED_READS), Resource=["*"]),
+                  Action=actions(UNSCOPED_READS + (SCALING_TARGET_READS if config.service
+                                                   .autoscaling else ())), Resource=["*"]),
         Statement(Sid="CloudFormationValidatesParameterTypes", Effect=Allow,
                   Action=actions(parameter_validation_reads(config)), Resource=["*"]),
     ])
@@ -197,7 +201,8 @@ NOT_GRANTED = {
                                             "registers tasks with its service-linked role); "
                                             "granted with network.private_nlb",
     "elasticloadbalancing:DeregisterTargets": "as RegisterTargets",
-    "iam:PutRolePolicy": "the execution role has no inline policy",
+    "iam:PutRolePolicy": "the execution role has no inline policy; granted with "
+                         "service.secrets (it may read exactly those)",
     "iam:UpdateAssumeRolePolicy": "the execution role's trust (ecs-tasks) never changes",
     "iam:PutRolePermissionsBoundary": "no permissions boundary",
     "iam:DeleteRolePermissionsBoundary": "no permissions boundary",
@@ -213,6 +218,13 @@ NOT_GRANTED = {
     "logs:AssociateKmsKey": "no KMS key on the log groups; granted with service.log_kms_key_arn",
     "logs:DisassociateKmsKey": "as AssociateKmsKey",
     "logs:PutLogGroupDeletionProtection": "no deletion protection setting",
+    "application-autoscaling:PutScheduledAction": "no scheduled actions on the scalable target",
+    "application-autoscaling:DeleteScheduledAction": "no scheduled actions",
+    "application-autoscaling:DescribeScheduledActions": "no scheduled actions",
+    "lambda:PutProvisionedConcurrencyConfig": "the scalable target is an ECS service, not a "
+                                              "Lambda function",
+    "lambda:GetProvisionedConcurrencyConfig": "as PutProvisionedConcurrencyConfig",
+    "lambda:DeleteProvisionedConcurrencyConfig": "as PutProvisionedConcurrencyConfig",
 }
 
 # Reads IAM cannot scope to a resource ("*" is the only resource they accept).
@@ -294,6 +306,77 @@ LOG_GROUP_CHANGES = (
 LOG_GROUP_KEY_CHANGES = ("logs:AssociateKmsKey", "logs:DisassociateKmsKey")
 
 
+# service.autoscaling only (the AWS::ApplicationAutoScaling::ScalableTarget and ScalingPolicy
+# providers' permissions). The changes take the scalable target's ARN; the reads only "*".
+SCALING_CHANGES = (
+    "application-autoscaling:RegisterScalableTarget",
+    "application-autoscaling:DeregisterScalableTarget",
+    "application-autoscaling:PutScalingPolicy", "application-autoscaling:DeleteScalingPolicy",
+    "application-autoscaling:TagResource", "application-autoscaling:UntagResource",
+)
+SCALING_READS = (
+    "application-autoscaling:DescribeScalableTargets",
+    "application-autoscaling:DescribeScalingPolicies",
+    "application-autoscaling:ListTagsForResource",
+    "cloudwatch:DescribeAlarms", "cloudwatch:GetMetricData",
+)
+# The target-tracking alarms Application Auto Scaling names "TargetTracking-service/<cluster>/…".
+SCALING_ALARM_CHANGES = ("cloudwatch:PutMetricAlarm", "cloudwatch:DeleteAlarms")
+SCALING_SERVICE = "ecs.application-autoscaling.amazonaws.com"
+SCALING_LINKED_ROLE = (f"aws-service-role/{SCALING_SERVICE}/"
+                       f"AWSServiceRoleForApplicationAutoScaling_ECSService")
+
+
+def scaling_statements(config: Config) -> list[Statement]:
+    """Application Auto Scaling of the colours: the scalable targets and their policies, their
+    alarms, and the service-linked role Application Auto Scaling scales ECS with (created once
+    per account, by whoever registers the first ECS scalable target)."""
+    if config.service.autoscaling is None:
+        return []
+    return [
+        Statement(Sid="ScalableTargetsAndPolicies", Effect=Allow, Action=actions(SCALING_CHANGES),
+                  Resource=[Sub(f"{ARN}:application-autoscaling:{HERE}:scalable-target/*")]),
+        Statement(Sid="TargetTrackingAlarms", Effect=Allow,
+                  Action=actions(SCALING_ALARM_CHANGES),
+                  Resource=[Sub(f"{ARN}:cloudwatch:{HERE}:alarm:TargetTracking-service/"
+                                f"{config.cluster}/*")]),
+        Statement(Sid="ApplicationAutoScalingServiceLinkedRole", Effect=Allow,
+                  Action=[Action("iam", "CreateServiceLinkedRole")],
+                  Resource=[Sub(f"{ARN}:iam::${{AWS::AccountId}}:role/{SCALING_LINKED_ROLE}")],
+                  Condition=Condition(StringEquals("iam:AWSServiceName", SCALING_SERVICE))),
+    ]
+
+
+def task_role_statements(config: Config) -> list[Statement]:
+    """service.task_role_arn: CloudFormation passes that role to ECS (RegisterTaskDefinition).
+    service.task_role_policy_arns: the stacks make the task role and attach exactly those."""
+    service = config.service
+    to_ecs_tasks = Condition(StringEquals("iam:PassedToService", "ecs-tasks.amazonaws.com"))
+    if service.task_role_arn:
+        return [Statement(Sid="PassTheTaskRoleToEcsTasks", Effect=Allow,
+                          Action=[Action("iam", "PassRole")], Resource=[service.task_role_arn],
+                          Condition=to_ecs_tasks)]
+    if not service.task_role_policy_arns:
+        return []
+    roles = [Sub(f"{ARN}:iam::${{AWS::AccountId}}:role/{name}")
+             for name in generated_names(config, TASK_ROLE_ID)]
+    return [
+        Statement(Sid="TaskRoles", Effect=Allow, Action=actions(EXECUTION_ROLE_CHANGES),
+                  Resource=roles),
+        Statement(Sid="TaskRolesGetOnlyTheConfiguredPolicies", Effect=Allow,
+                  Action=actions(EXECUTION_ROLE_POLICY_CHANGES), Resource=roles,
+                  Condition=Condition(ArnEquals("iam:PolicyARN",
+                                                list(service.task_role_policy_arns)))),
+        Statement(Sid="PassTaskRolesToEcsTasks", Effect=Allow,
+                  Action=[Action("iam", "PassRole")], Resource=roles, Condition=to_ecs_tasks),
+    ]
+
+
+def execution_role_changes(config: Config) -> tuple[str, ...]:
+    # With service.secrets the execution role has an inline policy (read exactly those).
+    return EXECUTION_ROLE_CHANGES + (("iam:PutRolePolicy",) if config.service.secrets else ())
+
+
 def generated_names(config: Config, logical_id: str) -> list[str]:
     """The names CloudFormation gives a service stack's resource: `shop-blue-LogGroup-AB12…`.
     Environment names are lowercase, so no other environment's names can match."""
@@ -331,6 +414,8 @@ def cloudformation_reads(config: Config) -> tuple[str, ...]:
         reads += ("elasticloadbalancing:DescribeRules",)
     if len(config.listener.certificate_arns) > 1:
         reads += ("elasticloadbalancing:DescribeListenerCertificates",)
+    if config.service.autoscaling is not None:
+        reads += SCALING_READS
     return tuple(dict.fromkeys(reads))  # once each, in order
 
 
@@ -362,8 +447,8 @@ def cloudformation_policy(config: Config) -> PolicyDocument:
                             Sub(f"{ecs}:task-definition/{config.family}:*")]),
         Statement(Sid="TaskDefinitions", Effect=Allow, Action=actions(TASK_DEFINITION_CHANGES),
                   Resource=["*"]),
-        Statement(Sid="ExecutionRoles", Effect=Allow, Action=actions(EXECUTION_ROLE_CHANGES),
-                  Resource=roles),
+        Statement(Sid="ExecutionRoles", Effect=Allow,
+                  Action=actions(execution_role_changes(config)), Resource=roles),
         Statement(Sid="ExecutionRolesGetOnlyTheTaskExecutionPolicy", Effect=Allow,
                   Action=actions(EXECUTION_ROLE_POLICY_CHANGES), Resource=roles,
                   Condition=Condition(ArnEquals("iam:PolicyARN", TASK_EXECUTION_POLICY))),
@@ -374,6 +459,8 @@ def cloudformation_policy(config: Config) -> PolicyDocument:
         Statement(Sid="LogGroups", Effect=Allow, Action=actions(log_group_changes(config)),
                   Resource=[Sub(f"{ARN}:logs:{HERE}:log-group:{name}")
                             for name in generated_names(config, LOG_GROUP_ID)]),
+        *task_role_statements(config),
+        *scaling_statements(config),
     ])
 
 

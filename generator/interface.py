@@ -38,6 +38,11 @@ PARAM_TARGET_GROUP = "TargetGroupArn"
 PARAM_IMAGE = "Image"
 PARAM_DESIRED_COUNT = "DesiredCount"
 PARAM_LOAD_BALANCER_SECURITY_GROUP = "LoadBalancerSecurityGroupId"
+# service.autoscaling only: the scalable target's floor (stackswap sets it with DesiredCount:
+# docs/operations.md, "Capacity"), and with requests_per_target the ALB's ARN (the metric's
+# ResourceLabel names the load balancer and the target group).
+PARAM_MIN_CAPACITY = "MinCapacity"
+PARAM_LOAD_BALANCER = "LoadBalancerArn"
 
 # ALB stack resources a swap modifies: the production listener's default action, and the test
 # listener's (test_mode "port") or the test rule's (test_mode "host"). The redirect listener

@@ -394,11 +394,19 @@ class Aws:
         services = [s for s in found.get("services", []) if s.get("status") != "INACTIVE"]
         return services[0] if services else None
 
-    def task_definition_images(self, task_definition: str) -> dict[str, str]:
+    def describe_task_definition(self, task_definition: str) -> dict:
+        """The registered task definition, as DescribeTaskDefinition returns it."""
         with translated("DescribeTaskDefinition"):
-            described = self.client("ecs").describe_task_definition(
+            return self.client("ecs").describe_task_definition(
                 taskDefinition=task_definition)["taskDefinition"]
-        return {c["name"]: c.get("image", "") for c in described.get("containerDefinitions", [])}
+
+    def scalable_target(self, resource_id: str) -> dict | None:
+        """The ECS service's Application Auto Scaling target (None: not registered)."""
+        with translated("DescribeScalableTargets"):
+            found = self.client("application-autoscaling").describe_scalable_targets(
+                ServiceNamespace="ecs", ResourceIds=[resource_id],
+                ScalableDimension="ecs:service:DesiredCount")["ScalableTargets"]
+        return found[0] if found else None
 
     # --- a running service, read to write a config (`stackswap init --from-service`) ---------
 

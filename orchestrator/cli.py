@@ -268,7 +268,11 @@ def command(args: argparse.Namespace, ctx_holder: list[Context], connect_aws: Co
         image_found, unchecked = aws.image_exists(args.image)
         if unchecked:
             ctx.log.say(f"note: {unchecked}")
-        request = DeployRequest(args.image, args.color, not args.no_swap, image_found)
+        scaling = config.service.autoscaling
+        request = DeployRequest(args.image, args.color, not args.no_swap, image_found,
+                                config.service.desired_count, scaling and scaling.min,
+                                scaling and scaling.max)
+        ctx.observe_services = True
         make_plan = partial(plan_deploy, request=request, alarm_names=alarms)
     elif args.command == "recover":
         make_plan = partial(plan_recover, skip=tuple(args.skip))

@@ -15,12 +15,15 @@ from generator.config import Config
 from generator.interface import (
     ENV_TAG,
     NO_RELEASE,
+    OUTPUT_LOAD_BALANCER,
     OUTPUT_SECURITY_GROUP,
     PARAM_CLUSTER,
     PARAM_DESIRED_COUNT,
     PARAM_IMAGE,
     PARAM_LIVE_COLOR,
+    PARAM_LOAD_BALANCER,
     PARAM_LOAD_BALANCER_SECURITY_GROUP,
+    PARAM_MIN_CAPACITY,
     PARAM_ROLLBACK_RELEASE,
     PARAM_SUBNETS,
     PARAM_TARGET_GROUP,
@@ -55,6 +58,7 @@ from orchestrator.model import (
 from orchestrator.observe import (
     observe_color,
     observe_color_stack,
+    observe_for_deploy,
     observe_stacks,
     read_listeners,
 )
@@ -64,6 +68,7 @@ from orchestrator.plan import (
     CreateAlb,
     CreateService,
     Plan,
+    ReleaseFloor,
     Step,
     Swap,
     UpdateService,
@@ -122,6 +127,9 @@ class Context:
     # Whether planning compares the deployed ALB stack with the config's render (deploy, swap,
     # rollback: GetTemplate and a render on each observation).
     compare_alb: bool = False
+    # deploy: each observation also reads both services (the live colour's desired count for
+    # capacity matching) and their task definitions (what changed: observe_for_deploy).
+    observe_services: bool = False
     # The run's first observation: what traffic and images were before it (its report).
     first_observed: Observed | None = None
 
@@ -190,9 +198,12 @@ def wait(ctx: Context, stack: str, marker: str | None) -> WaitResult:
 
 
 def service_parameters(ctx: Context, alb: Stack, color: str, image: str,
-                       previous: Stack | None) -> dict[str, str | None]:
+                       previous: Stack | None, desired: int | None = None
+                       ) -> dict[str, str | None]:
     """Parameters of a colour's stack. Values derived from the config and the ALB stack are sent
-    fresh; DesiredCount keeps the stack's value once it exists (someone may have scaled it)."""
+    fresh; DesiredCount keeps the stack's value once it exists (someone may have scaled it),
+    unless the deploy matched capacity (`desired`): then DesiredCount and, with autoscaling, the
+    MinCapacity floor are that count (docs/operations.md, "Capacity")."""
     config = ctx.config
     values: dict[str, str | None] = {
         PARAM_CLUSTER: config.cluster,
@@ -206,6 +217,15 @@ def service_parameters(ctx: Context, alb: Stack, color: str, image: str,
                    PARAM_LOAD_BALANCER_SECURITY_GROUP: alb.outputs[OUTPUT_SECURITY_GROUP]}
     if previous is not None and PARAM_DESIRED_COUNT in previous.parameters:
         values[PARAM_DESIRED_COUNT] = None
+    scaling = config.service.autoscaling
+    if scaling is not None:
+        if scaling.requests_per_target:
+            values[PARAM_LOAD_BALANCER] = alb.outputs[OUTPUT_LOAD_BALANCER]
+        values[PARAM_MIN_CAPACITY] = str(scaling.min)
+    if desired is not None:
+        values[PARAM_DESIRED_COUNT] = str(desired)
+        if scaling is not None:
+            values[PARAM_MIN_CAPACITY] = str(desired)
     return values
 
 
@@ -284,8 +304,11 @@ def require_created(name: str, result: WaitResult | None) -> None:
 def update_service(step: UpdateService, ctx: Context) -> None:
     config, name = ctx.config, ctx.config.service_stack(step.color)
     ctx.log.say(f"updating {name}: {step.old_image} -> {step.image}")
+    if step.changes:
+        ctx.log.say(f"  task definition: {'; '.join(step.changes)}")
     previous = ctx.observed.colors[step.color].stack
-    parameters = service_parameters(ctx, require_alb(ctx), step.color, step.image, previous)
+    parameters = service_parameters(ctx, require_alb(ctx), step.color, step.image, previous,
+                                    step.desired)
     body = template_body(config, step.color)
     result = operate(ctx, name, lambda: ctx.aws.update_stack(name, parameters, body,
                                                              role_arn=ctx.role_arn))
@@ -323,7 +346,7 @@ def verify(step: Verify, ctx: Context) -> None:
         try:
             state = fresh = observe_color(ctx.aws, config,
                                           observe_color_stack(ctx.aws, config, alb, step.color))
-            problems = color_problems(state, step.image)
+            problems = color_problems(state, step.image, step.healthy)
             outage.answered()
         except AwsUnreachable as error:
             outage.failed(error)
@@ -496,10 +519,28 @@ def continue_rollback(step: ContinueRollback, ctx: Context) -> None:
             f"{result.first_failure.logical_id if result.first_failure else 'RESOURCE'}")
 
 
+def release_floor(step: ReleaseFloor, ctx: Context) -> None:
+    """Lower the live colour's MinCapacity only (the previous template, every other parameter
+    kept): CloudFormation modifies the scalable target alone. A failure leaves the higher floor,
+    which is safe (more tasks, never fewer), so it is said and the deploy still succeeds."""
+    name = ctx.config.service_stack(step.color)
+    stack = ctx.aws.describe_stack(name)
+    if stack is None or PARAM_MIN_CAPACITY not in stack.parameters:
+        return
+    parameters: dict[str, str | None] = {key: None for key in stack.parameters}
+    parameters[PARAM_MIN_CAPACITY] = str(step.minimum)
+    result = operate(ctx, name, lambda: ctx.aws.update_stack(name, parameters,
+                                                             role_arn=ctx.role_arn))
+    if result is not None and result.outcome != SUCCEEDED:
+        ctx.log.say(f"warning: {name} keeps its autoscaling minimum "
+                    f"{stack.parameters[PARAM_MIN_CAPACITY]} ({result.failure_text()}); "
+                    f"production is on {step.color} and serving")
+
+
 HANDLERS: dict[type, Callable[[Step, Context], None]] = {
     CreateAlb: create_alb, CreateService: create_service, UpdateService: update_service,
     WaitFor: wait_for_other, Verify: verify, Swap: swap, VerifyLive: verify_live,
-    CancelSwap: cancel_swap, ContinueRollback: continue_rollback,
+    CancelSwap: cancel_swap, ContinueRollback: continue_rollback, ReleaseFloor: release_floor,
 }
 
 
@@ -549,6 +590,8 @@ def run(ctx: Context, make_plan: Callable[[Observed], Plan], *, command: str, dr
 
 def observe_now(ctx: Context) -> Observed:
     ctx.observed = observe_stacks(ctx.aws, ctx.config, ctx.compare_alb)
+    if ctx.observe_services:
+        ctx.observed = observe_for_deploy(ctx.aws, ctx.config, ctx.observed)
     if ctx.first_observed is None:
         ctx.first_observed = ctx.observed
     return ctx.observed

@@ -105,12 +105,46 @@ def other(color: str) -> str:
 
 
 @dataclass(frozen=True)
+class ContainerView:
+    """One container of a registered task definition, as DescribeTaskDefinition shows it. The
+    values are kept to compare with the config; output shows names only (never values)."""
+
+    name: str
+    image: str
+    environment: tuple[tuple[str, str], ...] = ()
+    secrets: tuple[tuple[str, str], ...] = ()  # name, valueFrom (an ARN)
+    other: tuple[tuple[str, str], ...] = ()  # what else the config sets, as comparable text
+
+
+@dataclass(frozen=True)
+class TaskDefinitionView:
+    arn: str
+    revision: int | None
+    containers: tuple[ContainerView, ...] = ()
+    settings: tuple[tuple[str, str], ...] = ()  # the task's own (architecture, storage, role)
+
+    def container(self, name: str) -> ContainerView | None:
+        return next((c for c in self.containers if c.name == name), None)
+
+
+@dataclass(frozen=True)
+class ScalingBounds:
+    """A colour's Application Auto Scaling target (DescribeScalableTargets)."""
+
+    min: int
+    max: int
+    suspended: bool = False
+
+
+@dataclass(frozen=True)
 class ServiceState:
     desired: int
     running: int
     pending: int
     deployments: int
     image: str | None
+    task_definition: TaskDefinitionView | None = None
+    scaling: ScalingBounds | None = None
 
     @property
     def steady(self) -> bool:
@@ -227,6 +261,10 @@ class Observed:
     # How the deployed ALB stack (template, config-derived parameters) differs from the
     # config's render: empty when it does not, None when not compared (first run, recover).
     alb_differences: tuple[str, ...] | None = None
+    # deploy only: per colour, how its running task definition differs from the config's
+    # (names only: "environment: +FEATURE_X, ~LOG_LEVEL"); a colour without a service is
+    # missing. None: not compared.
+    task_changes: dict[str, tuple[str, ...]] | None = None
 
     def color_of(self, target_group: str) -> str | None:
         for color, state in self.colors.items():

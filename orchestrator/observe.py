@@ -19,7 +19,16 @@ from generator.interface import (
 )
 from orchestrator.aws import Aws
 from orchestrator.desired import alb_differences
-from orchestrator.model import ColorState, Observed, Paths, ServiceState, Stack, TargetHealth
+from orchestrator.desired_task import task_changes, view_of
+from orchestrator.model import (
+    ColorState,
+    Observed,
+    Paths,
+    ScalingBounds,
+    ServiceState,
+    Stack,
+    TargetHealth,
+)
 
 
 def paths_of(config: Config) -> Paths:
@@ -76,12 +85,39 @@ def observe_service(aws: Aws, config: Config, stack: Stack | None) -> ServiceSta
     raw = aws.describe_service(config.cluster, stack.outputs[OUTPUT_SERVICE_ARN])
     if raw is None:
         return None
-    task_definition = raw.get("taskDefinition", "")
-    images = aws.task_definition_images(task_definition) if task_definition else {}
+    arn = raw.get("taskDefinition", "")
+    view = view_of(aws.describe_task_definition(arn)) if arn else None
+    app = view.container(config.service.container_name) if view else None
     return ServiceState(
         desired=raw.get("desiredCount", 0), running=raw.get("runningCount", 0),
         pending=raw.get("pendingCount", 0), deployments=len(raw.get("deployments", [])),
-        image=images.get(config.service.container_name))
+        image=app.image if app else None, task_definition=view,
+        scaling=observe_scaling(aws, config, raw))
+
+
+def observe_scaling(aws: Aws, config: Config, raw_service: dict) -> ScalingBounds | None:
+    """The service's scalable target, with service.autoscaling only (else none is read)."""
+    if config.service.autoscaling is None:
+        return None
+    found = aws.scalable_target(f"service/{config.cluster}/{raw_service.get('serviceName', '')}")
+    if found is None:
+        return None
+    suspended = found.get("SuspendedState") or {}
+    return ScalingBounds(found["MinCapacity"], found["MaxCapacity"],
+                         any(suspended.get(key) for key in (
+                             "DynamicScalingInSuspended", "DynamicScalingOutSuspended")))
+
+
+def observe_for_deploy(aws: Aws, config: Config, observed: Observed) -> Observed:
+    """What a deploy plans with beyond the stacks: each colour's service (its desired count:
+    capacity matching) and how its task definition differs from the config."""
+    colors, changes = {}, {}
+    for color, state in observed.colors.items():
+        service = observe_service(aws, config, state.stack)
+        colors[color] = replace(state, service=service)
+        if service is not None and service.task_definition is not None:
+            changes[color] = task_changes(config, service.task_definition)
+    return replace(observed, colors=colors, task_changes=changes)
 
 
 def observe_color(aws: Aws, config: Config, state: ColorState) -> ColorState:

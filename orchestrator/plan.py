@@ -52,9 +52,18 @@ class UpdateService:
     color: str
     image: str
     old_image: str | None
+    # Capacity matching: the DesiredCount (and with autoscaling the MinCapacity floor) the
+    # update sets; None keeps the stack's DesiredCount.
+    desired: int | None = None
+    # How the colour's task definition differs from the config, names only.
+    changes: tuple[str, ...] = ()
 
     def describe(self) -> str:
-        return f"update the {self.color} service stack: image {self.old_image} -> {self.image}"
+        image = (f"image {self.image} (unchanged)" if self.old_image == self.image
+                 else f"image {self.old_image} -> {self.image}")
+        tasks = f", {self.desired} tasks" if self.desired is not None else ""
+        changed = f"; {'; '.join(self.changes)}" if self.changes else ""
+        return f"update the {self.color} service stack: {image}{tasks}{changed}"
 
 
 @dataclass(frozen=True)
@@ -70,10 +79,26 @@ class WaitFor:
 class Verify:
     color: str
     image: str
+    # Healthy targets to wait for (capacity matching: the count the update set).
+    healthy: int = 1
 
     def describe(self) -> str:
-        return (f"verify {self.color}: service steady on {self.image}, targets healthy, "
+        targets = "targets healthy" if self.healthy == 1 else f"{self.healthy} targets healthy"
+        return (f"verify {self.color}: service steady on {self.image}, {targets}, "
                 f"smoke request answers 2xx")
+
+
+@dataclass(frozen=True)
+class ReleaseFloor:
+    """After a swap: lower the now-live colour's autoscaling floor (MinCapacity), raised to the
+    matched count while it waited behind test traffic, back to service.autoscaling.min, so that
+    it can scale in again (docs/operations.md, "Capacity")."""
+
+    color: str
+    minimum: int
+
+    def describe(self) -> str:
+        return f"let {self.color} scale in again: its autoscaling minimum back to {self.minimum}"
 
 
 @dataclass(frozen=True)
@@ -131,7 +156,7 @@ class ContinueRollback:
 
 
 Step = (CreateAlb | CreateService | UpdateService | WaitFor | Verify | Swap | VerifyLive
-        | CancelSwap | ContinueRollback)
+        | CancelSwap | ContinueRollback | ReleaseFloor)
 
 
 @dataclass(frozen=True)
@@ -163,6 +188,11 @@ class DeployRequest:
     swap: bool = True
     # Whether the registry has the image: None when that cannot be checked (not ECR).
     image_found: bool | None = None
+    # Capacity matching: service.desired_count, and service.autoscaling's bounds (None: no
+    # autoscaling). desired_count None: keep the stack's DesiredCount.
+    desired_count: int | None = None
+    scaling_min: int | None = None
+    scaling_max: int | None = None
 
 
 # --- checks -----------------------------------------------------------------------------------
@@ -308,7 +338,8 @@ def plan_deploy(observed: Observed, request: DeployRequest,
     refuse_drift(observed)
     live = observed.live_color
     live_image = observed.colors[live].image_parameter
-    if live_image == request.image and request.color in (None, live):
+    changes = observed.task_changes or {}
+    if live_image == request.image and request.color in (None, live) and not changes.get(live):
         # A rerun after success (or after an interruption during the swap): check, change
         # nothing.
         return Plan((VerifyLive(live, paths=observed.paths),),
@@ -320,12 +351,44 @@ def plan_deploy(observed: Observed, request: DeployRequest,
                       f"instead")
     refuse_alb_differences(observed, "deploy")
     triggers = forward_triggers(observed, alarm_names)
+    desired, notes = matched_capacity(observed, live, request)
+    if live_image == request.image:
+        # The image is live, the config is not: the new task definition goes to the idle
+        # colour and is swapped in, exactly like a new image (docs/operations.md).
+        notes += (f"{request.image} is already live on {live}, but its task definition "
+                  f"differs from the config ({'; '.join(changes[live])}): deploying it to "
+                  f"{target}",)
     steps: list[Step] = [UpdateService(target, request.image, observed.colors[target]
-                                       .image_parameter), Verify(target, request.image)]
+                                       .image_parameter, desired, changes.get(target, ())),
+                         Verify(target, request.image, desired or 1)]
     if request.swap:
         swap = swap_step(observed, target, triggers)
         steps += [swap, VerifyLive(target, swap, observed.paths)]
-    return Plan(tuple(steps))
+        if request.scaling_min is not None and desired is not None \
+                and desired > request.scaling_min:
+            steps.append(ReleaseFloor(target, request.scaling_min))
+    return Plan(tuple(steps), notes)
+
+
+def matched_capacity(observed: Observed, live: str, request: DeployRequest
+                     ) -> tuple[int | None, tuple[str, ...]]:
+    """The idle colour's task count before it is verified: the larger of the config's count and
+    the live colour's current desired count (never swap onto fewer tasks than production runs),
+    at most autoscaling's max. None when neither is known (keep the stack's count)."""
+    if request.desired_count is None:
+        return None, ()
+    service = observed.colors[live].service
+    live_desired = service.desired if service is not None else 0
+    wanted = max(request.desired_count, live_desired)
+    if request.scaling_max is not None and wanted > request.scaling_max:
+        return request.scaling_max, (
+            f"warning: {live} runs {live_desired} tasks, more than service.autoscaling.max "
+            f"{request.scaling_max}; the new colour gets {request.scaling_max}",)
+    if wanted > request.desired_count:
+        return wanted, (f"{live} runs {live_desired} tasks (more than service.desired_count "
+                        f"{request.desired_count}): the new colour gets as many before the "
+                        f"swap",)
+    return wanted, ()
 
 
 def swap_step(observed: Observed, to_color: str, triggers: tuple[Alarm, ...]) -> Swap:

@@ -78,7 +78,7 @@ def preview(ctx: Context, plan: Plan) -> dict:
             name = config.service_stack(step.color)
             state = observed.colors[step.color]
             parameters = service_parameters(ctx, observed.alb, step.color, step.image,
-                                            state.stack)
+                                            state.stack, step.desired)
             found = preview_change(ctx, name, template_body(config, step.color), parameters)
             stacks.append({"stack": name, "operation": "update", **change_document(found)})
         elif isinstance(step, Swap):

@@ -139,6 +139,7 @@ def status_document(config: Config, observed: Observed, test: TestAnswer | None 
             "deployments": service.deployments if service else None,
             "healthy_targets": health.healthy if health else None,
             "unhealthy_targets": health.unhealthy if health else None,
+            **task_definition_document(config, state),
         }
     return {
         "environment": config.name, "region": config.region,
@@ -161,7 +162,34 @@ def status_document(config: Config, observed: Observed, test: TestAnswer | None 
             stack.name: stack.termination_protection
             for stack in [observed.alb] + [s.stack for s in observed.colors.values()] if stack},
         "alb_stack_policy": observed.alb_stack_policy,
+        "alarms": alarms_document(config, observed),
     }
+
+
+def task_definition_document(config: Config, state: ColorState) -> dict:
+    """A colour's task definition as `status` shows it: the revision, the app image, the
+    environment and secret NAMES (never their values), the sidecars, the autoscaling bounds."""
+    service = state.service
+    view = service.task_definition if service else None
+    app = view.container(config.service.container_name) if view else None
+    scaling = service.scaling if service else None
+    return {
+        "task_definition": view.arn if view else None,
+        "task_definition_revision": view.revision if view else None,
+        "environment": [name for name, _ in app.environment] if app else None,
+        "secrets": [name for name, _ in app.secrets] if app else None,
+        "sidecars": ([{"name": c.name, "image": c.image} for c in view.containers
+                      if c.name != config.service.container_name] if view else None),
+        "autoscaling": (None if scaling is None else {
+            "min": scaling.min, "max": scaling.max, "suspended": scaling.suspended}),
+    }
+
+
+def alarms_document(config: Config, observed: Observed) -> list[dict]:
+    """The configured alarms (deploy.alarms) with their state; MISSING when CloudWatch has none
+    of that name."""
+    return [{"name": name, "state": observed.alarms[name].state if name in observed.alarms
+             else "MISSING"} for name in config.deploy.alarms]
 
 
 def protection_warnings(document: dict) -> list[str]:
@@ -191,11 +219,17 @@ def status_text(document: dict) -> str:
         f"{'colour':7} {'stack status':26} {'image':28} {'tasks':7} {'healthy':8} unhealthy",
     ]
     for color, c in document["colors"].items():
-        tasks = f"{c['running_tasks']}/{c['desired_tasks']}" if c["desired_tasks"] else "-"
+        tasks = (f"{c['running_tasks']}/{c['desired_tasks']}" if c["desired_tasks"] is not None
+                 else "-")
         healthy = c["healthy_targets"] if c["healthy_targets"] is not None else "-"
         unhealthy = c["unhealthy_targets"] if c["unhealthy_targets"] is not None else "-"
         lines.append(f"{color:7} {c['stack_status'] or 'missing':26} {c['image'] or '-':28} "
                      f"{tasks:7} {healthy!s:8} {unhealthy}")
+    lines += [line for color, c in document["colors"].items()
+              for line in color_detail_lines(color, c)]
+    if document["alarms"]:
+        lines.append("alarms: " + ", ".join(f"{a['name']} {a['state']}"
+                                            for a in document["alarms"]))
     lines.append("drift: " + ("; ".join(document["drift"]) or "none"))
     if document["private_dns_name"]:
         lines.append(f"private NLB: {document['private_dns_name']}")
@@ -211,6 +245,25 @@ def status_text(document: dict) -> str:
     elif differences is not None:
         lines.append("ALB stack matches the config")
     return "\n".join(lines + protection_warnings(document))
+
+
+def color_detail_lines(color: str, c: dict) -> list[str]:
+    """A colour's task definition and scaling under the table (names only, never values)."""
+    if c["task_definition_revision"] is None and c["autoscaling"] is None:
+        return []
+
+    def names(items: list[str] | None) -> str:
+        return ", ".join(items) if items else "none"
+
+    lines = [f"{color}: task definition revision {c['task_definition_revision']}, "
+             f"environment: {names(c['environment'])}; secrets: {names(c['secrets'])}"]
+    if c["sidecars"]:
+        lines.append(f"{color}: sidecars: " + ", ".join(f"{s['name']} ({s['image']})"
+                                                       for s in c["sidecars"]))
+    if (scaling := c["autoscaling"]) is not None:
+        suspended = ", scaling suspended" if scaling["suspended"] else ""
+        lines.append(f"{color}: autoscaling {scaling['min']}-{scaling['max']} tasks{suspended}")
+    return lines
 
 
 def status_json(document: dict) -> str:

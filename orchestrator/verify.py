@@ -13,8 +13,9 @@ if TYPE_CHECKING:
     from generator.config import Config, Health
 
 
-def color_problems(state: ColorState, image: str) -> list[str]:
-    """Why `state` is not yet a colour that may serve production on `image` (empty: it is)."""
+def color_problems(state: ColorState, image: str, healthy: int = 1) -> list[str]:
+    """Why `state` is not yet a colour that may serve production on `image` with at least
+    `healthy` healthy targets (empty: it is)."""
     if state.stack is None:
         return [f"the {state.color} stack does not exist"]
     problems = []
@@ -38,6 +39,9 @@ def color_problems(state: ColorState, image: str) -> list[str]:
     else:
         if health.healthy < 1:
             problems.append("its target group has no healthy target")
+        elif health.healthy < healthy:
+            problems.append(f"its target group has {health.healthy} of {healthy} healthy "
+                            f"targets")
         if health.unhealthy:
             problems.append(f"its target group has {health.unhealthy} unhealthy target(s)")
     return problems

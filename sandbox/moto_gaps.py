@@ -9,7 +9,9 @@ changed or it `Ref`s a changed parameter directly. Real CloudFormation also re-a
 when a condition it uses (`Fn::If`) changes value, or when a resource it references gets a new
 physical id. Seen: the listeners' `Fn::If` on `LiveColor` is never re-evaluated, so a swap does
 nothing; an ECS service whose task definition was replaced keeps the old revision.
-Fix: extend moto's diff with those resources, in dependency order.
+Fix: extend moto's diff with those resources, and apply all of them in dependency order (moto
+keeps its diff's order, so a service whose DesiredCount changed with its image would be
+re-applied before its new task definition exists).
 
 Gap 2 — an ECS service updated through CloudFormation is pointed at the task-definition *family*
 (moto passes `TaskDefinition.family` to UpdateService), so DescribeServices shows "shop" instead
@@ -35,7 +37,8 @@ no delete for CloudFormation-managed services. Fix: delete the service as Delete
 Gap 7 — "No updates are to be performed" is never raised for a stack with a list parameter
 (`List<AWS::EC2::Subnet::Id>`): moto compares the stack's parsed values (a Python list) with the
 request's (a comma-separated string), so an update that changes nothing runs as a real one. Fix:
-compare both as CloudFormation does, as the strings the caller sent.
+compare both as CloudFormation does, as the strings the caller sent (moto also keeps a `Number`
+parameter as a number: "2" sent again reads as changed).
 
 Gaps 8-11 and 13 are filled by the sandbox's emulators; moto_gaps only wires their hooks into
 moto (`install(stack_operations, target_health)`), so that this module is the one place that
@@ -135,16 +138,39 @@ and ModifyTargetGroupAttributes would; a change to a property that replaces a ta
 (Port, Protocol, VpcId, TargetType, Name: `createOnlyProperties`) creates a new one, as
 CloudFormation does.
 
+Gap 22 — `AWS::ApplicationAutoScaling::ScalableTarget` and `AWS::ApplicationAutoScaling::
+ScalingPolicy` are not supported: moto skips both with a warning, so a service stack's autoscaling
+registers nothing (DescribeScalableTargets and DescribeScalingPolicies stay empty). Fix:
+CloudFormation models that call moto's own RegisterScalableTarget / PutScalingPolicy on create
+and update (a changed MinCapacity updates the target in place, as the API does) and
+DeregisterScalableTarget / DeleteScalingPolicy on delete. The target's physical id is
+CloudFormation's `<resource id>|<scalable dimension>|<namespace>`, what a policy's
+ScalingTargetId refers to.
+
+Gap 23 — Application Auto Scaling answers with `Content-Type: text/html` (its JSON body is
+right): a client that refuses web pages for API answers (stackswap does: an HTML answer means a
+proxy or a web server, not AWS) cannot read it. Real: `application/x-amz-json-1.1`, the
+protocol's media type. Fix: answer with that type.
+
+Gap 24 — an `AWS::ECS::TaskDefinition` created through CloudFormation keeps only its family,
+containers, volumes and memory: `Cpu`, `NetworkMode`, `RequiresCompatibilities`,
+`ExecutionRoleArn`, `TaskRoleArn`, `RuntimePlatform` and `EphemeralStorage` are dropped, so
+DescribeTaskDefinition shows a task definition other than the one the template registered.
+Fix: register it with those, as RegisterTaskDefinition keeps them.
+
 The sandbox's server installs every fix with both hooks; the tests' moto server installs them
 with none, so there gaps 8–11 and 13 are as moto has them.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import re
 from typing import TYPE_CHECKING, Any
 
+from moto.applicationautoscaling import models as scaling_models
+from moto.applicationautoscaling import responses as scaling_responses
 from moto.cloudformation import models as cfn_models
 from moto.cloudformation import parsing
 from moto.cloudformation import responses as cfn_responses
@@ -156,7 +182,8 @@ from moto.cloudformation.exceptions import (
 from moto.cloudformation.utils import generate_changeset_id, validate_create_change_set
 from moto.cloudwatch import models as cloudwatch_models
 from moto.cloudwatch import responses as cloudwatch_responses
-from moto.core.responses import ActionResult, EmptyResult
+from moto.core.responses import ActionResult, BaseResponse, EmptyResult
+from moto.core.utils import pascal_to_camelcase, remap_nested_keys
 from moto.ecs import models as ecs_models
 from moto.elbv2 import models as elbv2_models
 
@@ -226,9 +253,9 @@ def _build_resource_diff(self: Any, other_template: dict[str, Any],
                          parameters: dict[str, Any] | None = None) -> dict[str, Any]:
     diff = _ORIGINALS["build_resource_diff"](self, other_template, parameters)
     new = other_template["Resources"]
-    changed_parameters = {
-        name for name, value in (parameters or {}).items()
-        if self.input_parameters.get(name) != value
+    changed_parameters = {  # compared as sent (gap 7): moto keeps numbers and lists parsed
+        name for name, value in _as_sent(parameters or {}).items()
+        if _as_sent(self.input_parameters).get(name) != value
     }
     changed_conditions = _changed_conditions(other_template, changed_parameters)
     touched = list(diff["Modify"]) + list(diff["Add"])
@@ -244,8 +271,26 @@ def _build_resource_diff(self: Any, other_template: dict[str, Any],
             if name not in touched and current in _references(body):
                 touched.append(name)
                 queue.append(name)
-    diff["Modify"] = [name for name in touched if name not in diff["Add"]]
+    diff["Modify"] = [name for name in _dependency_order(touched, new)
+                      if name not in diff["Add"]]
     return diff
+
+
+def _dependency_order(names: list[str], resources: dict[str, Any]) -> list[str]:
+    """`names` with every resource after the ones it references (a service whose DesiredCount
+    and task definition both change is re-applied after the new task definition exists)."""
+    ordered: list[str] = []
+
+    def visit(name: str, path: tuple[str, ...]) -> None:
+        if name in ordered or name in path:
+            return
+        for reference in sorted(_references(resources.get(name, {})) & set(names)):
+            visit(reference, (*path, name))
+        ordered.append(name)
+
+    for name in names:
+        visit(name, ())
+    return ordered
 
 
 def _load_balancers(properties: dict[str, Any]) -> list[dict[str, Any]]:
@@ -332,6 +377,28 @@ def _health_by_id_and_port(self: Any, target: dict[str, Any], ec2_backend: Any) 
     return _ORIGINALS["health_for"](self, target, ec2_backend)
 
 
+def _task_definition_create(cls: Any, resource_name: str, cloudformation_json: Any,
+                            account_id: str, region_name: str, **kwargs: Any) -> Any:
+    """A task definition with its task-level properties (gap 24), as RegisterTaskDefinition
+    keeps them."""
+    properties = cloudformation_json["Properties"]
+
+    def camel(value: Any) -> Any:
+        return remap_nested_keys(value, pascal_to_camelcase) if value else None
+
+    return ecs_models.ecs_backends[account_id][region_name].register_task_definition(
+        family=properties.get("Family", resource_name),
+        container_definitions=camel(properties.get("ContainerDefinitions")) or [],
+        volumes=camel(properties.get("Volumes")) or [],
+        network_mode=properties.get("NetworkMode"),
+        requires_compatibilities=properties.get("RequiresCompatibilities"),
+        cpu=properties.get("Cpu"), memory=properties.get("Memory"),
+        task_role_arn=properties.get("TaskRoleArn"),
+        execution_role_arn=properties.get("ExecutionRoleArn"),
+        runtime_platform=camel(properties.get("RuntimePlatform")),
+        ephemeral_storage=camel(properties.get("EphemeralStorage")))
+
+
 def _task_definition_update(cls: Any, original_resource: Any, new_resource_name: str,
                             cloudformation_json: Any, account_id: str, region_name: str) -> Any:
     replacement = cls.create_from_cloudformation_json(
@@ -342,8 +409,11 @@ def _task_definition_update(cls: Any, original_resource: Any, new_resource_name:
 
 
 def _as_sent(parameters: dict[str, Any]) -> dict[str, Any]:
-    return {key: ",".join(value) if isinstance(value, list) else value
-            for key, value in parameters.items()}
+    # moto keeps a list parameter as a list and a Number one as a number; CloudFormation
+    # compares what was sent: text.
+    return {key: ",".join(value) if isinstance(value, list)
+            else str(value) if isinstance(value, int | float) and not isinstance(value, bool)
+            else value for key, value in parameters.items()}
 
 
 def _validate_different_update(self: Any, incoming_params: list[dict[str, Any]] | None,
@@ -974,9 +1044,137 @@ class ListenerCertificate:
             self.backend.remove_listener_certificates(self.listener_arn, self.certificates)
 
 
+class _PlainResource:
+    """What moto's CloudFormation needs of a resource model that is not a moto
+    CloudFormationModel subclass (so plain moto, in the pin tests, never finds it)."""
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return False
+
+    def is_created(self) -> bool:
+        return True
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return ""
+
+
+class ScalableTarget(_PlainResource):
+    """AWS::ApplicationAutoScaling::ScalableTarget (gap 22)."""
+
+    def __init__(self, backend: Any, namespace: str, resource_id: str, dimension: str) -> None:
+        self.backend, self.namespace = backend, namespace
+        self.resource_id, self.dimension = resource_id, dimension
+
+    @property
+    def physical_resource_id(self) -> str:
+        return f"{self.resource_id}|{self.dimension}|{self.namespace}"
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::ApplicationAutoScaling::ScalableTarget"
+
+    @classmethod
+    def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: Any,
+                                        account_id: str, region_name: str,
+                                        **kwargs: Any) -> ScalableTarget:
+        properties = cloudformation_json["Properties"]
+        backend = scaling_models.applicationautoscaling_backends[account_id][region_name]
+        made = cls(backend, properties["ServiceNamespace"], properties["ResourceId"],
+                   properties["ScalableDimension"])
+        backend.register_scalable_target(
+            made.namespace, made.resource_id, made.dimension,
+            int(properties["MinCapacity"]), int(properties["MaxCapacity"]),
+            properties.get("RoleARN", ""), properties.get("SuspendedState"))
+        return made
+
+    @classmethod
+    def update_from_cloudformation_json(cls, original_resource: Any, new_resource_name: str,
+                                        cloudformation_json: Any, account_id: str,
+                                        region_name: str) -> ScalableTarget:
+        properties = cloudformation_json["Properties"]
+        if (properties["ResourceId"], properties["ScalableDimension"]) != (
+                original_resource.resource_id, original_resource.dimension):
+            original_resource.delete(account_id, region_name)
+        # RegisterScalableTarget of an existing target updates it in place.
+        return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json,
+                                                   account_id, region_name)
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        if self.resource_id in self.backend.targets.get(self.dimension, {}):
+            self.backend.deregister_scalable_target(self.namespace, self.resource_id,
+                                                    self.dimension)
+
+
+class ScalingPolicy(_PlainResource):
+    """AWS::ApplicationAutoScaling::ScalingPolicy (gap 22), on a ScalingTargetId."""
+
+    def __init__(self, backend: Any, name: str, target: tuple[str, str, str]) -> None:
+        self.backend, self.name = backend, name
+        self.resource_id, self.dimension, self.namespace = target
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.policy.policy_arn
+
+    @property
+    def policy(self) -> Any:
+        return self.backend.policies[scaling_models.FakeApplicationAutoscalingPolicy
+                                     .formulate_key(self.namespace, self.resource_id,
+                                                    self.dimension, self.name)]
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::ApplicationAutoScaling::ScalingPolicy"
+
+    @classmethod
+    def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: Any,
+                                        account_id: str, region_name: str,
+                                        **kwargs: Any) -> ScalingPolicy:
+        properties = cloudformation_json["Properties"]
+        backend = scaling_models.applicationautoscaling_backends[account_id][region_name]
+        target = tuple(properties["ScalingTargetId"].split("|"))
+        made = cls(backend, properties["PolicyName"], target)  # type: ignore[arg-type]
+        body = (properties.get("TargetTrackingScalingPolicyConfiguration")
+                or properties.get("StepScalingPolicyConfiguration"))
+        backend.put_scaling_policy(made.name, made.namespace, made.resource_id, made.dimension,
+                                   body, properties["PolicyType"])
+        return made
+
+    @classmethod
+    def update_from_cloudformation_json(cls, original_resource: Any, new_resource_name: str,
+                                        cloudformation_json: Any, account_id: str,
+                                        region_name: str) -> ScalingPolicy:
+        original_resource.delete(account_id, region_name)
+        return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json,
+                                                   account_id, region_name)
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        with contextlib.suppress(KeyError, scaling_models.AWSValidationException):
+            self.backend.delete_scaling_policy(self.name, self.namespace, self.resource_id,
+                                               self.dimension)
+
+
+AMZ_JSON = "application/x-amz-json-1.1"
+
+
+def _scaling_call_action(self: Any) -> Any:
+    """Application Auto Scaling's answers as the JSON protocol's media type (gap 23)."""
+    # moto's own is inherited (BaseResponse.call_action): uninstall deletes this override.
+    status, headers, body = BaseResponse.call_action(self)
+    headers = {key: value for key, value in dict(headers).items()
+               if key.lower() != "content-type"}
+    return status, {**headers, "Content-Type": AMZ_JSON}, body
+
+
+PLAIN_MODELS = {model.cloudformation_type(): model
+                for model in (ListenerCertificate, ScalableTarget, ScalingPolicy)}
+
+
 def _resource_class_from_type(resource_type: str) -> Any:
-    if resource_type == ListenerCertificate.cloudformation_type():
-        return ListenerCertificate
+    if resource_type in PLAIN_MODELS:
+        return PLAIN_MODELS[resource_type]
     return _ORIGINALS["resource_class_from_type"](resource_type)
 
 
@@ -1057,6 +1255,9 @@ def _patches() -> dict[str, tuple[type, str, Any]]:
                            classmethod(_service_create)),
         "service_update": (service, "update_from_cloudformation_json",
                            classmethod(_service_update)),
+        # gap 24
+        "task_definition_create": (ecs_models.TaskDefinition, "create_from_cloudformation_json",
+                                   classmethod(_task_definition_create)),
         # gap 3
         "task_definition_update": (ecs_models.TaskDefinition, "update_from_cloudformation_json",
                                    classmethod(_task_definition_update)),
@@ -1099,7 +1300,7 @@ def _patches() -> dict[str, tuple[type, str, Any]]:
         "convert_and_validate_properties": (elbv2_models.ELBv2Backend,
                                             "convert_and_validate_properties",
                                             _convert_and_validate_properties),
-        # gap 17
+        # gaps 17 and 22
         "resource_class_from_type": (parsing, "resource_class_from_type",
                                      _resource_class_from_type),
         # gap 18
@@ -1108,6 +1309,9 @@ def _patches() -> dict[str, tuple[type, str, Any]]:
         # gap 19
         "target_group_create": (group, "create_from_cloudformation_json",
                                 classmethod(_target_group_create)),
+        # gap 23
+        "scaling_call_action": (scaling_responses.ApplicationAutoScalingResponse, "call_action",
+                                _scaling_call_action),
         # gap 20
         "parameter_list": (cfn_models.Stack, "parameter_list", property(_parameter_list)),
         # gap 21

@@ -201,16 +201,24 @@ def arrange_tasks(endpoint: str, region: str, cluster: str) -> Callable:
     ecs, elbv2 = client("ecs", endpoint, region), client("elbv2", endpoint, region)
 
     def after_create(**kwargs) -> None:
+        # ECS registers one target per task of a service in the service's target group.
+        wanted: dict[str, int] = {}
         for arn in ecs.list_services(cluster=cluster)["serviceArns"]:
             (service,) = ecs.describe_services(cluster=cluster, services=[arn])["services"]
             if service["runningCount"] != service["desiredCount"]:
                 ecs.update_service(cluster=cluster, service=arn,
                                    desiredCount=service["desiredCount"])
+            for balancer in service.get("loadBalancers", []):
+                wanted[balancer["targetGroupArn"]] = service["desiredCount"]
         for group in elbv2.describe_target_groups()["TargetGroups"]:
             arn = group["TargetGroupArn"]
-            if not elbv2.describe_target_health(TargetGroupArn=arn)["TargetHealthDescriptions"]:
-                elbv2.register_targets(TargetGroupArn=arn,
-                                       Targets=[{"Id": "10.0.0.10", "Port": 8000}])
+            have = len(elbv2.describe_target_health(TargetGroupArn=arn)[
+                "TargetHealthDescriptions"])
+            count = max(wanted.get(arn, 1), 1)
+            if have < count:
+                elbv2.register_targets(TargetGroupArn=arn, Targets=[
+                    {"Id": f"10.0.0.{10 + index}", "Port": 8000}
+                    for index in range(have, count)])
 
     return after_create
 

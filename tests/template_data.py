@@ -55,6 +55,29 @@ _SEPARATE_PRIVATE = {"private_nlb": True, "scheme": "internal",
                      "alb_subnets": ["subnet-0123456789abcdef0", "subnet-0fedcba9876543210"],
                      "task_subnets": ["subnet-0aaaaaaaaaaaaaaa1", "subnet-0bbbbbbbbbbbbbbb2"]}
 _ACCESS_LOGS = {"access_logs_bucket": ACCESS_LOGS_BUCKET, "access_logs_prefix": "shop"}
+# Every key of the full task definition and autoscaling (docs/configuration.md).
+FULL_SERVICE = {
+    "environment": {"LOG_LEVEL": "info", "FEATURE_X": "on"},
+    "secrets": {
+        "DATABASE_URL": "arn:aws:ssm:eu-west-1:123456789012:parameter/shop/database-url",
+        "API_TOKEN": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:shop/api-AbCdEf"
+                     ":token::",
+    },
+    "secrets_kms_key_arn": LOG_KMS_KEY,
+    "task_role_policy_arns": ["arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess"],
+    "command": ["gunicorn", "shop:app"],
+    "entry_point": ["/docker-entrypoint.sh"],
+    "health_check": {"command": ["CMD-SHELL", "curl -f http://localhost:8000/health || exit 1"],
+                     "interval_seconds": 10, "timeout_seconds": 5, "retries": 3,
+                     "start_period_seconds": 20},
+    "cpu_architecture": "ARM64", "ephemeral_storage_gib": 40,
+    "read_only_root_filesystem": True, "stop_timeout_seconds": 60, "log_retention_days": 90,
+    "sidecars": [{"name": "otel", "image": "public.ecr.aws/aws-observability/aws-otel-collector"
+                                            ":v0.40.0",
+                  "essential": False, "ports": [4317], "environment": {"OTEL_LEVEL": "warn"},
+                  "depends_on": {"app": "HEALTHY"}}],
+    "autoscaling": {"min": 2, "max": 10, "cpu_target_percent": 60, "requests_per_target": 500},
+}
 # name -> {section: keys} over the example config
 MODES: dict[str, dict[str, dict]] = {
     "http-port": {},
@@ -66,7 +89,11 @@ MODES: dict[str, dict[str, dict]] = {
     # HTTPS with every optional safeguard the scanner looks for: ALB access logs, encrypted logs.
     "https-port-logs-kms": {"listener": _HTTPS | _ACCESS_LOGS,
                             "service": {"log_kms_key_arn": LOG_KMS_KEY}},
+    # The full task definition, sidecars and autoscaling (the service stacks' golden mode).
+    "http-port-full-task": {"service": FULL_SERVICE},
 }
+# Modes whose service stacks (blue.yml) are golden too.
+SERVICE_MODES = ("http-port-full-task",)
 
 
 def mode_config(name: str) -> Config:

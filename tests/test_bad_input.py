@@ -198,6 +198,45 @@ CONFIGS = [
      "listener.access_logs_prefix: must not contain AWSLogs"),
     (("[service]", '[service]\nlog_kms_key_arn = "alias/shop"'),
      "service.log_kms_key_arn: must be a KMS key ARN"),
+    # The task definition (issue 13): each key's ECS limit, and nested keys named in full.
+    # ECS HealthCheck API reference: "retries ... between 1 and 10"; Fargate: "The max stop
+    # timeout value is 120 seconds" (ContainerDefinition stopTimeout); EphemeralStorage
+    # "minimum supported value is 21 GiB and the maximum supported value is 200 GiB".
+    (("[service]", '[service]\nhealth_check = { command = ["CMD", "true"], retries = 11 }'),
+     "service.health_check.retries: must be a whole number from 1 to 10"),
+    (("[service]", '[service]\nstop_timeout_seconds = 121'),
+     "service.stop_timeout_seconds: must be a whole number from 2 to 120"),
+    (("[service]", '[service]\nephemeral_storage_gib = 20'),
+     "service.ephemeral_storage_gib: must be a whole number from 21 to 200"),
+    (("[service]", '[service]\nlog_retention_days = 31'), "service.log_retention_days"),
+    (("[service]", '[service]\ncpu_architecture = "arm64"'),
+     "service.cpu_architecture: must be one of X86_64, ARM64"),
+    (("[service]", '[service]\nsecrets = { DB = "shop/db" }'),
+     "service.secrets.DB: must be the full ARN"),
+    (("[service]", '[service]\nenvironment = { 1X = "a" }'), "service.environment.1X"),
+    (("[service]", '[service]\nenvironment = { X = 1 }'), "service.environment.X: must be a "
+                                                          "string"),
+    (("[service]", '[service]\nsidecars = [{ name = "app", image = "x:1" }]'),
+     "service.sidecars[0].name: 'app' is already a container"),
+    (("[service]", '[service]\nsidecars = [{ name = "p", image = "x:1", depends_on = '
+                   '{ q = "START" } }]'), "service.sidecars[0].depends_on.q: names no other"),
+    (("[service]", '[service]\nsidecars = [{ name = "p", image = "x:1", depends_on = '
+                   '{ app = "HEALTHY" } }]'),
+     "service.sidecars[0].depends_on.app: HEALTHY needs a container health check"),
+    (("[service]", '[service]\nsidecars = [{ name = "p", image = "x:1", depends_on = '
+                   '{ app = "READY" } }]'),
+     "service.sidecars[0].depends_on.app: must be one of START, COMPLETE, SUCCESS, HEALTHY"),
+    (("[service]", '[service]\ntask_role_arn = "arn:aws:iam::123456789012:role/t"\n'
+                   'task_role_policy_arns = ["arn:aws:iam::aws:policy/ReadOnlyAccess"]'),
+     "service.task_role_policy_arns: cannot be combined with service.task_role_arn"),
+    (("[service]", '[service]\nautoscaling = { min = 3, max = 2, cpu_target_percent = 50 }'),
+     "service.autoscaling.max: must be at least service.autoscaling.min"),
+    (("[service]", '[service]\nautoscaling = { min = 1, max = 4 }'),
+     "service.autoscaling: needs a target"),
+    (("[service]", '[service]\nautoscaling = { min = 3, max = 4, cpu_target_percent = 50 }'),
+     "service.desired_count: must be within service.autoscaling min 3 and max 4"),
+    (("[service]", '[service]\nautoscaling = { min = 1, max = 4, cpu = 50 }'),
+     "service.autoscaling.cpu: unknown key"),
     # stackswap's own: a smoke URL needs a host, and a port from 1 to 65535.
     (("[deploy]", '[deploy]\ntest_url = "http://:8080"'), "deploy.test_url"),
     (("[deploy]", '[deploy]\nproduction_url = "http://shop.example.com:99999"'),

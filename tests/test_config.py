@@ -303,3 +303,27 @@ def test_render_command_reports_one_line_and_exit_2(tmp_path, text, expected):
 def test_missing_file(tmp_path):
     with pytest.raises(ConfigError, match="config file not found"):
         load_config(tmp_path / "nope.toml")
+
+
+def test_the_full_task_definition_parses_into_hashable_sorted_data():
+    # Renders are cached by Config (generator/render.py): every table becomes sorted pairs.
+    from tests.template_data import FULL_SERVICE
+
+    config = parse_config(replaced(example(), "service", {**example()["service"],
+                                                          **FULL_SERVICE}))
+    service = config.service
+    hash(config)
+    assert service.environment == (("FEATURE_X", "on"), ("LOG_LEVEL", "info"))
+    assert [name for name, _ in service.secrets] == ["API_TOKEN", "DATABASE_URL"]
+    assert service.health_check.command[0] == "CMD-SHELL"
+    assert service.health_check.start_period_seconds == 20
+    (sidecar,) = service.sidecars
+    assert (sidecar.name, sidecar.essential, sidecar.ports, sidecar.depends_on) == (
+        "otel", False, (4317,), (("app", "HEALTHY"),))
+    assert (service.autoscaling.min, service.autoscaling.max) == (2, 10)
+
+
+def test_a_config_without_the_new_keys_renders_what_it_always_did():
+    service = load_config(EXAMPLE).service
+    assert (service.environment, service.secrets, service.sidecars, service.autoscaling,
+            service.health_check, service.log_retention_days) == ((), (), (), None, None, 30)

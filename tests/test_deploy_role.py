@@ -89,7 +89,8 @@ def allows(role: str, action: str, resource: str, context: dict | None = None,
         if not any(matches(p, resource) for p in as_list(statement["Resource"])):
             continue
         conditions = statement.get("Condition", {})
-        if all((context or {}).get(key) == value
+        # A condition with a list of values is met by any of them (IAM's OR within a key).
+        if all((context or {}).get(key) in as_list(value)
                for test in conditions.values() for key, value in test.items()):
             return True
     return False
@@ -395,6 +396,7 @@ FEATURE_OF = {
     "elasticloadbalancing:DeregisterTargets": "target group Targets",
     "logs:AssociateKmsKey": "log group KmsKeyId",
     "logs:DisassociateKmsKey": "log group KmsKeyId",
+    "iam:PutRolePolicy": "role Policies",
 }
 
 
@@ -407,6 +409,8 @@ def features_in_use(resources: dict) -> set[str]:
             used.add("target group Targets")
         if resource["Type"] == "AWS::Logs::LogGroup" and "KmsKeyId" in properties:
             used.add("log group KmsKeyId")
+        if resource["Type"] == "AWS::IAM::Role" and "Policies" in properties:
+            used.add("role Policies")
     return used
 
 
@@ -481,7 +485,12 @@ def test_features_behind_not_granted_permissions_are_unused():
                 assert {a["Type"] for a in properties["Actions"]} <= {
                     "forward", "fixed-response"}, name
             if resource["Type"] == "AWS::IAM::Role":
-                assert not {"Policies", "PermissionsBoundary"} & set(properties), name
+                # Only the execution role has an inline policy, and only with secrets.
+                assert "PermissionsBoundary" not in properties, name
+                assert ("Policies" in properties) is (
+                    name.endswith(":ExecutionRole") and bool(config.service.secrets)), name
+            if resource["Type"] == "AWS::ApplicationAutoScaling::ScalableTarget":
+                assert not {"RoleARN", "ScheduledActions"} & set(properties), name
             if resource["Type"] == "AWS::Logs::LogGroup":
                 optional = {"KmsKeyId"} if config.service.log_kms_key_arn else set()
                 assert set(properties) <= {"RetentionInDays", "Tags"} | optional, name
@@ -646,3 +655,38 @@ def test_with_alarms_both_roles_read_every_alarm_so_composite_ones_work_as_trigg
         assert (as_list(read["Action"]), read["Resource"]) == (["cloudwatch:DescribeAlarms"],
                                                                ["*"]), role
         assert not [s for s in statements(role) if s.get("Sid") == "ReadTheAlarms"]
+
+
+def test_the_deploy_role_reads_scalable_targets_only_with_autoscaling():
+    # `status` reads each colour's scalable target (DescribeScalableTargets, a Describe call on
+    # "*") only when the config has service.autoscaling; the cycle above has none.
+    full = MODES["http-port-full-task"]
+    assert "application-autoscaling:DescribeScalableTargets" in granted("DeployRole", full)
+    assert "application-autoscaling:DescribeScalableTargets" not in granted("DeployRole")
+
+
+def test_secrets_task_role_and_scaling_permissions_are_scoped():
+    full = MODES["http-port-full-task"]
+    role = "arn:aws:iam::123456789012:role/{}"
+    policy = "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess"
+    task_role = role.format("shop-blue-TaskRole-1A2B")
+    assert allows("CloudFormationRole", "iam:AttachRolePolicy", task_role,
+                  {"iam:PolicyARN": policy}, config=full)
+    assert not allows("CloudFormationRole", "iam:AttachRolePolicy", task_role,
+                      {"iam:PolicyARN": "arn:aws:iam::aws:policy/AdministratorAccess"},
+                      config=full)
+    assert allows("CloudFormationRole", "iam:PutRolePolicy",
+                  role.format("shop-green-ExecutionRole-9Z"), config=full)
+    assert not allows("CloudFormationRole", "iam:PutRolePolicy",
+                      role.format("shop-green-ExecutionRole-9Z"))
+    assert allows("CloudFormationRole", "cloudwatch:PutMetricAlarm",
+                  "arn:aws:cloudwatch:eu-west-1:123456789012:alarm:TargetTracking-service/"
+                  "shop/shop-blue-Service-X-AlarmHigh-1", config=full)
+    assert not allows("CloudFormationRole", "cloudwatch:PutMetricAlarm",
+                      "arn:aws:cloudwatch:eu-west-1:123456789012:alarm:shop-5xx", config=full)
+    linked = ("arn:aws:iam::123456789012:role/aws-service-role/ecs.application-autoscaling."
+              "amazonaws.com/AWSServiceRoleForApplicationAutoScaling_ECSService")
+    assert allows("CloudFormationRole", "iam:CreateServiceLinkedRole", linked,
+                  {"iam:AWSServiceName": "ecs.application-autoscaling.amazonaws.com"},
+                  config=full)
+    assert not allows("CloudFormationRole", "iam:CreateServiceLinkedRole", linked)

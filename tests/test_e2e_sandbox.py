@@ -295,3 +295,55 @@ def test_stacks_made_by_the_aws_cli_are_adopted(sandbox, tmp_path, monkeypatch, 
     document = json.loads(run(env, "status", "--json").out)
     assert document["alb_stack_policy"] is True
     assert set(document["termination_protection"].values()) == {True}
+
+
+def test_capacity_is_matched_before_the_swap_and_autoscaling_floor_released_after(
+        sandbox, tmp_path, monkeypatch, capsys):
+    # Seed 003: never swap onto less than production runs. The live colour was scaled up (by
+    # hand here, as autoscaling would): the idle colour gets as many tasks in the same update
+    # of its stack, verification waits for that many healthy targets, and its autoscaling
+    # floor (MinCapacity) holds that count while it waits behind test traffic ("Application
+    # Auto Scaling turns off scale-in processes while Amazon ECS deployments are in progress",
+    # ECS Developer Guide, "Troubleshooting service auto scaling" — not once the deployment is
+    # done and the colour waits); after the swap the floor goes back to autoscaling.min.
+    env = empty_account(sandbox, tmp_path, monkeypatch, service={
+        "desired_count": "1",
+        "autoscaling": "{ min = 1, max = 4, cpu_target_percent = 50 }"})[1]
+    assert run(env, "deploy", "--image", "app:v1").code == 0
+    ecs = client("ecs", env.endpoint, env.region)
+    scaling = client("application-autoscaling", env.endpoint, env.region)
+    ecs.update_service(cluster="demo", service=env.outputs("demo-blue")["ServiceArn"],
+                       desiredCount=3)
+    result = run(env, "deploy", "--image", "app:v2", capsys=capsys)
+    assert result.code == 0, result.err
+    assert "blue runs 3 tasks" in result.err
+    assert "3 targets healthy" in result.err
+    document = json.loads(run(env, "status", "--json").out)
+    green = document["colors"]["green"]
+    assert document["live"] == "green"
+    assert (green["desired_tasks"], green["healthy_targets"]) == (3, 3)
+    assert green["autoscaling"] == {"min": 1, "max": 4, "suspended": False}
+    floors = [t["MinCapacity"] for t in
+              scaling.describe_scalable_targets(ServiceNamespace="ecs")["ScalableTargets"]]
+    assert floors == [1, 1]
+    assert "autoscaling minimum back to 1" in result.err
+
+
+def test_a_changed_environment_rolls_out_through_the_idle_colour(shop, sandbox, capsys):
+    # Same image, changed config: not a no-op. The new task definition goes to the idle
+    # colour and is swapped in like an image, and deploy names what changed (never values).
+    text = shop.config_path.read_text()
+    shop.config_path.write_text(text.replace(
+        "[service]\n", '[service]\nenvironment = { FEATURE_X = "on", LOG_LEVEL = "debug" }\n'))
+    result = run(shop, "deploy", "--image", "app:v1", capsys=capsys)
+    assert result.code == 0, result.err
+    assert "environment: +FEATURE_X, +LOG_LEVEL" in result.err
+    assert '"on"' not in result.err and "debug" not in result.err
+    document = json.loads(run(shop, "status", "--json").out)
+    assert document["live"] == "green"
+    assert document["colors"]["green"]["environment"] == ["FEATURE_X", "LOG_LEVEL"]
+    assert document["colors"]["blue"]["environment"] == []
+    assert prod(sandbox) == "hello from app:v1"
+    # A rerun changes nothing now: the live colour matches the config.
+    again = run(shop, "deploy", "--image", "app:v1", capsys=capsys)
+    assert again.code == 0 and "nothing to change" in again.err

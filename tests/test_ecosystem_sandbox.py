@@ -48,13 +48,17 @@ def test_diff_shows_change_sets_traffic_and_images_and_changes_nothing(shop, san
     # change sets"); a TaskDefinition is replaced when its ContainerDefinitions change
     # ("Update requires: Replacement", AWS::ECS::TaskDefinition ContainerDefinitions).
     expected = [
-        "1. update the green service stack: image app:v1 -> app:v2",
-        "2. verify green: service steady on app:v2, targets healthy, smoke request answers 2xx",
+        "1. update the green service stack: image app:v1 -> app:v2, 2 tasks",
+        "2. verify green: service steady on app:v2, 2 targets healthy, smoke request answers "
+        "2xx",
         "3. swap: production :80 blue -> green, test :8080 green -> blue",
         "4. confirm production :80 -> green and production answers 2xx",
         "CloudFormation would change (change sets created, described, deleted):",
         "  demo-green (update):",
         "    modify TaskDefinition (AWS::ECS::TaskDefinition), REPLACED: ContainerDefinitions",
+        # the service refers to the replaced task definition: modified in place (gap 1's diff
+        # applies resources in dependency order, as CloudFormation does)
+        "    modify Service (AWS::ECS::Service), in place: TaskDefinition",
         "  demo-elb (the swap's update):",
         "    modify ProductionListener (AWS::ElasticLoadBalancingV2::Listener), in place: "
         "DefaultActions",

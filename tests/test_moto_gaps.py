@@ -268,9 +268,12 @@ def test_composite_alarms_with_the_fix(aws):
 
 
 def same_parameters(before: dict, subnets: tuple[str, ...]) -> list[dict]:
-    """Every parameter unchanged, the subnet list sent as its value (as stackswap sends it)."""
+    """Every parameter unchanged, the subnet list and the task count (a Number) sent as their
+    values (as stackswap sends them)."""
     return [{"ParameterKey": p["ParameterKey"], "ParameterValue": ",".join(subnets)}
             if p["ParameterKey"] == "Subnets" else
+            {"ParameterKey": p["ParameterKey"], "ParameterValue": p["ParameterValue"]}
+            if p["ParameterKey"] == "DesiredCount" else
             {"ParameterKey": p["ParameterKey"], "UsePreviousValue": True}
             for p in before["Parameters"]]
 
@@ -623,3 +626,95 @@ def test_gaps_16_to_19_fixed_the_private_nlb_and_weighted_listener_stack_is_crea
     assert target["Target"] == {"Id": balancers["application"], "Port": 80}
     cfn.delete_stack(StackName="fixed")
     assert elbv2.describe_load_balancers()["LoadBalancers"] == []
+
+
+# Gap 22: Application Auto Scaling through CloudFormation.
+
+def _scaling_resources(cluster: str, service_arn: str, minimum: int = 2) -> dict:
+    return {
+        "Target": {"Type": "AWS::ApplicationAutoScaling::ScalableTarget", "Properties": {
+            "ServiceNamespace": "ecs", "ScalableDimension": "ecs:service:DesiredCount",
+            "ResourceId": f"service/{cluster}/{service_arn.rsplit('/', 1)[1]}",
+            "MinCapacity": minimum, "MaxCapacity": 6}},
+        "Cpu": {"Type": "AWS::ApplicationAutoScaling::ScalingPolicy", "Properties": {
+            "PolicyName": "cpu", "PolicyType": "TargetTrackingScaling",
+            "ScalingTargetId": {"Ref": "Target"},
+            "TargetTrackingScalingPolicyConfiguration": {
+                "TargetValue": 60.0, "PredefinedMetricSpecification": {
+                    "PredefinedMetricType": "ECSServiceAverageCPUUtilization"}}}},
+    }
+
+
+def test_gap_22_scalable_targets_and_policies_are_not_created(stacks, plain_moto):
+    config, cfn, _ = stacks
+    service = outputs(cfn, config.service_stack("blue"))["ServiceArn"]
+    scaling = client("application-autoscaling", cfn.meta.endpoint_url, cfn.meta.region_name)
+    assert _stack_error(cfn, "gap22", _scaling_resources(config.cluster, service)) is None
+    # Real CloudFormation registers the target and puts the policy.
+    assert scaling.describe_scalable_targets(ServiceNamespace="ecs")["ScalableTargets"] == []
+    assert scaling.describe_scaling_policies(ServiceNamespace="ecs")["ScalingPolicies"] == []
+
+
+def test_scalable_targets_and_policies_with_the_fix(stacks):
+    import json
+
+    config, cfn, _ = stacks
+    service = outputs(cfn, config.service_stack("blue"))["ServiceArn"]
+    scaling = client("application-autoscaling", cfn.meta.endpoint_url, cfn.meta.region_name)
+    assert _stack_error(cfn, "fixed", _scaling_resources(config.cluster, service)) is None
+    (target,) = scaling.describe_scalable_targets(ServiceNamespace="ecs")["ScalableTargets"]
+    assert (target["MinCapacity"], target["MaxCapacity"]) == (2, 6)
+    (policy,) = scaling.describe_scaling_policies(ServiceNamespace="ecs")["ScalingPolicies"]
+    assert policy["PolicyName"] == "cpu" and policy["ResourceId"] == target["ResourceId"]
+    # An update of MinCapacity updates the target in place (RegisterScalableTarget).
+    cfn.update_stack(StackName="fixed", TemplateBody=json.dumps(
+        {"Resources": _scaling_resources(config.cluster, service, minimum=4)}))
+    (target,) = scaling.describe_scalable_targets(ServiceNamespace="ecs")["ScalableTargets"]
+    assert target["MinCapacity"] == 4
+    cfn.delete_stack(StackName="fixed")
+    assert scaling.describe_scalable_targets(ServiceNamespace="ecs")["ScalableTargets"] == []
+    assert scaling.describe_scaling_policies(ServiceNamespace="ecs")["ScalingPolicies"] == []
+
+
+def _scaling_media_type(aws) -> str:
+    scaling = client("application-autoscaling", aws.endpoint, aws.region)
+    answer = scaling.describe_scalable_targets(ServiceNamespace="ecs")
+    return answer["ResponseMetadata"]["HTTPHeaders"]["content-type"].split(";")[0]
+
+
+def test_gap_23_application_auto_scaling_answers_as_a_web_page(aws, plain_moto):
+    assert _scaling_media_type(aws) == "text/html"  # real: application/x-amz-json-1.1
+
+
+def test_application_auto_scaling_answers_as_json_with_the_fix(aws):
+    assert _scaling_media_type(aws) == "application/x-amz-json-1.1"
+
+
+def _task_platform(aws) -> dict:
+    import json
+
+    cfn = client("cloudformation", aws.endpoint, aws.region)
+    ecs = client("ecs", aws.endpoint, aws.region)
+    cfn.create_stack(StackName="gap24", TemplateBody=json.dumps({"Resources": {"Task": {
+        "Type": "AWS::ECS::TaskDefinition", "Properties": {
+            "Family": "gap24", "Cpu": "256", "Memory": "512", "NetworkMode": "awsvpc",
+            "RequiresCompatibilities": ["FARGATE"],
+            "TaskRoleArn": "arn:aws:iam::123456789012:role/task",
+            "RuntimePlatform": {"CpuArchitecture": "ARM64", "OperatingSystemFamily": "LINUX"},
+            "EphemeralStorage": {"SizeInGiB": 40},
+            "ContainerDefinitions": [{"Name": "app", "Image": "app:v1"}]}}}}))
+    task = ecs.describe_task_definition(taskDefinition="gap24")["taskDefinition"]
+    return {key: task.get(key) for key in ("runtimePlatform", "ephemeralStorage", "taskRoleArn",
+                                           "cpu")}
+
+
+def test_gap_24_task_definition_loses_its_task_level_properties(aws, plain_moto):
+    assert _task_platform(aws) == {"runtimePlatform": None, "ephemeralStorage": None,
+                                   "taskRoleArn": None, "cpu": None}
+
+
+def test_task_definition_keeps_them_with_the_fix(aws):
+    assert _task_platform(aws) == {
+        "runtimePlatform": {"cpuArchitecture": "ARM64", "operatingSystemFamily": "LINUX"},
+        "ephemeralStorage": {"sizeInGiB": 40},
+        "taskRoleArn": "arn:aws:iam::123456789012:role/task", "cpu": "256"}

@@ -46,7 +46,7 @@ def test_deploy_updates_idle_color_then_swaps(deployed):
     document = status(deployed)
     assert document["live"] == "green" and document["idle"] == "blue"
     assert document["colors"]["green"]["image"] == "app:v2"
-    assert document["colors"]["green"]["healthy_targets"] == 1
+    assert document["colors"]["green"]["healthy_targets"] == 2  # one target per task
     assert document["colors"]["blue"]["stack_status"] == "CREATE_COMPLETE"
     # The live colour's stack was never updated by the deploy.
     assert deployed.aws.calls.count("UpdateStack") == 2  # green's image, then the ALB swap
@@ -188,3 +188,55 @@ def test_rollback_to_a_color_is_safe_to_rerun(deployed):
     assert rerun.code == 0 and "blue is already live; nothing to change" in rerun.out
     assert [c for c in deployed.aws.mutating if c in ("UpdateStack", "CreateStack")] == []
     assert deployed.forwards(80) == "blue"
+
+
+def toml_value(value) -> str:
+    """A TOML value (inline) for the config writer: strings, numbers, booleans, lists, tables."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, str):
+        return json.dumps(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(toml_value(item) for item in value) + "]"
+    return "{ " + ", ".join(f"{json.dumps(k)} = {toml_value(v)}" for k, v in value.items()) + " }"
+
+
+def test_the_full_task_definition_and_autoscaling_deploy_and_show(env, capsys):
+    # Every task-definition key and autoscaling with both targets, through CloudFormation on
+    # the moto server: the task definition ECS registers carries them, each colour has its
+    # scalable target and policies, and `status` shows names and bounds.
+    from tests.template_data import FULL_SERVICE
+
+    full = {key: value for key, value in FULL_SERVICE.items()
+            if key not in ("cpu_architecture", "ephemeral_storage_gib")} | {
+        "cpu_architecture": "ARM64", "ephemeral_storage_gib": 40}
+    text = env.config_path.read_text().replace("[service]\n", "[service]\n" + "".join(
+        f"{key} = {toml_value(value)}\n" for key, value in full.items()))
+    env.config_path.write_text(text)
+    result = env.run("deploy", "--image", "app:v1", capsys=capsys)
+    assert result.code == 0, result.err
+    ecs = env.client("ecs")
+    arn = env.outputs("shop-blue")["TaskDefinitionArn"]
+    task = ecs.describe_task_definition(taskDefinition=arn)["taskDefinition"]
+    app, otel = task["containerDefinitions"]
+    assert {e["name"] for e in app["environment"]} == {"FEATURE_X", "LOG_LEVEL"}
+    assert {s["name"] for s in app["secrets"]} == {"API_TOKEN", "DATABASE_URL"}
+    assert otel["name"] == "otel" and otel["dependsOn"] == [
+        {"containerName": "app", "condition": "HEALTHY"}]
+    scaling = env.client("application-autoscaling")
+    targets = scaling.describe_scalable_targets(ServiceNamespace="ecs")["ScalableTargets"]
+    assert sorted((t["MinCapacity"], t["MaxCapacity"]) for t in targets) == [(2, 10), (2, 10)]
+    policies = scaling.describe_scaling_policies(ServiceNamespace="ecs")["ScalingPolicies"]
+    assert sorted(p["PolicyName"] for p in policies) == [
+        "shop-blue-cpu", "shop-blue-requests", "shop-green-cpu", "shop-green-requests"]
+    # The same image again: the live colour matches the config, nothing to change.
+    again = env.run("deploy", "--image", "app:v1", capsys=capsys)
+    assert again.code == 0 and "nothing to change" in again.err, again.err
+    document = status(env)
+    blue = document["colors"]["blue"]
+    assert blue["environment"] == ["FEATURE_X", "LOG_LEVEL"]
+    assert blue["secrets"] == ["API_TOKEN", "DATABASE_URL"]
+    assert blue["autoscaling"] == {"min": 2, "max": 10, "suspended": False}
+    assert blue["sidecars"][0]["name"] == "otel"

@@ -27,6 +27,7 @@ from orchestrator.plan import (
     CreateAlb,
     CreateService,
     DeployRequest,
+    ReleaseFloor,
     Swap,
     UpdateService,
     Verify,
@@ -433,3 +434,67 @@ def test_update_alb_refuses_before_any_change(observed, message):
     with pytest.raises(Refused) as raised:
         check_update_alb(observed)
     assert message in raised.value.message
+
+
+# --- capacity matching and config-only changes (issue 13) ---------------------------------------
+
+def with_services(observed: Observed, desired: dict[str, int],
+                  changes: dict[str, tuple[str, ...]] | None = None) -> Observed:
+    """`observed` with each colour's ECS desired count and how its task definition differs
+    from the config (what observe_for_deploy adds)."""
+    colors = {color: dataclasses.replace(state, service=ServiceState(
+        desired[color], desired[color], 0, 1, state.image_parameter))
+        for color, state in observed.colors.items()}
+    return dataclasses.replace(observed, colors=colors,
+                               task_changes=changes or {c: () for c in colors})
+
+
+def capacity(desired_count=2, scaling=(None, None), image="app:v2") -> DeployRequest:
+    return DeployRequest(image, None, True, None, desired_count, *scaling)
+
+
+@pytest.mark.parametrize(("live_desired", "request_", "count", "floor_released"), [
+    # never fewer than production runs, never fewer than the config says
+    (5, capacity(2), 5, False),
+    (1, capacity(2), 2, False),
+    # with autoscaling: at most its max; the floor goes back to min after the swap
+    (5, capacity(2, (1, 4)), 4, True),
+    (3, capacity(2, (2, 6)), 3, True),
+    (2, capacity(2, (2, 6)), 2, False),
+])
+def test_the_idle_colour_gets_the_larger_of_the_config_and_the_live_count(
+        live_desired, request_, count, floor_released):
+    observed = with_services(world("blue"), {"blue": live_desired, "green": 1})
+    plan = plan_deploy(observed, request_)
+    update, verify = plan.steps[:2]
+    assert (update.color, update.desired) == ("green", count)
+    assert verify == Verify("green", "app:v2", count)
+    released = [s for s in plan.steps if isinstance(s, ReleaseFloor)]
+    assert released == ([ReleaseFloor("green", request_.scaling_min)] if floor_released else [])
+    if floor_released:
+        assert plan.steps[-1] == released[0]  # after production is verified on green
+
+
+def test_no_swap_keeps_the_floor():
+    observed = with_services(world("blue"), {"blue": 3, "green": 1})
+    plan = plan_deploy(observed, DeployRequest("app:v2", None, False, None, 2, 1, 4))
+    assert not [s for s in plan.steps if isinstance(s, ReleaseFloor)]
+
+
+def test_a_live_image_with_a_changed_config_is_deployed_to_the_idle_colour():
+    changed = ("environment: +FEATURE_X",)
+    observed = with_services(world("blue"), {"blue": 2, "green": 2},
+                             {"blue": changed, "green": changed})
+    plan = plan_deploy(observed, capacity(image="app:v1"))
+    assert plan.steps[0] == UpdateService("green", "app:v1", "app:v1", 2, changed)
+    assert isinstance(plan.steps[2], Swap) and plan.steps[2].to_color == "green"
+    assert any("already live on blue, but its task definition differs" in n
+               for n in plan.notes)
+    assert "environment: +FEATURE_X" in plan.lines()[-5]
+
+
+def test_a_live_image_matching_the_config_is_a_no_op():
+    observed = with_services(world("blue"), {"blue": 2, "green": 2},
+                             {"blue": (), "green": ("environment: -OLD",)})
+    plan = plan_deploy(observed, capacity(image="app:v1"))
+    assert plan.steps == (VerifyLive("blue"),)

@@ -210,12 +210,22 @@ def test_mode_matches_golden(name):
     assert golden.read_text() == text
 
 
+@pytest.mark.parametrize("name", templates.SERVICE_MODES)
+def test_service_mode_matches_golden(name):
+    # Update with: STACKSWAP_UPDATE_GOLDEN=1 make test
+    text = rendered_files(templates.mode_config(name))["blue.yml"]
+    golden = GOLDEN / f"{name}-blue.yml"
+    if UPDATE:
+        golden.write_text(text)
+    assert golden.read_text() == text
+
+
 @pytest.mark.parametrize("name", MODE_NAMES)
 def test_mode_lints_clean(name):
     from cfnlint.api import lint  # ~1 s to import; only these tests need it
 
     files = rendered_files(templates.mode_config(name))
-    for file in ("elb.yml", "deploy-role.yml"):
+    for file in ("elb.yml", "deploy-role.yml", "blue.yml", "green.yml"):
         assert [(m.rule.id, m.message) for m in lint(files[file])] == [], file
 
 

@@ -15,11 +15,13 @@ from generator.config import Config
 from generator.interface import (
     ENV_TAG,
     NO_RELEASE,
+    NO_SHIFT,
     OUTPUT_SECURITY_GROUP,
     PARAM_CLUSTER,
     PARAM_DESIRED_COUNT,
     PARAM_IMAGE,
     PARAM_LIVE_COLOR,
+    PARAM_LIVE_WEIGHT,
     PARAM_LOAD_BALANCER_SECURITY_GROUP,
     PARAM_ROLLBACK_RELEASE,
     PARAM_SUBNETS,
@@ -31,7 +33,7 @@ from generator.interface import (
 from generator.policies import alb_stack_policy_body
 from orchestrator import probe
 from orchestrator.aws import Aws
-from orchestrator.desired import alb_parameters, alb_template_body
+from orchestrator.desired import alb_parameters, alb_template_body, weight_parameters
 from orchestrator.errors import (
     AwsUnreachable,
     ColorFailed,
@@ -252,7 +254,7 @@ def remember_color(ctx: Context, state: ColorState) -> None:
 def create_alb(step: CreateAlb, ctx: Context) -> None:
     config, name = ctx.config, ctx.config.alb_stack
     ctx.log.say(f"creating {name} ({step.paths.production} -> {step.live})")
-    parameters = {**alb_parameters(config), PARAM_LIVE_COLOR: step.live}
+    parameters = {**alb_parameters(config), PARAM_LIVE_COLOR: step.live, **weight_parameters()}
     # The stack policy forbids replacing or deleting any resource (generator/policies.py).
     result = operate(ctx, name, lambda: ctx.aws.create_stack(
         name, alb_template_body(config), parameters, ctx.env_tags(), ctx.role_arn,
@@ -388,21 +390,31 @@ def smoke(ctx: Context, target: SmokeTarget, test: bool = False) -> probe.Answer
     return answer
 
 
-def set_live_color(ctx: Context, color: str, rollback_release: str,
-                   triggers: tuple[Alarm, ...] = ()) -> WaitResult | None:
+def set_live_color(ctx: Context, color: str, rollback_release: str | None,
+                   triggers: tuple[Alarm, ...] = (), *, shift_weight: int = 0,
+                   grid: str = NO_SHIFT, monitoring: bool = True) -> WaitResult | None:
     """The swap itself: a parameter-only update of the ALB stack. Its triggers (a forward
     swap's alarms) let CloudFormation itself put the listeners back if one fires during the
     update or the monitoring time after it — even if this process has died. Without triggers
-    the update says so explicitly, or CloudFormation would reuse the stack's saved ones."""
+    the update says so explicitly, or CloudFormation would reuse the stack's saved ones.
+
+    A traffic shift's step is the same update with `shift_weight` % of production to the other
+    colour (LiveColor unchanged) and its grid recorded; a swap sets the weights back to 100/0
+    (on a stack whose template has them). rollback_release None keeps RollbackRelease."""
     name = ctx.config.alb_stack
     # Every other parameter keeps its previous value, as the previous template does: the
     # config's values reach the stack only through `update-alb` (or the create).
     kept: dict[str, str | None] = {key: None for key in ctx.observed.alb.parameters} \
         if ctx.observed.alb else dict.fromkeys(alb_parameters(ctx.config))
-    parameters = {**kept, PARAM_LIVE_COLOR: color, PARAM_ROLLBACK_RELEASE: rollback_release}
+    parameters = {**kept, PARAM_LIVE_COLOR: color}
+    if rollback_release is not None:
+        parameters[PARAM_ROLLBACK_RELEASE] = rollback_release
+    if PARAM_LIVE_WEIGHT in kept or shift_weight:
+        parameters |= weight_parameters(shift_weight, grid)
+    minutes = ctx.config.deploy.alarm_monitoring_minutes if monitoring else 0
     return operate(ctx, name, lambda: ctx.aws.update_stack(
-        name, parameters, rollback_triggers=triggers,
-        monitoring_minutes=ctx.config.deploy.alarm_monitoring_minutes, role_arn=ctx.role_arn))
+        name, parameters, rollback_triggers=triggers, monitoring_minutes=minutes,
+        role_arn=ctx.role_arn))
 
 
 def swap(step: Swap, ctx: Context) -> None:
@@ -593,7 +605,7 @@ def update_alb(ctx: Context, *, dry_run: bool, wait_for_lock: bool) -> int:
 def review_alb_change(ctx: Context, *, apply: bool) -> int:
     config, name, before = ctx.config, ctx.config.alb_stack, ctx.observed
     parameters: dict[str, str | None] = {**alb_parameters(config), PARAM_LIVE_COLOR: None,
-                                         PARAM_ROLLBACK_RELEASE: None}
+                                         PARAM_ROLLBACK_RELEASE: None, **weight_parameters()}
     policy = alb_stack_policy_body()
     policy_differs = not same_policy(ctx.aws.stack_policy(name), policy)
     if apply and ctx.lock is not None:

@@ -342,7 +342,10 @@ def _task_definition_update(cls: Any, original_resource: Any, new_resource_name:
 
 
 def _as_sent(parameters: dict[str, Any]) -> dict[str, Any]:
-    return {key: ",".join(value) if isinstance(value, list) else value
+    """Parameter values as a caller sends them: strings (ParameterValue is a String in the
+    CloudFormation API reference), a list as one comma-separated string. moto keeps a Number
+    parameter it resolved as an int; "100" and 100 are the same value."""
+    return {key: ",".join(value) if isinstance(value, list) else str(value)
             for key, value in parameters.items()}
 
 

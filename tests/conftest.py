@@ -113,10 +113,6 @@ def outputs(cfn, stack: str) -> dict:
     return {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])}
 
 
-def forwards(elbv2, listener_arn: str) -> str:
-    (listener,) = elbv2.describe_listeners(ListenerArns=[listener_arn])["Listeners"]
-    (action,) = listener["DefaultActions"]
-    return action["TargetGroupArn"]
 
 
 @pytest.fixture

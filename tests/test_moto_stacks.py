@@ -18,7 +18,7 @@ def test_three_stacks_create_with_their_outputs(stacks):
         assert described["StackStatus"] == "CREATE_COMPLETE"
     assert set(alb) == {"BlueTargetGroupArn", "GreenTargetGroupArn", "ProductionListenerArn",
                         "TestListenerArn", "LoadBalancerDnsName", "LoadBalancerArn",
-                        "LoadBalancerSecurityGroupId", "RollbackRelease"}
+                        "LoadBalancerSecurityGroupId", "RollbackRelease", "TrafficShift"}
     ecs = client("ecs", cfn.meta.endpoint_url, cfn.meta.region_name)
     families = set()
     for color in COLORS:

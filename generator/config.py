@@ -638,19 +638,10 @@ def _resolve(config: Config, raw: dict[str, Any]) -> Config:
                        if isinstance(hooks := config.deploy.hooks, dict) else hooks))
 
 
-# The keys each strategy reads; naming one of another strategy is an error, not ignored.
-STRATEGY_KEYS = {"canary_percent": ("canary",), "step_percent": ("linear",),
-                 "step_interval": ("canary", "linear")}
-
-
 def _check_strategy(config: Config, given: set[str]) -> None:
-    strategy = config.deploy.strategy
-    for key, strategies in STRATEGY_KEYS.items():
-        if key in given and strategy not in strategies:
-            raise ConfigError(config.path, f"deploy.{key}",
-                              f"only applies with deploy.strategy = "
-                              f"{' or '.join(repr(s) for s in strategies)} (it is {strategy!r})")
-    if strategy != "all-at-once" and config.deploy.step_interval_seconds == 0:
+    """canary_percent, step_percent and step_interval are read whatever deploy.strategy says:
+    `deploy --strategy` may choose a shift for one deploy."""
+    if config.deploy.step_interval_seconds == 0:
         raise ConfigError(config.path, "deploy.step_interval", "must be at least 1s")
 
 

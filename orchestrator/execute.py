@@ -674,9 +674,13 @@ def set_desired_count(ctx: Context, color: str, count: str) -> None:
     parameters[PARAM_DESIRED_COUNT] = count
     result = operate(ctx, name, lambda: ctx.aws.update_stack(name, parameters,
                                                              role_arn=ctx.role_arn))
+    if result is not None and result.status == ROLLBACK_FAILED:
+        raise OperatorNeeded(f"scaling {name} to {count} tasks failed ({result.failure_text()}) "
+                             f"and its rollback failed too; production was not touched. Fix "
+                             f"the cause, then `stackswap recover`")
     if result is not None and result.outcome != SUCCEEDED:
-        raise OperatorNeeded(f"scaling {name} to {count} tasks failed: "
-                             f"{result.failure_text()}. Production was not touched")
+        raise ColorFailed(f"scaling {name} to {count} tasks failed and was rolled back: "
+                          f"{result.failure_text()}. Production was not touched")
     remember_color(ctx, replace(ctx.observed.colors[color],
                                 stack=ctx.aws.describe_stack(name)))
 

@@ -244,8 +244,28 @@ def _build_resource_diff(self: Any, other_template: dict[str, Any],
             if name not in touched and current in _references(body):
                 touched.append(name)
                 queue.append(name)
-    diff["Modify"] = [name for name in touched if name not in diff["Add"]]
+    diff["Modify"] = [name for name in _dependency_order(touched, new)
+                      if name not in diff["Add"]]
     return diff
+
+
+def _dependency_order(names: list[str], resources: dict[str, Any]) -> list[str]:
+    """`names` with each after every one of them it references, as CloudFormation updates
+    them: a service whose own properties changed too (its DesiredCount) is still updated after
+    the task definition it refers to is replaced, and so gets the new revision."""
+    ordered: list[str] = []
+    wanted = set(names)
+
+    def visit(name: str, path: set[str]) -> None:
+        if name in ordered or name in path:
+            return
+        for reference in sorted(_references(resources.get(name, {})) & wanted):
+            visit(reference, path | {name})
+        ordered.append(name)
+
+    for name in names:
+        visit(name, set())
+    return ordered
 
 
 def _load_balancers(properties: dict[str, Any]) -> list[dict[str, Any]]:
@@ -1131,6 +1151,11 @@ def install(stack_operations: StackOperations | None = None,
     for name, (owner, attribute, fix) in _patches().items():
         _ORIGINALS[name] = owner.__dict__.get(attribute, _MISSING)
         setattr(owner, attribute, fix)
+
+
+def installed() -> bool:
+    """Whether the fixes are applied (the pin tests run on plain moto)."""
+    return bool(_ORIGINALS)
 
 
 def uninstall() -> None:

@@ -192,3 +192,14 @@ def test_retire_then_rollback_starts_the_tasks_first(shop):
     assert shop.parameter("shop-blue", "DesiredCount") == shop.parameter("shop-green",
                                                                          "DesiredCount")
     assert production_split(shop) == {"blue": 100}
+
+
+def test_the_next_deploy_to_a_retired_colour_works_as_today(shop):
+    shop.config_path.write_text(shop.config_path.read_text().replace(
+        'strategy = "linear"\n', ""))
+    assert shop.call("deploy", "--image", "app:v2").code == 0
+    assert shop.call("retire").code == 0
+    result = shop.call("deploy", "--image", "app:v3")
+    assert result.code == 0, result
+    assert shop.parameter("shop-blue", "DesiredCount") != "0"
+    assert production_split(shop) == {"blue": 100}

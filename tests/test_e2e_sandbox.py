@@ -297,7 +297,7 @@ def test_stacks_made_by_the_aws_cli_are_adopted(sandbox, tmp_path, monkeypatch, 
     assert set(document["termination_protection"].values()) == {True}
 
 
-# --- traffic shifts over real HTTP ------------------------------------------------------------------
+# --- traffic shifts over real HTTP ----------------------------------------------------------------
 
 class Requests:
     """GETs of production in a loop, in a thread: every answer (None for a failed request)."""

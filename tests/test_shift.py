@@ -203,3 +203,17 @@ def test_the_next_deploy_to_a_retired_colour_works_as_today(shop):
     assert result.code == 0, result
     assert shop.parameter("shop-blue", "DesiredCount") != "0"
     assert production_split(shop) == {"blue": 100}
+
+
+def test_status_lines_for_a_shift_a_bake_and_durations():
+    from orchestrator.report import bake_text, duration_text, shift_text
+
+    assert [duration_text(s) for s in (40, 180, 7300)] == ["40s", "3m", "2h"]
+    shift = {"to": "green", "weight": 25, "step": 1, "steps": 4, "next_step_in_seconds": 180}
+    assert shift_text(shift) == "shifting: green 25 % (step 1 of 4, next in 3m)"
+    assert "next step overdue: rerun the deploy" in shift_text({**shift,
+                                                                "next_step_in_seconds": -5})
+    assert bake_text({"color": "blue", "seconds_left": 600, "retire": "manual"}) == \
+        "baking: blue stays warm for 10m"
+    assert bake_text({"color": "blue", "seconds_left": 0, "retire": "manual"}) == \
+        "baked: blue is still warm; `stackswap retire` scales it to zero"

@@ -1,4 +1,4 @@
-"""`python -m bench` (`make bench`): run the three benchmarks on a private sandbox, print the
+"""`python -m bench` (`make bench`): run the four benchmarks on a private sandbox, print the
 tables and write bench/results.md. Exits 0 whatever the figures are (targets are reported, not
 asserted); a tool run that failed is listed under "Problems" in the output."""
 
@@ -13,7 +13,7 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-from bench import build, deploy, detection, report
+from bench import build, deploy, detection, report, shift
 from orchestrator.wait import Schedule
 from sandbox.cli import running_sandbox
 from sandbox.settings import SandboxSettings
@@ -113,6 +113,9 @@ def main(argv: list[str] | None = None) -> int:
         broken = deploy.broken_image(deployer, deploy_settings[0],
                                      SandboxSettings().circuit_breaker_seconds)
         problems += deployer.problems
+        say("4. traffic shifting …")
+        shifting = shift.run(env, say=say)
+        problems += shifting.problems
     say("3. make render …")
     render = build.render_times(RENDER_RUNS)
     suite = None
@@ -125,6 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     report.deploy_table(results, deploys)
     report.broken_image_table(results, broken)
     report.build_table(results, render, suite)
+    report.shift_table(results, shifting, shift.ALB_SECONDS)
     total = time.monotonic() - started
     for table in results.tables:
         say(f"\n{table.title}\n\n{table.markdown()}")
@@ -163,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
             f"*{s.label}*: service stack updates last {s.service_seconds:g} s and the ALB "
             f"stack's {s.swap_seconds:g} s (the sandbox's `POST /stack-seconds` per stack), "
             f"{s.rounds} rounds of each tool." for s in deploy_settings),
-        render_runs=RENDER_RUNS, overhead=overhead)
+        render_runs=RENDER_RUNS, overhead=overhead, shift_setup=shift.__doc__.split("\n\n", 1)[1])
     say(f"\nwhere the instant deploy's time goes: {overhead}")
     say(f"\nwrote {args.out} ({total:.0f} s in all)")
     return 0

@@ -15,6 +15,7 @@ import jinja2
 from bench.build import SuiteResult
 from bench.deploy import BrokenImageResult, DeployResult
 from bench.detection import ToolResult
+from bench.shift import ShiftResult
 from bench.stats import Target, maximum, median, seconds
 
 TEMPLATE = Path(__file__).with_name("results.md.j2")
@@ -125,6 +126,41 @@ def broken_image_table(report: Report, result: BrokenImageResult) -> None:
         ["what", "exit", "time", "sandbox circuit breaker", "target"],
         [["`stackswap deploy --image app:vN-unhealthy`", str(result.exit_code),
           f"{result.seconds:.1f} s", f"{result.circuit_breaker_seconds:g} s", target]]))
+SPLIT_TOLERANCE_PP = 3.0
+SPLIT_MIN_REQUESTS = 2000
+ALARM_SLACK_SECONDS = 2.0
+
+
+def shift_table(report: Report, result: ShiftResult, alb_seconds: float) -> None:
+    """Table 4: traffic shifting (bench/shift.py)."""
+    rows = []
+    for number, step in enumerate(result.steps, 1):
+        met = (step.requests >= SPLIT_MIN_REQUESTS
+               and abs(step.observed - step.weight) <= SPLIT_TOLERANCE_PP)
+        rows.append([f"linear step {number}: new colour at {step.weight} %",
+                     f"{step.observed:.1f} % of {step.requests} requests",
+                     report.target(f"split at step {number}",
+                                   f"±{SPLIT_TOLERANCE_PP:g} pp over ≥ {SPLIT_MIN_REQUESTS}",
+                                   met)])
+    for what, sent, failed in (("a whole linear shift", result.shift_sent, result.shift_failed),
+                               ("a shift stopped by SIGTERM, then `rollback`",
+                                result.rollback_sent, result.rollback_failed)):
+        rows.append([f"failed requests across {what}", f"{failed} of {sent}",
+                     report.target(f"no failed request across {what}", "0", failed == 0)])
+    limit = alb_seconds + ALARM_SLACK_SECONDS
+    back = result.alarm_back_seconds
+    rows.append(["alarm set to ALARM during a step → production all on the old colour",
+                 "not seen" if back is None else seconds(back),
+                 report.target("alarm to old colour", f"≤ one ALB update ({alb_seconds:g} s) "
+                               f"+ {ALARM_SLACK_SECONDS:g} s",
+                               back is not None and back <= limit)])
+    rollback, start = result.retired_rollback_seconds, result.task_start_seconds
+    rows.append(["`rollback` to a retired colour (start tasks, verify, swap)",
+                 "–" if rollback is None else seconds(rollback),
+                 "of which the tasks starting and passing health checks: "
+                 + ("not seen" if start is None else seconds(start))])
+    report.tables.append(Table("4. Traffic shifting (sandbox, real HTTP through the "
+                               "production proxy)", ["what", "measured", "target"], rows))
 
 
 def build_table(report: Report, render: list[float], suite: SuiteResult | None) -> None:

@@ -181,6 +181,30 @@ class Health:
     grace_period_seconds: int = 30
 
 
+STRATEGIES = ("all-at-once", "canary", "linear")
+RETIRE = ("manual", "after-bake")
+DURATION = re.compile(r"(\d{1,6})([smh])")
+DURATION_UNITS = {"s": 1, "m": 60, "h": 3600}
+# A step interval or a bake may be at most a day: stackswap waits them in one run.
+MAX_DURATION_SECONDS = 86400
+HOOK_POINTS = ("before_swap", "after_step", "after_swap")
+
+
+@dataclass(frozen=True)
+class Hooks:
+    # Shell commands (run with /bin/sh -c): before production moves, after each step of a
+    # shift, after the last step. A non-zero exit is a failed gate.
+    before_swap: str | None = None
+    after_step: str | None = None
+    after_swap: str | None = None
+    # How long each may run before it counts as failed.
+    timeout: str = "5m"
+
+    @property
+    def timeout_seconds(self) -> int:
+        return duration_seconds(self.timeout)
+
+
 @dataclass(frozen=True)
 class Deploy:
     # How long one stack operation may take before stackswap gives up on it.
@@ -203,6 +227,33 @@ class Deploy:
     # PEM file of the CA(s) the smoke requests trust for https (a private CA, the sandbox's);
     # relative to the config file. None: the system's trust store.
     ca_bundle: str | None = None
+    # How production moves to the new colour: all at once (one swap), or a traffic shift —
+    # canary (canary_percent for one step_interval, then 100 %) or linear (step_percent more
+    # every step_interval). Durations are "90s", "5m", "1h".
+    strategy: str = "all-at-once"
+    canary_percent: int = 10
+    step_percent: int = 25
+    step_interval: str = "5m"
+    # After the last step, how long the old colour stays warm before it may be retired, and who
+    # retires it: this run ("after-bake") or the operator (`stackswap retire`, "manual").
+    bake: str = "0s"
+    retire: str = "manual"
+    # Gates: commands run at points of a deploy (deploy.hooks.*), and their time limit.
+    hooks: Hooks = Hooks()
+
+    @property
+    def step_interval_seconds(self) -> int:
+        return duration_seconds(self.step_interval)
+
+    @property
+    def bake_seconds(self) -> int:
+        return duration_seconds(self.bake)
+
+
+def duration_seconds(text: str) -> int:
+    """Seconds of a validated duration ("90s", "5m", "2h")."""
+    number, unit = DURATION.fullmatch(text).groups()
+    return int(number) * DURATION_UNITS[unit]
 
 
 @dataclass(frozen=True)
@@ -573,6 +624,34 @@ CONVERTERS: dict[str, Callable[[str, str, Any], Any]] = {
     "service.sidecars": _sidecars,
     "service.autoscaling": _autoscaling,
 }
+def _duration(value: Any) -> str | None:
+    if not isinstance(value, str) or not DURATION.fullmatch(value):
+        return f'must be a duration such as "90s", "5m" or "1h", got {value!r}'
+    if duration_seconds(value) > MAX_DURATION_SECONDS:
+        return f"must be at most 24h, got {value}"
+    return None
+
+
+def _command(value: Any) -> str | None:
+    if not isinstance(value, str) or not value.strip() or "\x00" in value:
+        return "must be a shell command (a non-empty string)"
+    return None
+
+
+HOOKS_SCHEMA: dict[str, Check] = {**{point: _command for point in HOOK_POINTS},
+                                  "timeout": _duration}
+
+
+def _hooks(value: Any) -> str | None:
+    if not isinstance(value, dict):
+        return "must be a [deploy.hooks] table"
+    for key, item in value.items():
+        if key not in HOOKS_SCHEMA:
+            return f"unknown key {key!r} (known keys: {', '.join(HOOKS_SCHEMA)})"
+        problem = HOOKS_SCHEMA[key](item)
+        if problem:
+            return f"{key} {problem}"
+    return None
 
 
 SCHEMA: dict[str, dict[str, Check]] = {
@@ -652,6 +731,13 @@ SCHEMA: dict[str, dict[str, Check]] = {
         "alarms": _list_of(ALARM, 0, MAX_ALARMS, unique=True),
         "alarm_monitoring_minutes": _integer(0, 180),
         "ca_bundle": _pattern(r"[^\x00]{1,4096}", "the path of a PEM file"),
+        "strategy": _one_of(STRATEGIES),
+        "canary_percent": _integer(1, 99),
+        "step_percent": _integer(1, 99),
+        "step_interval": _duration,
+        "bake": _duration,
+        "retire": _one_of(RETIRE),
+        "hooks": _hooks,
     },
     "deploy_role": {
         "github_repository": GITHUB_REPOSITORY,
@@ -766,6 +852,7 @@ def _resolve(config: Config, raw: dict[str, Any]) -> Config:
                           "is required with listener.certificate_arns: the https URL your "
                           "certificate covers (https://shop.example.com); the load balancer's "
                           "own DNS name is not on the certificate")
+    _check_strategy(config, given["deploy"])
     ca_bundle = config.deploy.ca_bundle
     if ca_bundle is not None:
         bundle = Path(path).parent / ca_bundle if path != "<memory>" else Path(ca_bundle)
@@ -777,7 +864,15 @@ def _resolve(config: Config, raw: dict[str, Any]) -> Config:
         network=replace(network, alb_subnets=alb_subnets, task_subnets=task_subnets,
                         test_cidr=test_cidr),
         listener=replace(listener, production_port=production_port, test_port=test_port),
-        deploy=replace(config.deploy, ca_bundle=ca_bundle))
+        deploy=replace(config.deploy, ca_bundle=ca_bundle, hooks=Hooks(**dict(hooks))
+                       if isinstance(hooks := config.deploy.hooks, dict) else hooks))
+
+
+def _check_strategy(config: Config, given: set[str]) -> None:
+    """canary_percent, step_percent and step_interval are read whatever deploy.strategy says:
+    `deploy --strategy` may choose a shift for one deploy."""
+    if config.deploy.step_interval_seconds == 0:
+        raise ConfigError(config.path, "deploy.step_interval", "must be at least 1s")
 
 
 _TEST_CIDR_REQUIRED = (

@@ -10,7 +10,8 @@ carries production and test traffic, all ports from `config.listener`:
   listener, so private clients follow every swap with the public ones.
 
 A swap is a parameter-only update of this stack (`LiveColor` flipped, previous template): the
-only resources whose properties change are `swapped_resources(config)`.
+only resources whose properties change are `swapped_resources(config)`. A traffic shift's step
+is one too: `LiveWeight`/`ShiftWeight` set production's forward weights over both groups.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from generator.config import COLORS, Config
 from generator.interface import (
     ENV_TAG,
     NO_RELEASE,
+    NO_SHIFT,
     OUTPUT_DNS_NAME,
     OUTPUT_LOAD_BALANCER,
     OUTPUT_PRIVATE_DNS_NAME,
@@ -31,11 +33,15 @@ from generator.interface import (
     OUTPUT_SECURITY_GROUP,
     OUTPUT_TEST_LISTENER,
     OUTPUT_TEST_RULE,
+    OUTPUT_TRAFFIC_SHIFT,
     PARAM_LIVE_COLOR,
+    PARAM_LIVE_WEIGHT,
     PARAM_PRIVATE_SUBNETS,
     PARAM_ROLLBACK_RELEASE,
+    PARAM_SHIFT_WEIGHT,
     PARAM_SUBNETS,
     PARAM_TEST_CIDR,
+    PARAM_TRAFFIC_SHIFT,
     PARAM_VPC,
     PRIVATE_LISTENER,
     PRIVATE_LOAD_BALANCER,
@@ -104,6 +110,17 @@ def add_parameters(template: Template, config: Config) -> dict[str, Parameter]:
             PARAM_ROLLBACK_RELEASE, Type="String", Default=NO_RELEASE,
             Description="Task definition production ran before the last successful swap, set "
                         "by every swap: `stackswap rollback` goes back only to it"),
+        PARAM_LIVE_WEIGHT: Parameter(
+            PARAM_LIVE_WEIGHT, Type="Number", MinValue=0, MaxValue=100, Default=100,
+            Description="Percent of production the live colour gets (100 - ShiftWeight)"),
+        PARAM_SHIFT_WEIGHT: Parameter(
+            PARAM_SHIFT_WEIGHT, Type="Number", MinValue=0, MaxValue=100, Default=0,
+            Description="Percent of production the other colour gets during a traffic shift"),
+        PARAM_TRAFFIC_SHIFT: Parameter(
+            PARAM_TRAFFIC_SHIFT, Type="String", Default=NO_SHIFT,
+            AllowedPattern=r"^(none|(canary|linear):\d{1,2}:\d{1,6})$",
+            Description="The traffic shift in progress (strategy:percent:interval seconds), "
+                        "or none"),
     }
     if config.network.private_nlb:
         params[PARAM_PRIVATE_SUBNETS] = Parameter(
@@ -208,6 +225,20 @@ def forward(target_group_arn) -> elb.Action:
     return elb.Action(Type="forward", TargetGroupArn=target_group_arn)
 
 
+def weighted_forward(params: dict, groups: dict) -> elb.Action:
+    """Production's forward over both target groups: LiveWeight to LiveColor's group,
+    ShiftWeight to the other (ELB: weights 0 to 999, a group of weight 0 gets no request). At
+    100/0 it routes exactly as a forward to the live group; a traffic shift moves the weights
+    by a parameter-only update."""
+    live, shift = Ref(params[PARAM_LIVE_WEIGHT]), Ref(params[PARAM_SHIFT_WEIGHT])
+    return elb.Action(Type="forward", ForwardConfig=elb.ForwardConfig(TargetGroups=[
+        elb.TargetGroupTuple(TargetGroupArn=Ref(groups["blue"]),
+                             Weight=If(BLUE_IS_LIVE, live, shift)),
+        elb.TargetGroupTuple(TargetGroupArn=Ref(groups["green"]),
+                             Weight=If(BLUE_IS_LIVE, shift, live)),
+    ]))
+
+
 def add_redirect_listener(template: Template, config: Config, load_balancer) -> elb.Listener:
     """HTTP on redirect_port: a permanent redirect to the same host, path and query over https
     on the production port. It forwards nowhere, so a swap never changes it."""
@@ -286,10 +317,9 @@ def alb_template(config: Config) -> Template:
     security_group = add_security_group(template, config, params)
     load_balancer = add_load_balancer(template, config, params, security_group)
     groups = {color: add_target_group(template, config, params, color) for color in COLORS}
-    blue, green = (Ref(groups[color]) for color in COLORS)
-    live, idle = If(BLUE_IS_LIVE, blue, green), If(BLUE_IS_LIVE, green, blue)
+    idle = If(BLUE_IS_LIVE, Ref(groups['green']), Ref(groups['blue']))
     production = add_listener(template, config, PRODUCTION_LISTENER, listener.production_port,
-                              load_balancer, forward(live))
+                              load_balancer, weighted_forward(params, groups))
     if listener.host_mode:
         test = add_test_rules(template, config, params, production, idle)
         test_output = Output(OUTPUT_TEST_RULE, Value=Ref(test),
@@ -316,6 +346,8 @@ def alb_template(config: Config) -> Template:
                Description="ARN of the load balancer"),
         Output(OUTPUT_ROLLBACK_RELEASE, Value=Ref(params[PARAM_ROLLBACK_RELEASE]),
                Description="Task definition `stackswap rollback` goes back to"),
+        Output(OUTPUT_TRAFFIC_SHIFT, Value=Ref(params[PARAM_TRAFFIC_SHIFT]),
+               Description="The traffic shift in progress (strategy:percent:interval), or none"),
         Output(OUTPUT_SECURITY_GROUP, Value=GetAtt(security_group, "GroupId"),
                Description="Security group of the load balancer; tasks admit traffic only "
                            "from it"),

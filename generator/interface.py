@@ -28,6 +28,15 @@ PARAM_LIVE_COLOR = "LiveColor"
 # back only to it. Every swap sets it; a swap CloudFormation reverts restores it with LiveColor.
 PARAM_ROLLBACK_RELEASE = "RollbackRelease"
 NO_RELEASE = "none"  # its value before the first swap
+# A traffic shift (deploy.strategy "canary" or "linear"): the production listener forwards
+# ShiftWeight % to the colour LiveColor does not name and LiveWeight % (100 - ShiftWeight, set
+# together) to LiveColor's; TrafficShift records the shift's step grid ("linear:25:300": strategy,
+# percent, interval seconds) so that a split stackswap made is told apart from drift, and is
+# NO_SHIFT outside a shift. LiveWeight 100 / ShiftWeight 0 routes as a plain forward does.
+PARAM_LIVE_WEIGHT = "LiveWeight"
+PARAM_SHIFT_WEIGHT = "ShiftWeight"
+PARAM_TRAFFIC_SHIFT = "TrafficShift"
+NO_SHIFT = "none"
 # network.private_nlb only: the internal NLB's subnets (the config's task subnets)
 PARAM_PRIVATE_SUBNETS = "PrivateSubnets"
 
@@ -67,6 +76,7 @@ OUTPUT_DNS_NAME = "LoadBalancerDnsName"
 OUTPUT_SECURITY_GROUP = "LoadBalancerSecurityGroupId"
 OUTPUT_LOAD_BALANCER = "LoadBalancerArn"
 OUTPUT_ROLLBACK_RELEASE = "RollbackRelease"
+OUTPUT_TRAFFIC_SHIFT = "TrafficShift"
 
 # service stack outputs
 OUTPUT_SERVICE_ARN = "ServiceArn"

@@ -52,7 +52,7 @@ def add_parameters(template: Template, config: Config) -> dict[str, Parameter]:
             PARAM_TARGET_GROUP, Type="String",
             Description="This colour's target group (an output of the ALB stack)"),
         PARAM_IMAGE: Parameter(PARAM_IMAGE, Type="String", Description="Container image to run"),
-        PARAM_DESIRED_COUNT: Parameter(PARAM_DESIRED_COUNT, Type="Number", MinValue=1,
+        PARAM_DESIRED_COUNT: Parameter(PARAM_DESIRED_COUNT, Type="Number", MinValue=0,
                                   Default=config.service.desired_count,
                                   Description="Number of tasks"),
     }

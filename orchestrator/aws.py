@@ -226,6 +226,7 @@ class Aws:
             rollback_triggers=tuple(trigger["Arn"] for trigger in raw.get(
                 "RollbackConfiguration", {}).get("RollbackTriggers", [])),
             termination_protection=bool(raw.get("EnableTerminationProtection")),
+            updated=raw.get("LastUpdatedTime") or raw.get("CreationTime"),
         )
 
     def stack_policy(self, name: str) -> str | None:

@@ -21,9 +21,10 @@ import threading
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from functools import partial
 
-from generator.config import COLORS, REGION, Config, load_config
+from generator.config import COLORS, REGION, STRATEGIES, Config, load_config
 from generator.errors import BadInput, StackswapError
 from orchestrator import adopt, probe, report
 from orchestrator.aws import Aws, check_endpoint
@@ -31,7 +32,14 @@ from orchestrator.errors import Interrupted, Refused
 from orchestrator.execute import Context, run, update_alb
 from orchestrator.lock import remove_lock
 from orchestrator.observe import observe, observe_stacks
-from orchestrator.plan import DeployRequest, plan_deploy, plan_promote, plan_recover
+from orchestrator.plan import (
+    DeployRequest,
+    plan_deploy,
+    plan_promote,
+    plan_recover,
+    plan_retire,
+    promotion_settings,
+)
 from orchestrator.preview import run_diff
 from orchestrator.verify import smoke_target
 from orchestrator.wait import Clock, SystemClock
@@ -128,6 +136,11 @@ def build_parser() -> argparse.ArgumentParser:
                            help="colour to deploy to (default: the idle one; never the live one)")
     deploying.add_argument("--no-swap", action="store_true",
                            help="stop after verifying; promote later with `stackswap swap`")
+    deploying.add_argument("--strategy", choices=STRATEGIES,
+                           help="how production moves to the new colour (default: "
+                           "deploy.strategy, else all-at-once): canary and linear shift "
+                           "traffic in steps of deploy.canary_percent / deploy.step_percent "
+                           "every deploy.step_interval")
     commands.add_parser(
         "deploy", parents=[common, changing, deploying], help="deploy an image to the idle "
         "colour, verify it, and swap it live", description="Update the idle colour's stack with "
@@ -147,7 +160,11 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("swap", parents=[common, changing, promote],
                         help="verify the colour on :8080 and make it live")
     commands.add_parser("rollback", parents=[common, changing, promote],
-                        help="put the previous colour (still on :8080) back on :80")
+                        help="put the previous colour (still on :8080) back on :80; during a "
+                        "traffic shift, all of production back on the old colour at once")
+    commands.add_parser("retire", parents=[common, changing],
+                        help="scale the idle colour's service to zero tasks (a rollback then "
+                        "starts them again first)")
     recover = commands.add_parser(
         "recover", parents=[common, changing],
         help="continue the rollback of a stack stuck in UPDATE_ROLLBACK_FAILED")
@@ -242,7 +259,7 @@ def status(ctx: Context, as_json: bool) -> int:
                            ca_bundle=config.deploy.ca_bundle, host=target.host)
         test = report.TestAnswer(target.describe(config.smoke_path), answer.status,
                                  answer.detail)
-    document = report.status_document(config, observed, test)
+    document = report.status_document(config, observed, test, now=datetime.now(UTC))
     report.print_result(report.status_json(document) if as_json
                         else report.status_text(document))
     return 0
@@ -271,11 +288,14 @@ def command(args: argparse.Namespace, ctx_holder: list[Context], connect_aws: Co
         scaling = config.service.autoscaling
         request = DeployRequest(args.image, args.color, not args.no_swap, image_found,
                                 config.service.desired_count, scaling and scaling.min,
-                                scaling and scaling.max)
+                                scaling and scaling.max,
+                                **promotion_settings(config.deploy, args.strategy))
         ctx.observe_services = True
         make_plan = partial(plan_deploy, request=request, alarm_names=alarms)
     elif args.command == "recover":
         make_plan = partial(plan_recover, skip=tuple(args.skip))
+    elif args.command == "retire":
+        make_plan = plan_retire
     else:
         make_plan = partial(plan_promote, action=args.command, alarm_names=alarms,
                             to_color=args.to_color)

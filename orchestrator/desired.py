@@ -12,9 +12,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from generator.interface import (
+    NO_SHIFT,
+    PARAM_LIVE_WEIGHT,
     PARAM_PRIVATE_SUBNETS,
+    PARAM_SHIFT_WEIGHT,
     PARAM_SUBNETS,
     PARAM_TEST_CIDR,
+    PARAM_TRAFFIC_SHIFT,
     PARAM_VPC,
 )
 
@@ -34,6 +38,15 @@ def alb_parameters(config: Config) -> dict[str, str]:
     if network.private_nlb:
         parameters[PARAM_PRIVATE_SUBNETS] = ",".join(network.task_subnets)
     return parameters
+
+
+def weight_parameters(shift_weight: int = 0, grid: str = NO_SHIFT) -> dict[str, str]:
+    """The ALB stack's traffic-shift parameters: `shift_weight` % of production to the colour
+    LiveColor does not name, the rest to LiveColor's, and the shift's grid (NO_SHIFT: none).
+    Always sent with a value (the create, `update-alb`, every swap and step), never left to the
+    template's defaults, so a stack made before these parameters existed gets them stated."""
+    return {PARAM_LIVE_WEIGHT: str(100 - shift_weight), PARAM_SHIFT_WEIGHT: str(shift_weight),
+            PARAM_TRAFFIC_SHIFT: grid if shift_weight else NO_SHIFT}
 
 
 def alb_template_body(config: Config) -> str:

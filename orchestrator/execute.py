@@ -15,12 +15,14 @@ from generator.config import Config
 from generator.interface import (
     ENV_TAG,
     NO_RELEASE,
+    NO_SHIFT,
     OUTPUT_LOAD_BALANCER,
     OUTPUT_SECURITY_GROUP,
     PARAM_CLUSTER,
     PARAM_DESIRED_COUNT,
     PARAM_IMAGE,
     PARAM_LIVE_COLOR,
+    PARAM_LIVE_WEIGHT,
     PARAM_LOAD_BALANCER,
     PARAM_LOAD_BALANCER_SECURITY_GROUP,
     PARAM_MIN_CAPACITY,
@@ -34,7 +36,7 @@ from generator.interface import (
 from generator.policies import alb_stack_policy_body
 from orchestrator import probe
 from orchestrator.aws import Aws
-from orchestrator.desired import alb_parameters, alb_template_body
+from orchestrator.desired import alb_parameters, alb_template_body, weight_parameters
 from orchestrator.errors import (
     AwsUnreachable,
     ColorFailed,
@@ -63,12 +65,18 @@ from orchestrator.observe import (
     read_listeners,
 )
 from orchestrator.plan import (
+    Bake,
     CancelSwap,
     ContinueRollback,
     CreateAlb,
     CreateService,
+    Gate,
     Plan,
     ReleaseFloor,
+    Restore,
+    Retire,
+    ShiftBack,
+    ShiftStep,
     Step,
     Swap,
     UpdateService,
@@ -215,7 +223,9 @@ def service_parameters(ctx: Context, alb: Stack, color: str, image: str,
         values |= {PARAM_VPC: config.network.vpc_id,
                    PARAM_SUBNETS: ",".join(config.network.task_subnets),
                    PARAM_LOAD_BALANCER_SECURITY_GROUP: alb.outputs[OUTPUT_SECURITY_GROUP]}
-    if previous is not None and PARAM_DESIRED_COUNT in previous.parameters:
+    # A retired colour (DesiredCount 0) starts the config's count again: deploying to it works
+    # as to any idle colour.
+    if previous is not None and previous.parameters.get(PARAM_DESIRED_COUNT, "0") != "0":
         values[PARAM_DESIRED_COUNT] = None
     scaling = config.service.autoscaling
     if scaling is not None:
@@ -274,7 +284,7 @@ def remember_color(ctx: Context, state: ColorState) -> None:
 def create_alb(step: CreateAlb, ctx: Context) -> None:
     config, name = ctx.config, ctx.config.alb_stack
     ctx.log.say(f"creating {name} ({step.paths.production} -> {step.live})")
-    parameters = {**alb_parameters(config), PARAM_LIVE_COLOR: step.live}
+    parameters = {**alb_parameters(config), PARAM_LIVE_COLOR: step.live, **weight_parameters()}
     # The stack policy forbids replacing or deleting any resource (generator/policies.py).
     result = operate(ctx, name, lambda: ctx.aws.create_stack(
         name, alb_template_body(config), parameters, ctx.env_tags(), ctx.role_arn,
@@ -415,21 +425,35 @@ def smoke(ctx: Context, target: SmokeTarget, test: bool = False) -> probe.Answer
     return answer
 
 
-def set_live_color(ctx: Context, color: str, rollback_release: str,
-                   triggers: tuple[Alarm, ...] = ()) -> WaitResult | None:
+def set_live_color(ctx: Context, color: str, rollback_release: str | None,
+                   triggers: tuple[Alarm, ...] = (), *, shift_weight: int = 0,
+                   grid: str = NO_SHIFT, monitoring: bool = True) -> WaitResult | None:
     """The swap itself: a parameter-only update of the ALB stack. Its triggers (a forward
     swap's alarms) let CloudFormation itself put the listeners back if one fires during the
     update or the monitoring time after it — even if this process has died. Without triggers
-    the update says so explicitly, or CloudFormation would reuse the stack's saved ones."""
+    the update says so explicitly, or CloudFormation would reuse the stack's saved ones.
+
+    A traffic shift's step is the same update with `shift_weight` % of production to the other
+    colour (LiveColor unchanged) and its grid recorded; a swap sets the weights back to 100/0
+    (on a stack whose template has them). rollback_release None keeps RollbackRelease."""
     name = ctx.config.alb_stack
     # Every other parameter keeps its previous value, as the previous template does: the
     # config's values reach the stack only through `update-alb` (or the create).
     kept: dict[str, str | None] = {key: None for key in ctx.observed.alb.parameters} \
         if ctx.observed.alb else dict.fromkeys(alb_parameters(ctx.config))
-    parameters = {**kept, PARAM_LIVE_COLOR: color, PARAM_ROLLBACK_RELEASE: rollback_release}
+    parameters = {**kept, PARAM_LIVE_COLOR: color}
+    if rollback_release is None and ctx.observed.alb is not None:
+        # Stated as read (under our lock) rather than "previous value": the same value, and
+        # one that a stack still at the template's default takes in every emulator too.
+        rollback_release = ctx.observed.alb.parameters.get(PARAM_ROLLBACK_RELEASE)
+    if rollback_release is not None:
+        parameters[PARAM_ROLLBACK_RELEASE] = rollback_release
+    if PARAM_LIVE_WEIGHT in kept or shift_weight:
+        parameters |= weight_parameters(shift_weight, grid)
+    minutes = ctx.config.deploy.alarm_monitoring_minutes if monitoring else 0
     return operate(ctx, name, lambda: ctx.aws.update_stack(
-        name, parameters, rollback_triggers=triggers,
-        monitoring_minutes=ctx.config.deploy.alarm_monitoring_minutes, role_arn=ctx.role_arn))
+        name, parameters, rollback_triggers=triggers, monitoring_minutes=minutes,
+        role_arn=ctx.role_arn))
 
 
 def swap(step: Swap, ctx: Context) -> None:
@@ -439,7 +463,7 @@ def swap(step: Swap, ctx: Context) -> None:
         return
     reason = result.failure_text()
     observed = refresh_listeners(ctx)
-    if result.outcome == ROLLED_BACK and observed.live_color == step.from_color:
+    if result.outcome == ROLLED_BACK and observed.serving_only == step.from_color:
         raise SwapReverted(f"the swap failed and CloudFormation rolled it back ({reason}); "
                            f"{step.paths.production} is confirmed on {step.from_color}")
     undo(ctx, step, f"the swap failed ({reason})")
@@ -449,7 +473,7 @@ def verify_live(step: VerifyLive, ctx: Context) -> None:
     observed = read_production(ctx)
     paths = observed.paths
     problems = []
-    if observed.live_color != step.color:
+    if observed.serving_only != step.color:
         problems.append(f"{paths.production} forwards to "
                         f"{observed.describe_forwards(observed.production)}")
     if step.undo and observed.test_color != step.undo.from_color:
@@ -477,12 +501,13 @@ def undo(ctx: Context, swap: Swap, why: str) -> None:
     color, observed = swap.from_color, ctx.observed
     production = observed.paths.production
     release = swap.previous_rollback_release or NO_RELEASE
-    if observed.live_color != color or observed.alb.parameters.get(PARAM_LIVE_COLOR) != color \
+    if observed.serving_only != color or observed.alb.parameters.get(PARAM_LIVE_COLOR) != color \
             or observed.alb.parameters.get(PARAM_ROLLBACK_RELEASE, release) != release:
         ctx.log.say(f"{why}; swapping {production} back to {color}")
         result = set_live_color(ctx, color, release)
         observed = refresh_listeners(ctx)
-        if (result is not None and result.outcome != SUCCEEDED) or observed.live_color != color:
+        if (result is not None and result.outcome != SUCCEEDED) \
+                or observed.serving_only != color:
             raise OperatorNeeded(f"{why}, and {production} could not be put back on {color} "
                                  f"({production} forwards to "
                                  f"{observed.describe_forwards(observed.production)}). "
@@ -500,7 +525,7 @@ def cancel_swap(step: CancelSwap, ctx: Context) -> None:
     ctx.requesting = None
     result = wait(ctx, step.stack, marker)
     observed = refresh_listeners(ctx)
-    if result.outcome != ROLLED_BACK or observed.live_color != step.back_to:
+    if result.outcome != ROLLED_BACK or observed.serving_only != step.back_to:
         raise OperatorNeeded(f"cancelled the swap on {step.stack}, but it ended "
                              f"{result.status} and {step.paths.production} forwards to "
                              f"{observed.describe_forwards(observed.production)}. Run "
@@ -535,12 +560,191 @@ def release_floor(step: ReleaseFloor, ctx: Context) -> None:
         ctx.log.say(f"warning: {name} keeps its autoscaling minimum "
                     f"{stack.parameters[PARAM_MIN_CAPACITY]} ({result.failure_text()}); "
                     f"production is on {step.color} and serving")
+# --- traffic shifts, gates, bake, retire ------------------------------------------------------
+
+# How often the alarms are read while a step is held or the new colour bakes.
+HOLD_POLL_SECONDS = 1.0
+
+
+def shift_step(step: ShiftStep, ctx: Context) -> None:
+    """Set the step's weights (a parameter-only ALB update carrying the alarms as rollback
+    triggers), confirm production splits as asked over healthy groups and answers, pass the
+    after_step gate, then hold the interval watching the alarms. Any failure: all of production
+    back on the old colour, confirmed, exit 5."""
+    paths, where = step.paths, f"step {step.number} of {step.spec.steps}"
+    ctx.log.say(f"shifting ({where}): {paths.production} {step.to_color} {step.weight} %, "
+                f"{step.from_color} {100 - step.weight} %")
+    result = set_live_color(ctx, step.from_color, None, step.swap.triggers,
+                            shift_weight=step.weight, grid=step.spec.text(), monitoring=False)
+    if result is not None and result.outcome != SUCCEEDED:
+        refresh_listeners(ctx)
+        undo(ctx, step.swap, f"{where} failed ({result.failure_text()})")
+    observed = refresh_listeners(ctx)
+    problems = split_problems(ctx, observed, step)
+    if problems:
+        undo(ctx, step.swap, f"production failed its check at {where} ({'; '.join(problems)})")
+    ctx.log.say(f"{where}: {step.to_color} has {step.weight} % of {paths.production}; "
+                f"production answers")
+    if step.gate:
+        failed = gate(ctx, "after_step", step.to_color, step.from_color, step.weight)
+        if failed:
+            refresh_listeners(ctx)
+            undo(ctx, step.swap, f"the after_step gate failed at {where} ({failed})")
+    firing = hold(ctx, step.spec.interval_seconds, bool(step.swap.triggers),
+                  lambda left: f"{where}: {step.to_color} {step.weight} %, next step in "
+                               f"{left:.0f} s")
+    if firing:
+        refresh_listeners(ctx)
+        undo(ctx, step.swap, f"{firing} during {where}")
+
+
+def split_problems(ctx: Context, observed: Observed, step: ShiftStep) -> list[str]:
+    """What is wrong with production at a step: not the recorded split of our two groups, a
+    group with weight > 0 without a healthy target, an alarm, or no 2xx answer."""
+    shift = observed.shift
+    if shift is None or (shift.to_color, shift.weight) != (step.to_color, step.weight):
+        return [f"{observed.paths.production} forwards to "
+                f"{observed.describe_forwards(observed.production)}"]
+    problems = []
+    for color in (step.from_color, step.to_color):
+        try:
+            state = observe_color(ctx.aws, ctx.config, observed.colors[color])
+        except StackswapError as error:  # health that cannot be read is not health
+            problems.append(f"{color}'s targets cannot be read ({error.message})")
+            continue
+        if state.health is None or state.health.healthy == 0:
+            problems.append(f"{color} has no healthy target")
+    if step.swap.triggers and (firing := observed.firing_alarms()):
+        problems.append(f"alarm(s) in ALARM: {', '.join(firing)}")
+    if not problems:
+        target = smoke_target(ctx.config, observed.alb.outputs, True)
+        answer = smoke(ctx, target)
+        if not answer.ok:
+            problems.append(f"GET {target.describe(ctx.config.smoke_path)} -> "
+                            f"{answer_text(answer)}")
+    return problems
+
+
+def hold(ctx: Context, seconds: float, watch: bool, progress: Callable[[float], str]
+         ) -> str | None:
+    """Wait `seconds` of the clock with a progress line at least every PROGRESS_SECONDS;
+    with `watch`, read the alarms each HOLD_POLL_SECONDS: the firing ones end the hold
+    ("alarm(s) in ALARM: …"), as do alarms that could not be read for
+    deploy.unreachable_timeout_seconds in a row."""
+    end = ctx.clock.now() + seconds
+    heartbeat = Heartbeat(ctx.clock, ctx.log.say)
+    unread_since: float | None = None
+    while (left := end - ctx.clock.now()) > 0:
+        if watch:
+            try:
+                alarms = ctx.aws.alarms(list(ctx.config.deploy.alarms))
+                unread_since = None
+            except StackswapError as error:
+                unread_since = ctx.clock.now() if unread_since is None else unread_since
+                if ctx.clock.now() - unread_since >= ctx.config.deploy.unreachable_timeout_seconds:
+                    return f"the alarms could not be read ({error.message})"
+            else:
+                firing = [name for name, alarm in alarms.items() if alarm.firing]
+                if firing:
+                    return f"alarm(s) in ALARM: {', '.join(firing)}"
+        heartbeat.beat(progress(left))
+        ctx.clock.sleep(min(HOLD_POLL_SECONDS, left))
+    return None
+
+
+def shift_back(step: ShiftBack, ctx: Context) -> None:
+    """All of production back on `step.color` in one ALB update, without rollback triggers
+    (a rollback is never watched by an alarm); RollbackRelease keeps its value (the shift
+    had not changed it). VerifyLive confirms it."""
+    ctx.log.say(f"putting {step.paths.production} back on {step.color}")
+    result = set_live_color(ctx, step.color, None)
+    observed = refresh_listeners(ctx)
+    if (result is not None and result.outcome != SUCCEEDED) \
+            or observed.serving_only != step.color:
+        why = result.failure_text() if result is not None else "no change was made"
+        raise OperatorNeeded(f"could not put {step.paths.production} back on {step.color} "
+                             f"({why}; it forwards to "
+                             f"{observed.describe_forwards(observed.production)}). Run "
+                             f"`stackswap status` and fix the listeners now")
+
+
+def gate_step(step: Gate, ctx: Context) -> None:
+    weight = 100 if step.undo else 0
+    failed = gate(ctx, step.point, step.new_color, step.old_color, weight)
+    if not failed:
+        return
+    if step.undo is None:
+        raise ColorFailed(f"the {step.point} gate failed ({failed}); production was not "
+                          f"touched")
+    refresh_listeners(ctx)
+    undo(ctx, step.undo, f"the {step.point} gate failed ({failed})")
+
+
+def gate(ctx: Context, point: str, new: str, old: str, weight: int) -> str | None:
+    """Run deploy.hooks.<point>; None when it passed, else why it failed."""
+    from orchestrator.gates import GateContext, run_gate  # subprocess only when a gate runs
+
+    config, observed = ctx.config, ctx.observed
+    hooks = config.deploy.hooks
+    command = getattr(hooks, point)
+    outputs = observed.alb.outputs
+    test = smoke_target(config, outputs, False)
+    context = GateContext(point, config.name, smoke_target(config, outputs, True).url, test.url,
+                          test.host, new, old, observed.colors[new].image_parameter or "",
+                          observed.colors[old].image_parameter or "", weight)
+    ctx.log.say(f"gate {point}: {command}")
+    failed = run_gate(command, context, hooks.timeout_seconds, ctx.log.say)
+    ctx.log.say(f"gate {point}: {'passed' if failed is None else failed}")
+    return failed
+
+
+def bake(step: Bake, ctx: Context) -> None:
+    ctx.log.say(f"baking {step.seconds} s: {step.old_color} stays warm for a rollback")
+    firing = hold(ctx, step.seconds, bool(step.undo.triggers),
+                  lambda left: f"baking: {left:.0f} s left")
+    if firing:
+        refresh_listeners(ctx)
+        undo(ctx, step.undo, f"{firing} while baking")
+    ctx.log.say("bake done")
+
+
+def set_desired_count(ctx: Context, color: str, count: str) -> None:
+    """Scale a colour's service through its stack's DesiredCount (previous template, every
+    other parameter kept): 0 retires it, the live colour's count restores it."""
+    name = ctx.config.service_stack(color)
+    stack = ctx.observed.colors[color].stack
+    parameters: dict[str, str | None] = {key: None for key in stack.parameters}
+    parameters[PARAM_DESIRED_COUNT] = count
+    result = operate(ctx, name, lambda: ctx.aws.update_stack(name, parameters,
+                                                             role_arn=ctx.role_arn))
+    if result is not None and result.status == ROLLBACK_FAILED:
+        raise OperatorNeeded(f"scaling {name} to {count} tasks failed ({result.failure_text()}) "
+                             f"and its rollback failed too; production was not touched. Fix "
+                             f"the cause, then `stackswap recover`")
+    if result is not None and result.outcome != SUCCEEDED:
+        raise ColorFailed(f"scaling {name} to {count} tasks failed and was rolled back: "
+                          f"{result.failure_text()}. Production was not touched")
+    remember_color(ctx, replace(ctx.observed.colors[color],
+                                stack=ctx.aws.describe_stack(name)))
+
+
+def retire(step: Retire, ctx: Context) -> None:
+    ctx.log.say(f"retiring {step.color}: DesiredCount 0")
+    set_desired_count(ctx, step.color, "0")
+    ctx.log.say(f"{step.color} retired: `stackswap rollback` starts its tasks again first")
+
+
+def restore(step: Restore, ctx: Context) -> None:
+    ctx.log.say(f"{step.color} is retired: starting {step.count} task(s) before it can go live")
+    set_desired_count(ctx, step.color, step.count)
 
 
 HANDLERS: dict[type, Callable[[Step, Context], None]] = {
     CreateAlb: create_alb, CreateService: create_service, UpdateService: update_service,
     WaitFor: wait_for_other, Verify: verify, Swap: swap, VerifyLive: verify_live,
     CancelSwap: cancel_swap, ContinueRollback: continue_rollback, ReleaseFloor: release_floor,
+    ShiftStep: shift_step,
+    ShiftBack: shift_back, Gate: gate_step, Bake: bake, Retire: retire, Restore: restore,
 }
 
 
@@ -647,7 +851,7 @@ def update_alb(ctx: Context, *, dry_run: bool, wait_for_lock: bool) -> int:
 def review_alb_change(ctx: Context, *, apply: bool) -> int:
     config, name, before = ctx.config, ctx.config.alb_stack, ctx.observed
     parameters: dict[str, str | None] = {**alb_parameters(config), PARAM_LIVE_COLOR: None,
-                                         PARAM_ROLLBACK_RELEASE: None}
+                                         PARAM_ROLLBACK_RELEASE: None, **weight_parameters()}
     policy = alb_stack_policy_body()
     policy_differs = not same_policy(ctx.aws.stack_policy(name), policy)
     if apply and ctx.lock is not None:

@@ -13,10 +13,13 @@ from datetime import datetime
 from generator.interface import (
     COLORS,
     NO_RELEASE,
+    NO_SHIFT,
     OUTPUT_TASK_DEFINITION,
     PARAM_IMAGE,
     PARAM_LIVE_COLOR,
     PARAM_ROLLBACK_RELEASE,
+    PARAM_SHIFT_WEIGHT,
+    PARAM_TRAFFIC_SHIFT,
 )
 
 # --- what a stack status means ----------------------------------------------------------------
@@ -60,6 +63,8 @@ class Stack:
     # ARNs of the rollback triggers CloudFormation keeps for the stack (its last update's).
     rollback_triggers: tuple[str, ...] = ()
     termination_protection: bool = False
+    # When its last update (or its create) began: a traffic shift's step started then.
+    updated: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -246,6 +251,65 @@ class ChangeSet:
         return self.status == "FAILED" and "didn't contain changes" in self.reason
 
 
+# --- a traffic shift (deploy.strategy canary / linear) -------------------------------------------
+
+CANARY, LINEAR, ALL_AT_ONCE = "canary", "linear", "all-at-once"
+
+
+def shift_grid(strategy: str, percent: int) -> tuple[int, ...]:
+    """The weights the new colour gets before it gets 100: canary one step, linear every
+    multiple of `percent` below 100 (linear 30: 30, 60, 90)."""
+    if strategy == CANARY:
+        return (percent,)
+    return tuple(range(percent, 100, percent))
+
+
+@dataclass(frozen=True)
+class ShiftSpec:
+    """How a shift moves: recorded on the ALB stack (TrafficShift) by each of its steps, so
+    that a split stackswap made is known by what AWS holds — never by a local file."""
+
+    strategy: str  # CANARY or LINEAR
+    percent: int
+    interval_seconds: int
+
+    @property
+    def grid(self) -> tuple[int, ...]:
+        return shift_grid(self.strategy, self.percent)
+
+    @property
+    def steps(self) -> int:
+        """Steps of the shift, the last one (100 %) included."""
+        return len(self.grid) + 1
+
+    def text(self) -> str:
+        return f"{self.strategy}:{self.percent}:{self.interval_seconds}"
+
+    @classmethod
+    def parse(cls, text: str | None) -> ShiftSpec | None:
+        try:
+            strategy, percent, seconds = (text or "").split(":")
+            spec = cls(strategy, int(percent), int(seconds))
+        except ValueError:
+            return None
+        return spec if strategy in (CANARY, LINEAR) and 0 < spec.percent < 100 else None
+
+
+@dataclass(frozen=True)
+class Shift:
+    """A split of production stackswap made: `weight` % to `to_color`, the rest to
+    `from_color` (LiveColor), as step `step` of spec.steps."""
+
+    from_color: str
+    to_color: str
+    weight: int
+    spec: ShiftSpec
+
+    @property
+    def step(self) -> int:
+        return self.spec.grid.index(self.weight) + 1
+
+
 @dataclass(frozen=True)
 class Observed:
     alb: Stack | None
@@ -280,7 +344,45 @@ class Observed:
         return self.color_of(live[0][0])
 
     @property
+    def recorded_shift(self) -> Shift | None:
+        """The shift the ALB stack's parameters record (whatever the listener does)."""
+        if self.alb is None:
+            return None
+        parameters = self.alb.parameters
+        spec = ShiftSpec.parse(parameters.get(PARAM_TRAFFIC_SHIFT, NO_SHIFT))
+        from_color = parameters.get(PARAM_LIVE_COLOR)
+        try:
+            weight = int(parameters.get(PARAM_SHIFT_WEIGHT, "0"))
+        except ValueError:
+            return None
+        if spec is None or from_color not in COLORS or weight not in spec.grid:
+            return None
+        return Shift(from_color, other(from_color), weight, spec)
+
+    @property
+    def shift(self) -> Shift | None:
+        """The traffic shift in progress: production splits between exactly our two groups,
+        weights summing to 100, as the ALB stack records (a step of its grid). Any other split
+        is drift."""
+        recorded = self.recorded_shift
+        if recorded is None:
+            return None
+        groups = {self.colors[color].target_group: color for color in COLORS}
+        split = {groups.get(arn): weight for arn, weight in self.production}
+        expected = {recorded.from_color: 100 - recorded.weight,
+                    recorded.to_color: recorded.weight}
+        return recorded if len(self.production) == 2 and split == expected else None
+
+    @property
     def live_color(self) -> str | None:
+        """The colour production forwards to; during a shift, the one it shifts from (LiveColor,
+        until the shift's last step)."""
+        shift = self.shift
+        return shift.from_color if shift else self.listener_color(self.production)
+
+    @property
+    def serving_only(self) -> str | None:
+        """The colour that gets all of production (None during a shift or with drift)."""
         return self.listener_color(self.production)
 
     @property
@@ -311,7 +413,8 @@ class Observed:
         describe = self.describe_forwards
         if self.live_color is None:
             problems.append(f"{paths.production} forwards to {describe(self.production)}, not "
-                            f"to exactly one of the blue/green target groups")
+                            f"to exactly one of the blue/green target groups"
+                            + self.split_note())
         if self.test_color is None or self.test_color == self.live_color:
             problems.append(f"{paths.test} forwards to {describe(self.test)}, expected the "
                             f"other colour")
@@ -321,9 +424,23 @@ class Observed:
                             f"stack's LiveColor parameter is {parameter} (changed by hand?)")
         return problems
 
+    def split_note(self) -> str:
+        """Why a split is not a shift stackswap made."""
+        recorded = self.recorded_shift
+        if recorded is None:
+            return " (nor a traffic shift stackswap recorded on the ALB stack)"
+        return (f" (the ALB stack records a shift of {recorded.weight} % to "
+                f"{recorded.to_color}, which the listener does not match)")
+
     def describe_forwards(self, forwards: list[tuple[str, int]]) -> str:
         if not forwards:
             return "nothing"
+        # A group of weight 0 gets no request: a forward that is all on one of our groups
+        # reads as that group (the production listener lists both, one at 0, outside a shift).
+        live = [(arn, weight) for arn, weight in forwards if weight > 0]
+        if len(live) == 1 and self.color_of(live[0][0]) and all(
+                self.color_of(arn) for arn, _ in forwards):
+            return self.color_of(live[0][0])
         names = []
         for arn, weight in forwards:
             name = self.color_of(arn) or f"unknown target group {arn}"

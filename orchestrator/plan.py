@@ -6,11 +6,21 @@ tests/test_plan.py. The executor (execute.py) only performs the steps.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
-from generator.interface import COLORS, NO_RELEASE, PARAM_LIVE_COLOR
+from generator.interface import (
+    COLORS,
+    NO_RELEASE,
+    NO_SHIFT,
+    PARAM_DESIRED_COUNT,
+    PARAM_LIVE_COLOR,
+    PARAM_TRAFFIC_SHIFT,
+)
 from orchestrator.errors import OperatorNeeded, Refused
 from orchestrator.model import (
+    ALL_AT_ONCE,
+    CANARY,
     MUST_DELETE,
     ROLLBACK_FAILED,
     UPDATABLE,
@@ -18,6 +28,7 @@ from orchestrator.model import (
     ChangeSet,
     Observed,
     Paths,
+    ShiftSpec,
     Stack,
     in_progress,
     other,
@@ -155,8 +166,90 @@ class ContinueRollback:
         return f"continue the failed rollback of {self.stack}{skipping}"
 
 
+@dataclass(frozen=True)
+class ShiftStep:
+    """One step of a traffic shift: `weight` % of production to `to_color` (LiveColor stays
+    `from_color`), checked, gated, then held for the interval while the alarms are watched."""
+
+    from_color: str
+    to_color: str
+    weight: int
+    number: int
+    spec: ShiftSpec
+    # The forward swap that ends the shift: what a failure restores (RollbackRelease too).
+    swap: Swap
+    gate: bool = False  # deploy.hooks.after_step is configured
+    paths: Paths = field(default_factory=Paths)
+
+    def describe(self) -> str:
+        return (f"shift step {self.number} of {self.spec.steps}: {self.paths.production} "
+                f"{self.to_color} {self.weight} %, {self.from_color} {100 - self.weight} %; "
+                f"hold {self.spec.interval_seconds} s")
+
+
+@dataclass(frozen=True)
+class ShiftBack:
+    """Put all of production back on `color` at once (a rollback during a shift)."""
+
+    color: str
+    weight: int
+    paths: Paths = field(default_factory=Paths)
+
+    def describe(self) -> str:
+        return (f"put {self.paths.production} back on {self.color} at once (it had "
+                f"{100 - self.weight} % of the shift)")
+
+
+@dataclass(frozen=True)
+class Gate:
+    """Run deploy.hooks.<point>: before_swap (a failure: exit 4, nothing moved) or after_swap
+    (a failure: `undo` swapped back, exit 5)."""
+
+    point: str
+    new_color: str
+    old_color: str
+    undo: Swap | None = None
+
+    def describe(self) -> str:
+        return f"gate: run deploy.hooks.{self.point}"
+
+
+@dataclass(frozen=True)
+class Bake:
+    """Hold after the last step while the alarms are watched: `undo` on an alarm."""
+
+    seconds: int
+    old_color: str
+    undo: Swap
+
+    def describe(self) -> str:
+        return f"bake {self.seconds} s: {self.old_color} stays warm, alarms watched"
+
+
+@dataclass(frozen=True)
+class Retire:
+    """Scale the old colour's service to zero through its stack's DesiredCount."""
+
+    color: str
+
+    def describe(self) -> str:
+        return f"retire {self.color}: its service scaled to 0 tasks (DesiredCount 0)"
+
+
+@dataclass(frozen=True)
+class Restore:
+    """Scale a retired colour back up to `count` tasks before it is verified and swapped."""
+
+    color: str
+    count: str
+
+    def describe(self) -> str:
+        return f"start {self.color}'s tasks again: DesiredCount 0 -> {self.count}"
+
+
 Step = (CreateAlb | CreateService | UpdateService | WaitFor | Verify | Swap | VerifyLive
-        | CancelSwap | ContinueRollback | ReleaseFloor)
+        | CancelSwap | ContinueRollback | ReleaseFloor | ShiftStep | ShiftBack | Gate | Bake
+        | Retire | Restore)
 
 
 @dataclass(frozen=True)
@@ -193,6 +286,13 @@ class DeployRequest:
     desired_count: int | None = None
     scaling_min: int | None = None
     scaling_max: int | None = None
+    # How production moves: None all at once, else the traffic shift's grid and interval.
+    shift: ShiftSpec | None = None
+    # deploy.hooks points that are configured (before_swap, after_step, after_swap).
+    gates: tuple[str, ...] = ()
+    # deploy.bake in seconds, and whether this run retires the old colour after it.
+    bake_seconds: int = 0
+    retire: bool = False
 
 
 # --- checks -----------------------------------------------------------------------------------
@@ -336,6 +436,8 @@ def plan_deploy(observed: Observed, request: DeployRequest,
     if observed.alb is None or any(observed.colors[c].stack is None for c in COLORS):
         return plan_first_run(observed, request)
     refuse_drift(observed)
+    if observed.shift is not None:
+        return plan_resume_shift(observed, request, alarm_names)
     live = observed.live_color
     live_image = observed.colors[live].image_parameter
     changes = observed.task_changes or {}
@@ -362,8 +464,7 @@ def plan_deploy(observed: Observed, request: DeployRequest,
                                        .image_parameter, desired, changes.get(target, ())),
                          Verify(target, request.image, desired or 1)]
     if request.swap:
-        swap = swap_step(observed, target, triggers)
-        steps += [swap, VerifyLive(target, swap, observed.paths)]
+        steps += promotion(observed, target, triggers, request)
         if request.scaling_min is not None and desired is not None \
                 and desired > request.scaling_min:
             steps.append(ReleaseFloor(target, request.scaling_min))
@@ -391,6 +492,66 @@ def matched_capacity(observed: Observed, live: str, request: DeployRequest
     return wanted, ()
 
 
+def promotion(observed: Observed, target: str, triggers: tuple[Alarm, ...],
+              request: DeployRequest, from_weight: int = 0) -> list[Step]:
+    """Production moved to `target`: the before_swap gate, the shift's steps from
+    `from_weight` on (none all at once), the swap (the last step) and its check, the
+    after_swap gate, the bake, the retirement."""
+    live, paths = observed.live_color, observed.paths
+    swap = swap_step(observed, target, triggers)
+    steps: list[Step] = []
+    if "before_swap" in request.gates and not from_weight:
+        steps.append(Gate("before_swap", target, live))
+    spec = request.shift
+    if spec is not None:
+        steps += [ShiftStep(live, target, weight, number, spec, swap,
+                            "after_step" in request.gates, paths)
+                  for number, weight in enumerate(spec.grid, 1) if weight >= from_weight]
+    steps += [swap, VerifyLive(target, swap, paths)]
+    if "after_swap" in request.gates:
+        steps.append(Gate("after_swap", target, live, swap))
+    if request.bake_seconds:
+        steps.append(Bake(request.bake_seconds, live, swap))
+    if request.retire:
+        steps.append(Retire(live))
+    return steps
+
+
+def promotion_settings(deploy, strategy: str | None = None) -> dict:
+    """DeployRequest's fields from the config's deploy section (generator.config.Deploy) and
+    --strategy: the shift (None all at once), the configured gates, the bake, the retirement."""
+    strategy = strategy or deploy.strategy
+    percent = deploy.canary_percent if strategy == CANARY else deploy.step_percent
+    shift = (None if strategy == ALL_AT_ONCE
+             else ShiftSpec(strategy, percent, deploy.step_interval_seconds))
+    gates = tuple(point for point in ("before_swap", "after_step", "after_swap")
+                  if getattr(deploy.hooks, point))
+    return {"shift": shift, "gates": gates, "bake_seconds": deploy.bake_seconds,
+            "retire": deploy.retire == "after-bake"}
+
+
+def plan_resume_shift(observed: Observed, request: DeployRequest,
+                      alarm_names: tuple[str, ...]) -> Plan:
+    """A deploy finds a shift stackswap made: the same deploy resumes it from the current
+    weight (that step is held again for a whole interval, as no one can say how long it was
+    held), on the grid the ALB stack records; any other deploy is refused."""
+    shift = observed.shift
+    new = observed.colors[shift.to_color]
+    if new.image_parameter != request.image or request.color not in (None, shift.to_color):
+        raise Refused(f"a traffic shift to {shift.to_color} ({new.image_parameter}) is in "
+                      f"progress at {shift.weight} %: rerun that deploy to resume it, or "
+                      f"`stackswap rollback` to put production back on {shift.from_color} "
+                      f"(nothing was changed)")
+    refuse_alb_differences(observed, "deploy")
+    triggers = forward_triggers(observed, alarm_names)
+    resumed = dataclasses.replace(request, color=shift.to_color, swap=True, shift=shift.spec)
+    steps = [Verify(shift.to_color, request.image),
+             *promotion(observed, shift.to_color, triggers, resumed, shift.weight)]
+    return Plan(tuple(steps), (f"resuming the {shift.spec.strategy} shift to {shift.to_color} "
+                               f"at {shift.weight} % (step {shift.step} of "
+                               f"{shift.spec.steps})",))
+
+
 def swap_step(observed: Observed, to_color: str, triggers: tuple[Alarm, ...]) -> Swap:
     live = observed.live_color
     return Swap(live, to_color, observed.colors[live].release or NO_RELEASE,
@@ -414,7 +575,8 @@ def plan_promote(observed: Observed, action: str, alarm_names: tuple[str, ...] =
         raise Refused(f"cannot {action}: stacks missing ({', '.join(missing)}); run "
                       f"`stackswap deploy --image IMAGE` first")
     if action == "rollback" and observed.alb.status == "UPDATE_IN_PROGRESS" \
-            and observed.alb.rollback_triggers:
+            and observed.alb.rollback_triggers \
+            and observed.alb.parameters.get(PARAM_TRAFFIC_SHIFT, NO_SHIFT) == NO_SHIFT:
         back_to = other(observed.alb.parameters.get(PARAM_LIVE_COLOR, COLORS[0]))
         return Plan((CancelSwap(observed.alb.name, back_to, observed.paths),
                      VerifyLive(back_to, paths=observed.paths)),
@@ -423,6 +585,8 @@ def plan_promote(observed: Observed, action: str, alarm_names: tuple[str, ...] =
     if waiting:
         return Plan((waiting,))
     refuse_drift(observed)
+    if observed.shift is not None:
+        return plan_promote_during_shift(observed, action, to_color)
     live, target = observed.live_color, observed.idle_color
     if to_color == live:
         return Plan((VerifyLive(live, paths=observed.paths),),
@@ -443,9 +607,63 @@ def plan_promote(observed: Observed, action: str, alarm_names: tuple[str, ...] =
         going_back = observed.colors[target].release == observed.rollback_release
         triggers = () if notes or going_back else forward_triggers(observed, alarm_names)
     swap = swap_step(observed, target, triggers)
-    return Plan((Verify(target, image), swap, VerifyLive(target, swap, observed.paths)),
+    restore = restore_steps(observed, target)
+    if restore:
+        notes = (*notes, f"{target} is retired (0 tasks): its tasks must start and pass their "
+                         f"health checks before it can go live")
+    return Plan((*restore, Verify(target, image), swap, VerifyLive(target, swap, observed.paths)),
                 (*differences, *notes, f"{action}: {target} ({image}) goes live, {live} "
                  f"({observed.colors[live].image_parameter}) moves to {observed.paths.test}"))
+
+
+def is_retired(observed: Observed, color: str) -> bool:
+    """Whether the colour's service stack runs no task (DesiredCount 0: `stackswap retire`)."""
+    stack = observed.colors[color].stack
+    return stack is not None and stack.parameters.get(PARAM_DESIRED_COUNT) == "0"
+
+
+def restore_steps(observed: Observed, color: str) -> tuple[Step, ...]:
+    """A retired colour starts as many tasks as the live one has before it is verified."""
+    if not is_retired(observed, color):
+        return ()
+    live = observed.colors[observed.live_color].stack
+    count = live.parameters.get(PARAM_DESIRED_COUNT, "1") if live else "1"
+    return (Restore(color, count if count != "0" else "1"),)
+
+
+def plan_promote_during_shift(observed: Observed, action: str, to_color: str | None) -> Plan:
+    """`rollback` during a shift puts all of production back on the colour it shifts from, at
+    once (no check first: that colour serves most of production now); `swap` is refused."""
+    shift = observed.shift
+    if action != "rollback" or to_color == shift.to_color:
+        raise Refused(f"a traffic shift to {shift.to_color} is in progress at {shift.weight} %: "
+                      f"rerun its deploy to finish it, or `stackswap rollback` to put "
+                      f"production back on {shift.from_color} (nothing was changed)")
+    return Plan((ShiftBack(shift.from_color, shift.weight, observed.paths),
+                 VerifyLive(shift.from_color, paths=observed.paths)),
+                (f"rollback during a shift: {shift.to_color} had {shift.weight} % "
+                 f"(step {shift.step} of {shift.spec.steps}); all of production goes back "
+                 f"to {shift.from_color}",))
+
+
+def plan_retire(observed: Observed) -> Plan:
+    """`stackswap retire`: the idle colour's service to zero tasks, never the live one's, never
+    during a shift. A rollback to it starts its tasks again first."""
+    missing = [c for c in COLORS if observed.colors[c].stack is None]
+    if observed.alb is None or missing:
+        raise Refused("nothing to retire: the stacks do not exist yet")
+    waiting = first_blocker(all_stacks(observed))
+    if waiting:
+        return Plan((waiting,))
+    refuse_drift(observed)
+    if observed.shift is not None:
+        raise Refused(f"a traffic shift to {observed.shift.to_color} is in progress; retire "
+                      f"after it has finished (nothing was changed)")
+    idle = observed.idle_color
+    if is_retired(observed, idle):
+        return Plan((), (f"{idle} is already retired (0 tasks); nothing to do",))
+    return Plan((Retire(idle),), (f"retiring {idle}: `stackswap rollback` will have to start its "
+                                  f"tasks again before it can swap back",))
 
 
 def plan_recover(observed: Observed, skip: tuple[str, ...]) -> Plan:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from generator.config import Config
-from generator.interface import OUTPUT_PRIVATE_DNS_NAME
+from generator.interface import OUTPUT_PRIVATE_DNS_NAME, PARAM_DESIRED_COUNT
 from orchestrator.model import ColorState, Observed, StackEvent
 
 if TYPE_CHECKING:
@@ -123,8 +123,67 @@ class TestAnswer:
         return self.status is not None and 200 <= self.status < 300
 
 
-def status_document(config: Config, observed: Observed, test: TestAnswer | None = None
-                    ) -> dict:
+def duration_text(seconds: float) -> str:
+    """"40s", "3m", "2h": how status says how long until something."""
+    seconds = max(0, round(seconds))
+    if seconds < 120:
+        return f"{seconds}s"
+    if seconds < 7200:
+        return f"{round(seconds / 60)}m"
+    return f"{round(seconds / 3600)}h"
+
+
+def since_update(observed: Observed, now: datetime | None) -> float | None:
+    """Seconds since the ALB stack's last update began (when the current step or swap did)."""
+    updated = observed.alb.updated if observed.alb else None
+    if now is None or updated is None:
+        return None
+    return (now - updated).total_seconds()
+
+
+def shift_document(observed: Observed, now: datetime | None) -> dict | None:
+    shift = observed.shift
+    if shift is None:
+        return None
+    elapsed = since_update(observed, now)
+    return {"from": shift.from_color, "to": shift.to_color, "weight": shift.weight,
+            "step": shift.step, "steps": shift.spec.steps, "strategy": shift.spec.strategy,
+            "interval_seconds": shift.spec.interval_seconds,
+            "next_step_in_seconds": None if elapsed is None
+            else round(shift.spec.interval_seconds - elapsed)}
+
+
+def bake_document(config: Config, observed: Observed, now: datetime | None,
+                  retired: list[str]) -> dict | None:
+    """The bake after the last swap: while deploy.bake has not passed since the ALB stack's
+    last update and the old colour still runs."""
+    bake, elapsed, idle = config.deploy.bake_seconds, since_update(observed, now), \
+        observed.idle_color
+    if not bake or elapsed is None or observed.shift is not None or idle is None \
+            or idle in retired or observed.rollback_release is None:
+        return None
+    left = bake - elapsed
+    return {"color": idle, "seconds_left": max(0, round(left)), "retire": config.deploy.retire}
+
+
+def shift_text(shift: dict) -> str:
+    left = shift["next_step_in_seconds"]
+    when = ("" if left is None else f", next in {duration_text(left)}" if left > 0
+            else ", next step overdue: rerun the deploy to resume, or `stackswap rollback`")
+    return (f"shifting: {shift['to']} {shift['weight']} % (step {shift['step']} of "
+            f"{shift['steps']}{when})")
+
+
+def bake_text(bake: dict) -> str:
+    if bake["seconds_left"] > 0:
+        return f"baking: {bake['color']} stays warm for {duration_text(bake['seconds_left'])}"
+    then = ("`stackswap retire` scales it to zero" if bake["retire"] == "manual"
+            else "the deploy retires it")
+    return f"baked: {bake['color']} is still warm; {then}"
+
+
+def status_document(config: Config, observed: Observed, test: TestAnswer | None = None,
+                    now: datetime | None = None) -> dict:
     """What `status --json` prints: a stable, documented shape (docs/operations.md)."""
     colors = {}
     for color, state in observed.colors.items():
@@ -141,6 +200,9 @@ def status_document(config: Config, observed: Observed, test: TestAnswer | None 
             "unhealthy_targets": health.unhealthy if health else None,
             **task_definition_document(config, state),
         }
+    retired = [color for color, state in observed.colors.items()
+               if state.stack is not None and state.stack.parameters.get(
+                   PARAM_DESIRED_COUNT) == "0"]
     return {
         "environment": config.name, "region": config.region,
         "alb_stack": config.alb_stack,
@@ -163,6 +225,9 @@ def status_document(config: Config, observed: Observed, test: TestAnswer | None 
             for stack in [observed.alb] + [s.stack for s in observed.colors.values()] if stack},
         "alb_stack_policy": observed.alb_stack_policy,
         "alarms": alarms_document(config, observed),
+        "shift": shift_document(observed, now),
+        "retired": retired,
+        "bake": bake_document(config, observed, now, retired),
     }
 
 
@@ -230,6 +295,12 @@ def status_text(document: dict) -> str:
     if document["alarms"]:
         lines.append("alarms: " + ", ".join(f"{a['name']} {a['state']}"
                                             for a in document["alarms"]))
+    if document["shift"] is not None:
+        lines.append(shift_text(document["shift"]))
+    if document["bake"] is not None:
+        lines.append(bake_text(document["bake"]))
+    lines += [f"retired: {color} (0 tasks; `stackswap rollback` starts them again first)"
+              for color in document["retired"]]
     lines.append("drift: " + ("; ".join(document["drift"]) or "none"))
     if document["private_dns_name"]:
         lines.append(f"private NLB: {document['private_dns_name']}")

@@ -2,9 +2,10 @@
 
 sandbox up → first deploy of app:v1 → prod answers v1 → deploy app:v2 to the idle colour without
 swapping → test answers v2, prod still v1 → swap → prod v2 → rollback → prod v1 → deploy a broken
-image (app:v3-unhealthy): ECS's circuit breaker fails it, exit 4, prod still v1 → sandbox down.
-A request loop runs against production during the swap, the rollback and the broken deploy and
-reports its count.
+image (app:v3-unhealthy): ECS's circuit breaker fails it, exit 4, prod still v1 → a linear
+traffic shift to app:v4 (50 %, held 3 s, then 100 %) → sandbox down.
+A request loop runs against production during the swap, the rollback, the broken deploy and the
+shift, and reports its count and the answers it saw.
 Every command is the real `stackswap` CLI in a subprocess; exit 0 only if every check held.
 """
 
@@ -106,8 +107,9 @@ class Demo:
         if answer != expected:
             self.problems.append(f"{name} answered {answer!r}, expected {expected!r}")
 
-    def watched(self, *args: str, expect: int = 0) -> None:
-        """Run a command while a request loop hammers production, and report the loop."""
+    def watched(self, *args: str, expect: int = 0) -> set[str]:
+        """Run a command while a request loop hammers production, report the loop, and return
+        the answers it saw."""
         with RequestLoop(self.prod + "/").running() as loop:
             self.stackswap(*args, expect=expect)
         say(f"  production during `{' '.join(args)}`: {loop.sent} requests, "
@@ -115,6 +117,7 @@ class Demo:
         if loop.failed:
             self.problems.append(f"{len(loop.failed)} requests failed during "
                                  f"{' '.join(args)}: {loop.failed[0]}")
+        return loop.answers
 
     def run(self) -> None:
         say("1. First deploy: nothing exists yet, so stackswap creates the ALB stack and both "
@@ -143,6 +146,21 @@ class Demo:
         self.watched("deploy", "--image", "app:v3-unhealthy", expect=4)
         self.curl("STACKSWAP_SANDBOX_PROD_URL", self.prod + "/", "hello from app:v1")
 
+        say(f"\n{RULE}\n6. A linear traffic shift: app:v4 gets 50 % of production for 3 s "
+            f"(alarms and\n   production checked), then 100 %. The config says:")
+        config = self.env["STACKSWAP_CONFIG"]
+        with open(config, encoding="utf-8") as file:
+            text = file.read()
+        keys = 'step_percent = 50\nstep_interval = "3s"'
+        with open(config, "w", encoding="utf-8") as file:
+            file.write(text.replace("[deploy]", f"[deploy]\n{keys}", 1))
+        say("  [deploy]\n" + "\n".join(f"  {line}" for line in keys.splitlines()))
+        answers = self.watched("deploy", "--image", "app:v4", "--strategy", "linear")
+        if not {"hello from app:v1", "hello from app:v4"} <= answers:
+            self.problems.append(f"production did not serve both versions during the shift: "
+                                 f"{sorted(answers)}")
+        self.curl("STACKSWAP_SANDBOX_PROD_URL", self.prod + "/", "hello from app:v4")
+
 
 def main(stack_seconds: float = 2.0) -> int:
     say("stackswap demo: blue/green on ECS with CloudFormation stack updates, on a local "
@@ -163,7 +181,8 @@ def main(stack_seconds: float = 2.0) -> int:
         say("\ndemo FAILED:\n" + "\n".join(f"  - {problem}" for problem in demo.problems))
         return 1
     say("\ndemo passed: production served v1, then v2 after the swap, then v1 after the "
-        "rollback and\nthrough a broken deploy caught in seconds, with no failed request.")
+        "rollback and\nthrough a broken deploy caught in seconds, then both v1 and v4 during "
+        "a linear shift and\nv4 after it, with no failed request.")
     return 0
 
 

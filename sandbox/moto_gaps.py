@@ -277,19 +277,21 @@ def _build_resource_diff(self: Any, other_template: dict[str, Any],
 
 
 def _dependency_order(names: list[str], resources: dict[str, Any]) -> list[str]:
-    """`names` with every resource after the ones it references (a service whose DesiredCount
-    and task definition both change is re-applied after the new task definition exists)."""
+    """`names` with each after every one of them it references, as CloudFormation updates
+    them: a service whose own properties changed too (its DesiredCount) is still updated after
+    the task definition it refers to is replaced, and so gets the new revision."""
     ordered: list[str] = []
+    wanted = set(names)
 
-    def visit(name: str, path: tuple[str, ...]) -> None:
+    def visit(name: str, path: set[str]) -> None:
         if name in ordered or name in path:
             return
-        for reference in sorted(_references(resources.get(name, {})) & set(names)):
-            visit(reference, (*path, name))
+        for reference in sorted(_references(resources.get(name, {})) & wanted):
+            visit(reference, path | {name})
         ordered.append(name)
 
     for name in names:
-        visit(name, ())
+        visit(name, set())
     return ordered
 
 
@@ -409,11 +411,11 @@ def _task_definition_update(cls: Any, original_resource: Any, new_resource_name:
 
 
 def _as_sent(parameters: dict[str, Any]) -> dict[str, Any]:
-    # moto keeps a list parameter as a list and a Number one as a number; CloudFormation
-    # compares what was sent: text.
-    return {key: ",".join(value) if isinstance(value, list)
-            else str(value) if isinstance(value, int | float) and not isinstance(value, bool)
-            else value for key, value in parameters.items()}
+    """Parameter values as a caller sends them: strings (ParameterValue is a String in the
+    CloudFormation API reference), a list as one comma-separated string. moto keeps a Number
+    parameter it resolved as an int; "100" and 100 are the same value."""
+    return {key: ",".join(value) if isinstance(value, list) else str(value)
+            for key, value in parameters.items()}
 
 
 def _validate_different_update(self: Any, incoming_params: list[dict[str, Any]] | None,
@@ -1332,6 +1334,11 @@ def install(stack_operations: StackOperations | None = None,
     for name, (owner, attribute, fix) in _patches().items():
         _ORIGINALS[name] = owner.__dict__.get(attribute, _MISSING)
         setattr(owner, attribute, fix)
+
+
+def installed() -> bool:
+    """Whether the fixes are applied (the pin tests run on plain moto)."""
+    return bool(_ORIGINALS)
 
 
 def uninstall() -> None:

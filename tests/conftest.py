@@ -118,10 +118,6 @@ def outputs(cfn, stack: str) -> dict:
     return {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])}
 
 
-def forwards(elbv2, listener_arn: str) -> str:
-    (listener,) = elbv2.describe_listeners(ListenerArns=[listener_arn])["Listeners"]
-    (action,) = listener["DefaultActions"]
-    return action["TargetGroupArn"]
 
 
 @pytest.fixture
@@ -129,9 +125,16 @@ def stacks(aws):
     config = load_config(aws.config_path)
     cfn = client("cloudformation", aws.endpoint, aws.region)
     subnets = ",".join(aws.ids["subnets"])
+    # Plain moto cannot create the production listener's weighted forward (gap 16): the pin
+    # tests of other gaps, which look at the service stacks, get the ALB stack from the fixes.
+    plain = not moto_gaps.installed()
+    if plain:
+        moto_gaps.install()
     cfn.create_stack(StackName=config.alb_stack, TemplateBody=alb_stack_body(config),
                      Parameters=params(VpcId=aws.ids["vpc_id"], Subnets=subnets,
                                        TestCidr="127.0.0.0/8", LiveColor="blue"))
+    if plain:
+        moto_gaps.uninstall()
     alb = outputs(cfn, config.alb_stack)
     for color in COLORS:
         cfn.create_stack(

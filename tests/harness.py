@@ -40,6 +40,23 @@ MUTATING = {"CreateStack", "UpdateStack", "DeleteStack", "CancelUpdateStack", "P
 IAM_PREFIXES = {"monitoring": "cloudwatch", "api.ecr": "ecr"}
 
 
+def weighted(action: dict) -> list[tuple[str, int]]:
+    """(target group ARN, weight) of a forward action as ELB describes it: a ForwardConfig
+    with each group's weight, or one TargetGroupArn (weight 1)."""
+    groups = action.get("ForwardConfig", {}).get("TargetGroups")
+    if groups:
+        return [(group["TargetGroupArn"], int(group.get("Weight", 1))) for group in groups]
+    return [(action["TargetGroupArn"], 1)]
+
+
+def forwards(elbv2, listener_arn: str) -> str:
+    """The one target group a listener sends requests to (weight > 0)."""
+    (listener,) = elbv2.describe_listeners(ListenerArns=[listener_arn])["Listeners"]
+    (action,) = listener["DefaultActions"]
+    (arn,) = [arn for arn, weight in weighted(action) if weight > 0]
+    return arn
+
+
 class _Handler(http.server.BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         status, body = self.server.answer  # type: ignore[attr-defined]
@@ -178,9 +195,7 @@ class Env:
         """The colour the listener on `port` forwards to."""
         outputs = self.outputs("shop-elb")
         key = "ProductionListenerArn" if port == 80 else "TestListenerArn"
-        (listener,) = self.client("elbv2").describe_listeners(
-            ListenerArns=[outputs[key]])["Listeners"]
-        arn = listener["DefaultActions"][0]["TargetGroupArn"]
+        arn = forwards(self.client("elbv2"), outputs[key])
         return next(c for c in ("blue", "green") if outputs[f"{c.capitalize()}TargetGroupArn"]
                     == arn)
 

@@ -29,6 +29,25 @@ def resolve(node, parameters: dict, conditions: dict):
     return {key: resolve(value, parameters, conditions) for key, value in node.items()}
 
 
+# The ALB stack's weights outside a traffic shift (their defaults): all production to LiveColor.
+NO_SHIFT_WEIGHTS = {"LiveWeight": 100, "ShiftWeight": 0}
+
+
+def weights(action: dict) -> dict[str, int]:
+    """Target group logical id -> weight of a resolved forward action (either form: one
+    TargetGroupArn weighs 1; ForwardConfig lists each group with its weight)."""
+    if "ForwardConfig" in action:
+        return {group["TargetGroupArn"]["Ref"]: int(group["Weight"])
+                for group in action["ForwardConfig"]["TargetGroups"]}
+    return {action["TargetGroupArn"]["Ref"]: 1}
+
+
+def forward_target(action: dict) -> str:
+    """The one target group a resolved forward action sends requests to (weight > 0)."""
+    (group,) = [name for name, weight in weights(action).items() if weight > 0]
+    return group
+
+
 def evaluate_conditions(template: dict, parameters: dict) -> dict:
     result = {}
     for name, body in template.get("Conditions", {}).items():

@@ -327,3 +327,36 @@ def test_a_config_without_the_new_keys_renders_what_it_always_did():
     service = load_config(EXAMPLE).service
     assert (service.environment, service.secrets, service.sidecars, service.autoscaling,
             service.health_check, service.log_retention_days) == ((), (), (), None, None, 30)
+# --- deploy.strategy, intervals, bake, retire, hooks ---------------------------------------------
+
+def test_strategy_keys_are_read_with_durations_in_seconds():
+    raw = example()
+    raw["deploy"].update(strategy="linear", step_percent=20, step_interval="90s", bake="15m",
+                         retire="after-bake", hooks={"after_step": "./slo.sh", "timeout": "2m"})
+    deploy = parse_config(raw, "env.toml").deploy
+    assert (deploy.strategy, deploy.step_percent, deploy.step_interval_seconds) == \
+        ("linear", 20, 90)
+    assert (deploy.bake_seconds, deploy.retire) == (900, "after-bake")
+    assert (deploy.hooks.after_step, deploy.hooks.before_swap) == ("./slo.sh", None)
+    assert deploy.hooks.timeout_seconds == 120
+
+
+@pytest.mark.parametrize(("edit", "message"), [
+    ({"strategy": "blue-green"}, "deploy.strategy: must be one of all-at-once, canary, linear"),
+    ({"strategy": "linear", "step_interval": "5 min"},
+     'deploy.step_interval: must be a duration such as "90s", "5m" or "1h"'),
+    ({"strategy": "linear", "step_interval": 90}, "deploy.step_interval: must be a duration"),
+    ({"strategy": "linear", "step_interval": "0s"}, "deploy.step_interval: must be at least 1s"),
+    ({"bake": "2d"}, "deploy.bake: must be a duration"),
+    ({"bake": "25h"}, "deploy.bake: must be at most 24h, got 25h"),
+    ({"strategy": "canary", "canary_percent": 100}, "deploy.canary_percent: must be"),
+    ({"retire": "never"}, "deploy.retire: must be one of manual, after-bake"),
+    ({"hooks": {"before_deploy": "true"}}, "deploy.hooks: unknown key 'before_deploy'"),
+    ({"hooks": {"after_swap": ""}}, "deploy.hooks: after_swap must be a shell command"),
+    ({"hooks": {"timeout": "soon"}}, "deploy.hooks: timeout must be a duration"),
+])
+def test_strategy_mistakes_are_one_line_naming_the_key(edit, message):
+    raw = example()
+    raw["deploy"].update(edit)
+    with pytest.raises(ConfigError, match="^env.toml: " + re.escape(message)):
+        parse_config(raw, "env.toml")

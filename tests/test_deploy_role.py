@@ -150,7 +150,8 @@ class FailedRollback:
 @pytest.fixture
 def cycle(env, aws, capsys):
     """A whole life of an environment through the CLI, with a CloudWatch alarm configured:
-    first run, a deploy, rollback, swap, status, a dry run, a deploy whose update hits its
+    first run, a deploy, rollback, swap, status, a dry run, a linear traffic shift, retire, a
+    rollback to the retired colour, a deploy whose update hits its
     deadline and is cancelled, and a recover of a stack whose rollback failed. Returns the
     config it ran with and every IAM action the CLI called."""
     text = env.config_path.read_text()
@@ -171,7 +172,10 @@ def cycle(env, aws, capsys):
     ecr_image = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/app:v2"
     for argv in [("deploy", "--image", "app:v1"), ("deploy", "--image", ecr_image),
                  ("rollback",), ("swap",), ("status", "--json"),
-                 ("deploy", "--image", "app:v3", "--dry-run"), ("diff", "--image", "app:v3")]:
+                 ("deploy", "--image", "app:v3", "--dry-run"), ("diff", "--image", "app:v3"),
+                 # a linear shift to blue, green retired, and a rollback that restores it
+                 ("deploy", "--image", "app:v4", "--strategy", "linear"), ("retire",),
+                 ("rollback",)]:
         result = env.run(*argv, capsys=capsys)
         assert result.code == 0, (argv, result)
     # green is live now; the next deploy updates blue, and that update never finishes.

@@ -347,3 +347,81 @@ def test_a_changed_environment_rolls_out_through_the_idle_colour(shop, sandbox, 
     # A rerun changes nothing now: the live colour matches the config.
     again = run(shop, "deploy", "--image", "app:v1", capsys=capsys)
     assert again.code == 0 and "nothing to change" in again.err
+# --- traffic shifts over real HTTP ----------------------------------------------------------------
+
+class Requests:
+    """GETs of production in a loop, in a thread: every answer (None for a failed request)."""
+
+    def __init__(self, sandbox) -> None:
+        self.url = sandbox["STACKSWAP_SANDBOX_PROD_URL"] + "/"
+        self.answers: list[str | None] = []
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.loop, daemon=True)
+
+    def loop(self) -> None:
+        deadline = time.monotonic() + 120
+        while not self.stop.is_set() and time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(self.url, timeout=5) as response:
+                    self.answers.append(response.read().decode().strip())
+            except OSError:
+                self.answers.append(None)
+
+    def __enter__(self) -> Requests:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop.set()
+        self.thread.join(timeout=10)
+
+
+def shift_config(shop: Env, interval: str) -> None:
+    shop.config_path.write_text(shop.config_path.read_text().replace(
+        "[deploy]", f'[deploy]\nstep_percent = 50\nstep_interval = "{interval}"'))
+
+
+def test_a_linear_shift_splits_real_traffic_without_a_failed_request(shop, sandbox):
+    # ELB: requests are distributed to a forward action's target groups by their weights; the
+    # sandbox's proxy does that per request (docs/sandbox.md).
+    shift_config(shop, "2s")
+    with Requests(sandbox) as requests:
+        result = run(shop, "deploy", "--image", "app:v2", "--strategy", "linear")
+    assert result.code == 0, result
+    assert None not in requests.answers
+    assert {"hello from app:v1", "hello from app:v2"} <= set(requests.answers)
+    assert prod(sandbox) == "hello from app:v2"
+
+
+def test_a_shift_stopped_by_sigterm_is_rolled_back_without_a_failed_request(shop, sandbox):
+    shift_config(shop, "60s")
+    environ = {**os.environ, "PYTHONPATH": str(REPO)}
+    elbv2 = client("elbv2", shop.endpoint, shop.region)
+    listener = shop.outputs("demo-elb")["ProductionListenerArn"]
+
+    def serving() -> int:
+        (described,) = elbv2.describe_listeners(ListenerArns=[listener])["Listeners"]
+        groups = described["DefaultActions"][0].get("ForwardConfig", {}).get("TargetGroups", [])
+        return sum(group.get("Weight", 1) > 0 for group in groups)
+
+    with Requests(sandbox) as requests:
+        deploy = subprocess.Popen([sys.executable, "-m", "orchestrator", "deploy", "--image",
+                                   "app:v2", "--strategy", "linear"], env=environ,
+                                  stderr=subprocess.PIPE, text=True)
+        try:
+            deadline = time.monotonic() + 60
+            while serving() < 2:  # the first step is applied and held
+                assert deploy.poll() is None and time.monotonic() < deadline
+            deploy.send_signal(signal.SIGTERM)
+            assert deploy.wait(timeout=60) == 143
+        finally:
+            if deploy.poll() is None:
+                deploy.kill()
+                deploy.wait()
+            deploy.stderr.close()
+        status = run(shop, "status")
+        assert "shifting: green 50 % (step 1 of 2" in status.out
+        result = run(shop, "rollback")
+    assert result.code == 0, result
+    assert serving() == 1 and prod(sandbox) == "hello from app:v1"
+    assert None not in requests.answers

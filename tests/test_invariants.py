@@ -1,15 +1,19 @@
 """The safety invariants (README, "Invariants") under generated sequences of commands and faults.
 
-Hypothesis generates sequences of deploy(image)/swap/rollback, each with at most one injected
+Hypothesis generates sequences of deploy(image)/swap/rollback, linear traffic shifts (deploy
+--strategy linear, 50 % steps) and retire, each with at most one injected
 fault (the idle update rolls back, the swap rolls back, the smoke request on :8080 or :80 fails,
 throttling, a lost reply, the configured alarm fires, a SIGTERM arrives before any one of the
 run's CloudFormation calls). After every step:
 
-1. :80 forwards to exactly one of our two target groups, and it has >= 1 healthy target;
+1. :80 forwards only to our two target groups, with weights summing to 100: to exactly one of
+   them, or during a shift (a SIGTERM between its steps leaves one) to both as the ALB stack
+   records; every group with weight > 0 has >= 1 healthy target (invariant 11);
 2. a deploy never updated the live colour's service stack (UpdateStack recorded per stack);
 3. the exit code is one of the documented ones (and 0 when nothing was injected — except a
    rollback to a release that never served production, which is refused with 3 and changes
-   nothing: the test keeps its own history of what :80 served to know which); rollback and
+   nothing: the test keeps its own history of what :80 served to know which; and during a
+   shift, any command but the same deploy or a rollback, refused with 3); rollback and
    swap --to succeed while the alarm fires (invariant 9);
 4. the deploy lock is released, whatever ended the run (invariant 10);
 
@@ -36,6 +40,7 @@ from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
 
 from orchestrator.errors import Interrupted
+from orchestrator.model import other
 from tests.harness import (
     FailingUpdate,
     LostReply,
@@ -44,6 +49,7 @@ from tests.harness import (
     botocore_sleeps_on,
     http_error,
     operation_of,
+    weighted,
 )
 
 DOCUMENTED = {0, 2, 3, 4, 5, 6, 7, 130, 143, 129}
@@ -60,13 +66,14 @@ CHUNKS = 8
 
 @dataclass(frozen=True)
 class Step:
-    command: str  # deploy | swap | rollback
+    command: str  # deploy | shift | swap | rollback | retire
     image: str    # deploy only: new | live | idle
     fault: str
     at: int = 1   # sigterm only: the CloudFormation call of the run the signal arrives before
 
 
-steps = st.builds(Step, st.sampled_from(["deploy", "deploy", "swap", "rollback"]),
+steps = st.builds(Step, st.sampled_from(["deploy", "deploy", "shift", "shift", "swap",
+                                         "rollback", "retire"]),
                   st.sampled_from(["new", "new", "live", "idle"]), st.sampled_from(FAULTS),
                   st.integers(1, 10))
 
@@ -85,7 +92,8 @@ class World:
         # One alarm, configured: forward swaps carry it as a trigger; "alarm_fires" sets it off.
         self.set_alarm("OK")
         env.config_path.write_text(env.config_path.read_text().replace(
-            "[deploy]", f'[deploy]\nalarms = ["{ALARM}"]'))
+            "[deploy]", f'[deploy]\nalarms = ["{ALARM}"]\nstep_percent = 50\n'
+                        f'step_interval = "3s"'))
         result = env.call("deploy", "--image", "app:v1")
         assert result.code == 0, result.err
 
@@ -108,11 +116,31 @@ class World:
         before its last change."""
         return self.served_before == (argv[2], self.release_of(argv[2]))
 
+    def split(self) -> dict[str, int]:
+        """Colour -> weight of each of our groups :80 sends requests to (weight > 0)."""
+        outputs = self.env.outputs("shop-elb")
+        (listener,) = self.env.client("elbv2").describe_listeners(
+            ListenerArns=[outputs["ProductionListenerArn"]])["Listeners"]
+        (action,) = listener["DefaultActions"]
+        colors = {outputs[f"{c.capitalize()}TargetGroupArn"]: c for c in ("blue", "green")}
+        return {colors.get(arn, arn): weight for arn, weight in weighted(action) if weight > 0}
+
+    def live(self) -> str:
+        """The colour :80 serves; during a shift, the one it shifts from (LiveColor)."""
+        split = self.split()
+        return next(iter(split)) if len(split) == 1 else self.env.parameter("shop-elb",
+                                                                            "LiveColor")
+
     def argv(self, step: Step) -> list[str]:
-        if step.command != "deploy":
-            live = self.env.forwards(80)
-            return [step.command, "--to", "green" if live == "blue" else "blue"]
-        live = self.env.forwards(80)
+        live = self.live()
+        idle = "green" if live == "blue" else "blue"
+        if step.command == "retire":
+            return ["retire"]
+        if step.command == "rollback" and len(self.split()) > 1:
+            return ["rollback", "--to", live]  # during a shift: back to the colour it left
+        if step.command not in ("deploy", "shift"):
+            return [step.command, "--to", idle]
+        strategy = ["--strategy", "linear"] if step.command == "shift" else []
         if step.image == "live":
             image = self.image_of(live)
         elif step.image == "idle":
@@ -120,11 +148,11 @@ class World:
         else:
             self.version += 1
             image = f"app:v{self.version}"
-        return ["deploy", "--image", image]
+        return ["deploy", "--image", image, *strategy]
 
     def inject(self, fault: str, at: int) -> None:
         env = self.env
-        live = env.forwards(80)
+        live = self.live()
         idle = "green" if live == "blue" else "blue"
         if fault == "idle_rolls_back":
             env.aws.hooks.append(("before-call.cloudformation.*", FailingUpdate(
@@ -166,10 +194,23 @@ class World:
         self.env.production.answer(200)
         self.set_alarm("OK")
 
+    def refused_during_shift(self, argv: list[str]) -> bool:
+        """During a shift only its own deploy (resumed) and a rollback to the colour it left
+        may go ahead; everything else is refused with 3 and changes nothing."""
+        if len(self.split()) < 2:
+            return False
+        if argv[0] == "deploy":
+            return argv[2] != self.image_of((self.env.parameter("shop-elb", "LiveColor") == "blue"
+                                            and "green") or "blue")
+        return argv[0] != "rollback"
+
     def run(self, argv: list[str], fault: str = "none", at: int = 1):
-        live = self.env.forwards(80)
+        live = self.live()
         live_release = self.release_of(live)
-        allowed = argv[0] != "rollback" or argv[2] == live or self.rollback_allowed(argv)
+        shifting = len(self.split()) > 1
+        refused = self.refused_during_shift(argv)
+        allowed = not refused and (argv[0] != "rollback" or argv[2] == live or shifting
+                                   or self.rollback_allowed(argv))
         self.inject(fault, at)
         self.env.aws.calls.clear()
         self.requests.seen.clear()
@@ -177,19 +218,21 @@ class World:
             result = self.env.call(*argv)
         finally:
             self.heal()
-        self.check(argv, live, result, fault, allowed)
-        if self.env.forwards(80) != live:
+        self.check(argv, live, result, fault, allowed, shifting)
+        if self.split() == {other(live): 100}:
             self.served_before = (live, live_release)
         return result
 
     def check(self, argv: list[str], live_before: str, result, fault: str,
-              allowed: bool) -> None:
+              allowed: bool, shifting: bool) -> None:
         env = self.env
         assert result.code in DOCUMENTED, result
-        if not allowed:  # a rollback to a release that never served production
+        if not allowed:  # refused: a rollback to a release that never served production, or
+            # anything but the shift's own deploy or a rollback during a shift
             interrupted = fault == "sigterm" and result.code == 143  # before it was refused
             assert result.code == 3 or interrupted, (argv, result.err)
-            assert interrupted or "To put it live anyway: stackswap swap --to" in result.err
+            assert interrupted or shifting or \
+                "To put it live anyway: stackswap swap --to" in result.err
             assert not [c for c in env.aws.calls if c in CFN_MUTATING]
         elif fault == "none":
             assert result.code == 0, (argv, result.err)
@@ -200,26 +243,34 @@ class World:
         # every run, even one a signal ended, leaves the lock released
         assert not env.client("ssm").get_parameters(Names=["/stackswap/shop/lock"])[
             "Parameters"], (argv, fault, result.err)
-        # 1. :80 forwards to exactly one of our target groups, which has a healthy target
+        # 1 and 11. :80 forwards only to our groups, weights summing to 100, to one of them or
+        # (a shift) to both as the ALB stack records; each group with weight > 0 is healthy
         outputs = env.outputs("shop-elb")
         elbv2 = env.client("elbv2")
         (listener,) = elbv2.describe_listeners(
             ListenerArns=[outputs["ProductionListenerArn"]])["Listeners"]
         (action,) = listener["DefaultActions"]
-        groups = action.get("ForwardConfig", {}).get("TargetGroups") or [
-            {"TargetGroupArn": action["TargetGroupArn"]}]
-        assert len([g for g in groups if g.get("Weight", 1) > 0]) == 1, groups
+        groups = weighted(action)
         ours = {outputs["BlueTargetGroupArn"], outputs["GreenTargetGroupArn"]}
-        assert groups[0]["TargetGroupArn"] in ours
-        health = elbv2.describe_target_health(TargetGroupArn=groups[0]["TargetGroupArn"])
-        assert any(d["TargetHealth"]["State"] == "healthy"
-                   for d in health["TargetHealthDescriptions"])
+        assert {arn for arn, _ in groups} <= ours, groups
+        assert sum(weight for _, weight in groups) == 100, groups
+        serving = [arn for arn, weight in groups if weight > 0]
+        if len(serving) > 1:
+            new_weight = int(env.parameter("shop-elb", "ShiftWeight"))
+            assert env.parameter("shop-elb", "TrafficShift") == "linear:50:3", groups
+            assert sorted(weight for _, weight in groups) == sorted(
+                [new_weight, 100 - new_weight]), groups
+        for arn in serving:
+            health = elbv2.describe_target_health(TargetGroupArn=arn)
+            assert any(d["TargetHealth"]["State"] == "healthy"
+                       for d in health["TargetHealthDescriptions"]), (argv, fault, arn)
         # 2. a deploy never updates the live colour's service stack
         if argv[0] == "deploy":
             assert f"shop-{live_before}" not in self.requests.updated_stacks(), (argv, fault)
-        # after a failed swap :80 is back where it was
-        if result.code in (3, 4, 5):
-            assert env.forwards(80) == live_before, (argv, fault, result.err)
+        # after a refusal, a failed colour or a failed swap or step :80 is back where it was
+        # (all of it on the colour that was live; a refusal leaves a shift as it was)
+        if result.code in (4, 5) or (result.code == 3 and not shifting):
+            assert self.split() == {live_before: 100}, (argv, fault, result.err)
 
 
 def check_sequence(env, monkeypatch, sequence) -> None:

@@ -14,7 +14,8 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from generator.render import alb_stack_body
 from sandbox import moto_gaps
 from sandbox.environment import client
-from tests.conftest import forwards, outputs, params
+from tests.conftest import outputs, params
+from tests.harness import forwards
 
 
 @pytest.fixture

@@ -8,7 +8,8 @@ from generator.config import COLORS
 from generator.render import alb_stack_body
 from sandbox.environment import client
 from tests import template_data as templates
-from tests.conftest import forwards, outputs, params
+from tests.conftest import outputs, params
+from tests.harness import forwards
 
 
 def test_three_stacks_create_with_their_outputs(stacks):
@@ -18,7 +19,7 @@ def test_three_stacks_create_with_their_outputs(stacks):
         assert described["StackStatus"] == "CREATE_COMPLETE"
     assert set(alb) == {"BlueTargetGroupArn", "GreenTargetGroupArn", "ProductionListenerArn",
                         "TestListenerArn", "LoadBalancerDnsName", "LoadBalancerArn",
-                        "LoadBalancerSecurityGroupId", "RollbackRelease"}
+                        "LoadBalancerSecurityGroupId", "RollbackRelease", "TrafficShift"}
     ecs = client("ecs", cfn.meta.endpoint_url, cfn.meta.region_name)
     families = set()
     for color in COLORS:

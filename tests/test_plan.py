@@ -498,3 +498,112 @@ def test_a_live_image_matching_the_config_is_a_no_op():
                              {"blue": (), "green": ("environment: -OLD",)})
     plan = plan_deploy(observed, capacity(image="app:v1"))
     assert plan.steps == (VerifyLive("blue"),)
+# --- traffic shifts, gates, bake, retire ----------------------------------------------------------
+
+from orchestrator.model import ShiftSpec  # noqa: E402
+from orchestrator.plan import (  # noqa: E402
+    Bake,
+    Gate,
+    Restore,
+    Retire,
+    ShiftBack,
+    ShiftStep,
+    plan_retire,
+)
+
+LINEAR = ShiftSpec("linear", 25, 60)
+
+
+def shifting(weight: int, spec: ShiftSpec = LINEAR, *, to_image: str = "app:v2") -> Observed:
+    """blue live, green (to_image) getting `weight` % of production, recorded on the ALB stack."""
+    observed = world("blue", green=("UPDATE_COMPLETE", to_image),
+                     production=[(TG["blue"], 100 - weight), (TG["green"], weight)])
+    parameters = {**observed.alb.parameters, "ShiftWeight": str(weight),
+                  "LiveWeight": str(100 - weight), "TrafficShift": spec.text()}
+    return dataclasses.replace(observed, alb=dataclasses.replace(observed.alb,
+                                                                 parameters=parameters))
+
+
+def kinds(plan) -> list[str]:
+    return [type(step).__name__ for step in plan.steps]
+
+
+@pytest.mark.parametrize("spec, weights", [
+    (ShiftSpec("linear", 25, 60), [25, 50, 75]),
+    (ShiftSpec("linear", 30, 60), [30, 60, 90]),
+    (ShiftSpec("canary", 10, 60), [10]),
+])
+def test_a_shift_deploy_steps_through_the_grid_then_swaps(spec, weights):
+    plan = plan_deploy(world("blue"), DeployRequest("app:v2", shift=spec))
+    shifts = [step for step in plan.steps if isinstance(step, ShiftStep)]
+    assert [step.weight for step in shifts] == weights
+    assert all((s.from_color, s.to_color) == ("blue", "green") for s in shifts)
+    assert kinds(plan)[-2:] == ["Swap", "VerifyLive"]
+
+
+def test_gates_bake_and_retire_take_their_places():
+    request = DeployRequest("app:v2", shift=ShiftSpec("canary", 10, 60),
+                            gates=("before_swap", "after_step", "after_swap"), bake_seconds=600,
+                            retire=True)
+    plan = plan_deploy(world("blue"), request)
+    assert kinds(plan) == ["UpdateService", "Verify", "Gate", "ShiftStep", "Swap", "VerifyLive",
+                           "Gate", "Bake", "Retire"]
+    before, after = (step for step in plan.steps if isinstance(step, Gate))
+    assert (before.point, before.undo) == ("before_swap", None)
+    assert after.point == "after_swap" and after.undo.from_color == "blue"
+    assert next(s for s in plan.steps if isinstance(s, ShiftStep)).gate
+    assert next(s for s in plan.steps if isinstance(s, Bake)).undo.to_color == "green"
+    assert next(s for s in plan.steps if isinstance(s, Retire)).color == "blue"
+
+
+@pytest.mark.parametrize("weight, resumed", [(25, [25, 50, 75]), (50, [50, 75]), (75, [75])])
+def test_the_same_deploy_resumes_a_shift_from_the_current_weight(weight, resumed):
+    observed = shifting(weight)
+    assert observed.drift() == [] and observed.live_color == "blue"
+    plan = plan_deploy(observed, DeployRequest("app:v2"))
+    assert [s.weight for s in plan.steps if isinstance(s, ShiftStep)] == resumed
+    assert kinds(plan)[0] == "Verify" and "Gate" not in kinds(plan)  # before_swap is behind us
+    assert f"resuming the linear shift to green at {weight} %" in plan.notes[0]
+
+
+def test_another_deploy_or_a_swap_during_a_shift_is_refused():
+    with pytest.raises(Refused, match="rerun that deploy to resume it"):
+        plan_deploy(shifting(50), DeployRequest("app:v3"))
+    with pytest.raises(Refused, match="traffic shift to green is in progress"):
+        plan_promote(shifting(50), "swap")
+
+
+def test_rollback_during_a_shift_goes_back_at_once():
+    plan = plan_promote(shifting(50), "rollback")
+    assert plan.steps == (ShiftBack("blue", 50, Paths()), VerifyLive("blue", paths=Paths()))
+
+
+@pytest.mark.parametrize("production", [
+    [(TG["blue"], 60), (TG["green"], 40)],  # off the recorded grid
+    [(TG["blue"], 50), (TG["green"], 50), ("arn:tg/other", 1)],  # a third group
+    [(TG["blue"], 50), (TG["green"], 60)],  # not summing to 100
+])
+def test_a_split_stackswap_did_not_make_is_drift(production):
+    observed = dataclasses.replace(shifting(50), production=production)
+    assert observed.shift is None and observed.live_color is None
+    with pytest.raises(Refused, match="not to exactly one"):
+        plan_deploy(observed, DeployRequest("app:v2"))
+
+
+def test_retire_takes_the_idle_colour_and_rollback_restores_it_first():
+    observed = world("green", rollback_release=release("blue", "app:v1"))
+    assert plan_retire(observed).steps == (Retire("blue"),)
+    blue = observed.colors["blue"]
+    retired = dataclasses.replace(blue, stack=dataclasses.replace(
+        blue.stack, parameters={**blue.stack.parameters, "DesiredCount": "0"}))
+    green = observed.colors["green"]
+    live = dataclasses.replace(green, stack=dataclasses.replace(
+        green.stack, parameters={**green.stack.parameters, "DesiredCount": "3"}))
+    observed = dataclasses.replace(observed, colors={"blue": retired, "green": live})
+    assert plan_retire(observed).steps == ()
+    plan = plan_promote(observed, "rollback")
+    assert plan.steps[0] == Restore("blue", "3")
+    assert kinds(plan)[1:] == ["Verify", "Swap", "VerifyLive"]
+    assert any("must start and pass their health checks" in note for note in plan.notes)
+    with pytest.raises(Refused, match="retire after it has finished"):
+        plan_retire(shifting(25))

@@ -28,7 +28,8 @@ from generator.config import COLORS, Config, load_config
 from generator.render import alb_stack_body, service_stack_body
 from sandbox.cli import admin, running_sandbox
 from sandbox.environment import client, provision, write_config
-from tests.conftest import forwards, outputs, params
+from tests.conftest import outputs, params
+from tests.harness import forwards
 
 REGION = "eu-west-1"
 SERVICE_PARAMETERS = ("Cluster", "DesiredCount", "TargetGroupArn", "VpcId", "Subnets",
@@ -798,7 +799,7 @@ def test_a_create_change_set_runs_as_create_stack_does_and_has_every_output(sand
         "Summaries"]] == ["EXECUTE_COMPLETE"]
     assert set(outputs(shop.cfn, stack)) == {
         "BlueTargetGroupArn", "GreenTargetGroupArn", "LoadBalancerArn", "LoadBalancerDnsName",
-        "LoadBalancerSecurityGroupId", "ProductionListenerArn", "RollbackRelease",
+        "LoadBalancerSecurityGroupId", "ProductionListenerArn", "RollbackRelease", "TrafficShift",
         "TestListenerArn"}
     events = shop.events(stack)  # newest first
     assert [e["ResourceStatus"] for e in events if e["LogicalResourceId"] == stack] == [

@@ -129,7 +129,7 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys):
         assert error.startswith("stackswap: ") and error.count("\n") == 1
 
 
-def test_demo_shows_v1_then_v2_after_the_swap_then_v1_after_the_rollback_and_a_broken_image(
+def test_demo_shows_v1_then_v2_after_the_swap_then_v1_after_the_rollback_a_broken_image_and_a_shift(
         capsys):
     assert main(["demo", "--stack-seconds", "0.3"]) == 0
     out = capsys.readouterr().out
@@ -137,10 +137,12 @@ def test_demo_shows_v1_then_v2_after_the_swap_then_v1_after_the_rollback_and_a_b
                for line in out.splitlines() if "expected:" in line]
     assert answers == ["hello from app:v1", "hello from app:v2", "hello from app:v1",
                        "hello from app:v2", "hello from app:v1", "exit 4 after N s",
-                       "hello from app:v1"]
+                       "hello from app:v1", "hello from app:v4"]
     assert "ECS Deployment Circuit Breaker was triggered" in out
     loops = [line for line in out.splitlines() if line.strip().startswith("production during")]
-    assert len(loops) == 3 and all(", 0 failed," in line for line in loops)
+    assert len(loops) == 4 and all(", 0 failed," in line for line in loops)
+    # during the linear shift production served both versions
+    assert "answers seen: hello from app:v1, hello from app:v4" in loops[-1]
     assert "demo passed" in out
 
 

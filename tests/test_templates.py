@@ -80,16 +80,34 @@ def test_alb_has_two_target_groups_and_listeners_on_80_and_8080():
 @pytest.mark.parametrize("live", COLORS)
 def test_listeners_follow_live_color(live):
     template = alb()
-    parameters = {"LiveColor": live}
+    parameters = {"LiveColor": live, **templates.NO_SHIFT_WEIGHTS}
     conditions = templates.evaluate_conditions(template, parameters)
     idle = next(c for c in COLORS if c != live)
     forwards = {}
     for resource in of_type(template, "AWS::ElasticLoadBalancingV2::Listener").values():
         properties = templates.resolve(resource["Properties"], parameters, conditions)
         (action,) = properties["DefaultActions"]
-        forwards[properties["Port"]] = action["TargetGroupArn"]["Ref"]
+        forwards[properties["Port"]] = templates.forward_target(action)
     assert forwards == {80: f"{live.capitalize()}TargetGroup",
                         8080: f"{idle.capitalize()}TargetGroup"}
+
+
+@pytest.mark.parametrize("live", COLORS)
+def test_a_shift_step_splits_production_and_keeps_the_test_path_on_the_new_colour(live):
+    # ELB, "Listeners for your Application Load Balancers", forward actions: "each target group
+    # weight is a value from 0 to 999. Requests that match a listener rule with weighted target
+    # groups are distributed to these target groups based on their weights" — a group of weight
+    # 0 gets none. A step of a shift sets LiveWeight/ShiftWeight only (LiveColor unchanged).
+    template = alb()
+    parameters = {"LiveColor": live, "LiveWeight": 75, "ShiftWeight": 25}
+    conditions = templates.evaluate_conditions(template, parameters)
+    idle = next(c for c in COLORS if c != live)
+    listeners = {templates.resolve(r["Properties"], parameters, conditions)["Port"]:
+                 templates.resolve(r["Properties"], parameters, conditions)["DefaultActions"][0]
+                 for r in of_type(template, "AWS::ElasticLoadBalancingV2::Listener").values()}
+    assert templates.weights(listeners[80]) == {f"{live.capitalize()}TargetGroup": 75,
+                                                f"{idle.capitalize()}TargetGroup": 25}
+    assert templates.forward_target(listeners[8080]) == f"{idle.capitalize()}TargetGroup"
 
 
 def test_live_color_reaches_only_the_listeners():
@@ -327,7 +345,7 @@ def test_no_redirect_without_certificates():
 
 
 def resolved(template: dict, live: str) -> dict:
-    parameters = {"LiveColor": live, "TestCidr": "203.0.113.0/24"}
+    parameters = {"LiveColor": live, "TestCidr": "203.0.113.0/24", **templates.NO_SHIFT_WEIGHTS}
     conditions = templates.evaluate_conditions(template, parameters)
     return templates.resolve(template["Resources"], parameters, conditions)
 
@@ -369,7 +387,7 @@ def host_rule_answer(resources: dict, host: str, source: str) -> str:
         (action,) = resources["ProductionListener"]["Properties"]["DefaultActions"]
     if action["Type"] == "fixed-response":
         return action["FixedResponseConfig"]["StatusCode"]
-    return action["TargetGroupArn"]["Ref"]
+    return templates.forward_target(action)
 
 
 @pytest.mark.parametrize("name", HOST_MODES)

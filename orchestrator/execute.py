@@ -8,7 +8,8 @@ after a failure, which depends on what AWS says at that moment.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 
 from generator.config import Config
@@ -772,24 +773,31 @@ def run(ctx: Context, make_plan: Callable[[Observed], Plan], *, command: str, dr
         return 0
     if not plan.needs_lock:
         return finish(ctx, plan)
-    lock = ctx.lock = DeployLock(ctx.aws, ctx.config, command, ctx.log)
-    lock.acquire(ctx.clock, wait_for_lock)
-    try:
+    with holding_lock(ctx, command, wait_for_lock):
         for _ in range(MAX_REPLANS):
             plan = make_plan(observe_now(ctx))
             if not plan.waits:
                 return finish(ctx, plan)
             execute(plan, ctx)
+    raise StateUnknown("the environment kept changing while waiting; run again")
+
+
+@contextmanager
+def holding_lock(ctx: Context, command: str, wait_for_lock: bool) -> Iterator[None]:
+    """Take the deploy lock for the block and always release it. A refusal after this run
+    changed something is exit 7, not 3: exit 3 promises that nothing changed."""
+    lock = ctx.lock = DeployLock(ctx.aws, ctx.config, command, ctx.log)
+    lock.acquire(ctx.clock, wait_for_lock)
+    try:
+        yield
     except Refused as error:
         if not ctx.changed:
             raise
-        # Exit 3 promises that nothing changed: not true any more.
         raise StateUnknown(f"{error.message} — after this run had changed "
                            f"{', '.join(ctx.changed)}. Run `stackswap status`, then rerun the "
                            f"same command to resume") from None
     finally:
         release(ctx, lock)
-    raise StateUnknown("the environment kept changing while waiting; run again")
 
 
 def observe_now(ctx: Context) -> Observed:
@@ -833,19 +841,9 @@ def update_alb(ctx: Context, *, dry_run: bool, wait_for_lock: bool) -> int:
     check_update_alb(observe_now(ctx))
     if dry_run:
         return review_alb_change(ctx, apply=False)
-    lock = ctx.lock = DeployLock(ctx.aws, ctx.config, "update-alb", ctx.log)
-    lock.acquire(ctx.clock, wait_for_lock)
-    try:
+    with holding_lock(ctx, "update-alb", wait_for_lock):
         check_update_alb(observe_now(ctx))  # again, under the lock
         return review_alb_change(ctx, apply=True)
-    except Refused as error:
-        if not ctx.changed:
-            raise
-        raise StateUnknown(f"{error.message} — after this run had changed "
-                           f"{', '.join(ctx.changed)}. Run `stackswap status`, then rerun the "
-                           f"same command to resume") from None
-    finally:
-        release(ctx, lock)
 
 
 def review_alb_change(ctx: Context, *, apply: bool) -> int:

@@ -264,7 +264,9 @@ def reread_alb(ctx: Context) -> Stack:
 def refresh_listeners(ctx: Context) -> Observed:
     """Re-read the ALB stack, both listeners and the alarms: all that a swap changes."""
     reread_alb(ctx)
-    return read_production(ctx)
+    observed = read_production(ctx)
+    ctx.log.traffic(observed)
+    return observed
 
 
 def read_production(ctx: Context) -> Observed:
@@ -695,7 +697,7 @@ def gate(ctx: Context, point: str, new: str, old: str, weight: int) -> str | Non
                           observed.colors[old].image_parameter or "", weight)
     ctx.log.say(f"gate {point}: {command}")
     failed = run_gate(command, context, hooks.timeout_seconds, ctx.log.say)
-    ctx.log.say(f"gate {point}: {'passed' if failed is None else failed}")
+    ctx.log.gate(point, command, failed)
     return failed
 
 

@@ -71,6 +71,22 @@ class Log:
                            if health else None),
                   waiting_for=problems[0] if problems else None)
 
+    def traffic(self, observed: Observed) -> None:
+        """What production forwards to now, by colour (weights in %; "other" for a target
+        group that is not one of ours), each time stackswap has read it after a change."""
+        weights: dict[str, int] = {}
+        for arn, weight in observed.production:
+            color = observed.color_of(arn) or "other"
+            weights[color] = weights.get(color, 0) + weight
+        total = sum(weights.values()) or 1
+        self.emit("traffic", production={color: round(100 * weight / total)
+                                         for color, weight in weights.items()})
+
+    def gate(self, point: str, command: str, failed: str | None) -> None:
+        """A deploy.hooks gate has run: passed, or why it failed."""
+        self.emit("gate", point=point, command=command, passed=failed is None, detail=failed)
+
+
 def print_result(*lines: str) -> None:
     """A command's result, to stdout (through the run's log while one is active)."""
     if ACTIVE:
@@ -355,10 +371,14 @@ class TextSink:
         self.stream = stream
         self.live = stream.isatty() if live is None else live
         self.phase: dict | None = None
+        self.weights: dict[str, int] | None = None
         self.drawn = False
 
     def emit(self, event: dict) -> None:
         kind = event["type"]
+        if kind == "traffic":  # shown on the progress line, not a line of its own
+            self.weights = event["production"]
+            return
         if kind == "health":
             if self.live:
                 self.draw(event)
@@ -375,7 +395,7 @@ class TextSink:
             print(line, file=self.stream, flush=True)
 
     def draw(self, event: dict) -> None:
-        self.stream.write(ERASE_LINE + progress_line(self.phase, event))
+        self.stream.write(ERASE_LINE + progress_line(self.phase, event, self.weights))
         self.stream.flush()
         self.drawn = True
 
@@ -385,8 +405,10 @@ class TextSink:
             self.drawn = False
 
 
-def progress_line(phase: dict | None, sample: dict) -> str:
-    """The live line: phase, its elapsed time, healthy targets x/y, tasks."""
+def progress_line(phase: dict | None, sample: dict, weights: dict[str, int] | None = None
+                  ) -> str:
+    """The live line: phase, its elapsed time, healthy targets x/y, tasks, and production's
+    current weights once a swap or a shift step has set them."""
     parts = []
     if phase is not None:
         parts.append(f"[{phase['number']}/{phase['total']}] {phase['step']}")
@@ -396,6 +418,9 @@ def progress_line(phase: dict | None, sample: dict) -> str:
         parts.append(f"healthy {sample['healthy']}/{sample['targets']} targets")
     if sample["desired"] is not None:
         parts.append(f"tasks {sample['running']}/{sample['desired']}")
+    if weights:
+        parts.append("production " + " / ".join(f"{color} {weight} %"
+                                                for color, weight in sorted(weights.items())))
     return " · ".join(parts)
 
 
@@ -412,6 +437,8 @@ def event_text(event: dict) -> str | None:
         return f"[{event['number']}/{event['total']}] {event['text']}"
     if kind == "result":
         return "\n".join(event["lines"])
+    if kind == "gate":
+        return f"gate {event['point']}: {'passed' if event['passed'] else event['detail']}"
     return None
 
 

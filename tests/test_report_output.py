@@ -61,3 +61,26 @@ def test_json_sink_one_object_per_line_on_stdout():
         "type": "health", "time": None, "elapsed": 10.0, "color": "green", "running": 2,
         "desired": 2, "healthy": 1, "unhealthy": 0, "targets": 2,
         "waiting_for": "targets healthy"}
+
+
+def test_the_progress_line_shows_production_weights_and_gates_are_lines_and_events():
+    """During a shift the live line carries production's current weights, read from the load
+    balancer after each step (the `traffic` event); a gate's verdict is a line and an event."""
+    from orchestrator.model import Observed
+
+    clock, stream = VirtualClock(), Terminal()
+    out = io.StringIO()
+    log = report.Log(stream, sinks=[report.TextSink(stream), report.JsonSink()], clock=clock)
+    observed = Observed(None, {c: ColorState(c, None, f"arn:{c}") for c in ("blue", "green")},
+                        production=[("arn:blue", 75), ("arn:green", 25)])
+    with redirect_stdout(out):
+        log.traffic(observed)
+        log.gate("after_step", "./slo.sh", "exit 1")
+        a_verification(log, clock)
+    assert "healthy 1/2 targets · tasks 2/2 · production blue 75 % / green 25 %" in \
+        stream.getvalue()
+    assert "gate after_step: exit 1\n" in stream.getvalue()
+    events = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert events[0]["production"] == {"blue": 75, "green": 25}
+    assert {k: events[1][k] for k in ("type", "point", "passed", "detail")} == {
+        "type": "gate", "point": "after_step", "passed": False, "detail": "exit 1"}

@@ -993,9 +993,33 @@ def _convert_and_validate_properties(self: Any, properties: dict[str, Any]) -> l
     return actions
 
 
-class ListenerCertificate:
-    """AWS::ElasticLoadBalancingV2::ListenerCertificate (gap 17). Not a moto CloudFormationModel
-    subclass: moto finds those by __subclasses__(), and plain moto (the pin tests) must not."""
+class _PlainResource:
+    """What moto's CloudFormation needs of a resource model that is not a moto
+    CloudFormationModel subclass (so plain moto, in the pin tests, never finds it)."""
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return False
+
+    def is_created(self) -> bool:
+        return True
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return ""
+
+    @classmethod
+    def update_from_cloudformation_json(cls, original_resource: Any, new_resource_name: str,
+                                        cloudformation_json: Any, account_id: str,
+                                        region_name: str) -> Any:
+        """By default an update replaces the resource: the old one goes, the new one is made."""
+        original_resource.delete(account_id, region_name)
+        return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json,
+                                                   account_id, region_name)
+
+
+class ListenerCertificate(_PlainResource):
+    """AWS::ElasticLoadBalancingV2::ListenerCertificate (gap 17)."""
 
     def __init__(self, backend: Any, listener_arn: str, certificates: list[dict]) -> None:
         self.backend = backend
@@ -1005,17 +1029,6 @@ class ListenerCertificate:
     @property
     def physical_resource_id(self) -> str:
         return self.listener_arn
-
-    @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return False  # the resource has no Fn::GetAtt attributes
-
-    def is_created(self) -> bool:
-        return True
-
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return ""
 
     @staticmethod
     def cloudformation_type() -> str:
@@ -1031,35 +1044,11 @@ class ListenerCertificate:
         backend.add_listener_certificates(made.listener_arn, made.certificates)
         return made
 
-    @classmethod
-    def update_from_cloudformation_json(cls, original_resource: Any, new_resource_name: str,
-                                        cloudformation_json: Any, account_id: str,
-                                        region_name: str) -> ListenerCertificate:
-        original_resource.delete(account_id, region_name)
-        return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json,
-                                                   account_id, region_name)
-
     def delete(self, account_id: str, region_name: str) -> None:
         if self.listener_arn in {listener.arn for balancer in
                                  self.backend.load_balancers.values()
                                  for listener in balancer.listeners.values()}:
             self.backend.remove_listener_certificates(self.listener_arn, self.certificates)
-
-
-class _PlainResource:
-    """What moto's CloudFormation needs of a resource model that is not a moto
-    CloudFormationModel subclass (so plain moto, in the pin tests, never finds it)."""
-
-    @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return False
-
-    def is_created(self) -> bool:
-        return True
-
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return ""
 
 
 class ScalableTarget(_PlainResource):
@@ -1143,14 +1132,6 @@ class ScalingPolicy(_PlainResource):
         backend.put_scaling_policy(made.name, made.namespace, made.resource_id, made.dimension,
                                    body, properties["PolicyType"])
         return made
-
-    @classmethod
-    def update_from_cloudformation_json(cls, original_resource: Any, new_resource_name: str,
-                                        cloudformation_json: Any, account_id: str,
-                                        region_name: str) -> ScalingPolicy:
-        original_resource.delete(account_id, region_name)
-        return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json,
-                                                   account_id, region_name)
 
     def delete(self, account_id: str, region_name: str) -> None:
         with contextlib.suppress(KeyError, scaling_models.AWSValidationException):

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import datetime
 import http.server
+import socket
 import threading
+import time
 import types
 import uuid
 from collections import Counter
@@ -21,6 +23,8 @@ from collections.abc import Callable
 from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass, field
 from io import StringIO
+from typing import Any
+from urllib.parse import urlsplit
 
 import boto3
 import botocore.awsrequest
@@ -506,3 +510,29 @@ class LostReply:
         if self.lost < self.times:
             self.lost += 1
             raise botocore.exceptions.ConnectionClosedError(endpoint_url="http://moto")
+
+
+def wait_for(condition: Callable[[], Any], what: str, timeout: float = 15.0) -> Any:
+    """Poll `condition` until it is truthy (its value) or `timeout` passes (AssertionError)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(0.05)  # poll interval, not a wait for something
+
+
+def no_http_answer(url: str) -> bool:
+    """A request to `url` gets no HTTP answer: the connection is refused, reset or closed
+    before any byte (a listener proxy with nothing behind it, a security group's drop)."""
+    parts = urlsplit(url)
+    with socket.socket() as probe:
+        probe.settimeout(5)
+        try:
+            probe.connect((parts.hostname, parts.port))
+            probe.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            return probe.recv(100) == b""
+        except (ConnectionResetError, ConnectionRefusedError, BrokenPipeError):
+            return True

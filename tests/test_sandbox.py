@@ -16,7 +16,6 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,23 +28,12 @@ from generator.render import alb_stack_body, service_stack_body
 from sandbox.cli import admin, running_sandbox
 from sandbox.environment import client, provision, write_config
 from tests.conftest import outputs, params
-from tests.harness import forwards
+from tests.harness import forwards, wait_for
 
 REGION = "eu-west-1"
 SERVICE_PARAMETERS = ("Cluster", "DesiredCount", "TargetGroupArn", "VpcId", "Subnets",
                       "LoadBalancerSecurityGroupId")
 CIRCUIT_BREAKER_SECONDS = 3.0
-
-
-def wait_for(condition: Callable[[], Any], what: str, timeout: float = 15.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() >= deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.05)  # poll interval, not a wait for something
 
 
 def get(url: str) -> tuple[int, str]:

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 from generator.config import load_config
 from sandbox.cli import main, process_alive, running_sandbox
 from tests.conftest import REPO
+from tests.harness import no_http_answer
 
 EXPORTED = {"AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION",
             "AWS_DEFAULT_REGION", "STACKSWAP_CONFIG", "STACKSWAP_SANDBOX_PROD_URL",
@@ -25,20 +26,6 @@ def listening(url: str) -> bool:
     with socket.socket() as probe:
         probe.settimeout(1)
         return probe.connect_ex((parts.hostname, parts.port)) == 0
-
-
-def no_answer(url: str) -> bool:
-    """A listener proxy with no load balancer listener behind it: the connection is reset
-    (or never completes) and no HTTP answer comes back."""
-    parts = urlsplit(url)
-    with socket.socket() as probe:
-        probe.settimeout(5)
-        try:
-            probe.connect((parts.hostname, parts.port))
-            probe.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
-            return probe.recv(100) == b""
-        except (ConnectionResetError, ConnectionRefusedError, BrokenPipeError):
-            return True
 
 
 def test_up_status_down_leave_nothing_behind(tmp_path, capsys):
@@ -63,7 +50,7 @@ def test_up_status_down_leave_nothing_behind(tmp_path, capsys):
             exports["STACKSWAP_SANDBOX_PROD_URL"], exports["STACKSWAP_SANDBOX_TEST_URL"])
         assert config.listener.certificate_arns == () and config.deploy.ca_bundle is None
         # No load balancer yet: nothing listens on :80, :8080 or the NLB's port.
-        assert all(map(no_answer, proxies))
+        assert all(map(no_http_answer, proxies))
 
         assert main(["--dir", str(directory), "up"]) == 3
         refused = capsys.readouterr().err

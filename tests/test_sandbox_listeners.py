@@ -12,13 +12,11 @@ real client of an internet-facing ALB). Every wait polls for its condition with 
 from __future__ import annotations
 
 import http.client
-import socket
 import ssl
 import time
 import urllib.error
 import urllib.request
 from collections import Counter
-from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -26,20 +24,10 @@ import pytest
 
 from sandbox.cli import admin, running_sandbox
 from sandbox.environment import DEFAULT_REGION, client, provision
+from tests.harness import no_http_answer, wait_for
 
 CLIENT = "203.0.113.10"
 TEST_HOST = "test.shop.example.com"
-
-
-def wait_for(condition: Callable[[], Any], what: str, timeout: float = 20.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() >= deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.05)  # poll interval, not a wait for something
 
 
 @pytest.fixture(scope="module")
@@ -77,19 +65,6 @@ def request(address: str, sandbox=None, host: str | None = None, path: str = "/"
         return response.status, response.read().decode().strip(), dict(response.getheaders())
     finally:
         connection.close()
-
-
-def no_connection(address: str) -> bool:
-    """The client gets no HTTP answer: the connection is reset (or closed) before any byte."""
-    parts = urlsplit(address)
-    with socket.socket() as probe:
-        probe.settimeout(5)
-        try:
-            probe.connect((parts.hostname, parts.port))
-            probe.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
-            return probe.recv(100) == b""
-        except (ConnectionResetError, ConnectionRefusedError, BrokenPipeError):
-            return True
 
 
 class Account:
@@ -174,14 +149,14 @@ def test_security_groups_admit_a_connection_only_from_an_allowed_cidr_on_that_po
     # the traffic allowed" — traffic no rule allows never reaches the listener (AWS drops the
     # packets and the client times out; the sandbox resets the connection at once).
     production, test = url(sandbox, 443), url(sandbox, 8443)
-    assert no_connection(production) and no_connection(test)  # no load balancer yet
+    assert no_http_answer(production) and no_http_answer(test)  # no load balancer yet
     group = account.security_group((443, "0.0.0.0/0"), (8443, "10.0.0.0/8"))
     balancer = account.load_balancer([group])
     account.listener(balancer, 443, account.forward("blue"))
     account.listener(balancer, 8443, account.forward("green"))
     assert request(production, sandbox)[:2] == (200, "hello from app:blue")
     # :8443 admits 10.0.0.0/8 only: a client at 203.0.113.10 gets no connection at all.
-    assert no_connection(test)
+    assert no_http_answer(test)
     with pytest.raises((urllib.error.URLError, ConnectionError, http.client.HTTPException,
                         ssl.SSLError)):
         urllib.request.urlopen(test, timeout=5, context=ca_context(sandbox))
@@ -192,7 +167,7 @@ def test_security_groups_admit_a_connection_only_from_an_allowed_cidr_on_that_po
     assert request(test, sandbox)[:2] == (200, "hello from app:green")
     # A rule for another port does not open this one: :80 has a listener but no rule.
     account.listener(balancer, 80, account.forward("blue"))
-    assert no_connection(url(sandbox, 80))
+    assert no_http_answer(url(sandbox, 80))
 
 
 def test_a_load_balancer_without_security_groups_has_the_vpcs_default_one(sandbox, account):
@@ -202,7 +177,7 @@ def test_a_load_balancer_without_security_groups_has_the_vpcs_default_one(sandbo
     # that group, never an outside client.
     balancer = account.load_balancer([])
     account.listener(balancer, 443, account.forward("blue"))
-    assert no_connection(url(sandbox, 443))
+    assert no_http_answer(url(sandbox, 443))
 
 
 def test_host_and_source_ip_rules_send_testers_to_the_idle_colour_and_refuse_others(
@@ -334,7 +309,7 @@ def test_the_private_nlb_passes_tls_through_to_the_alb_it_targets(sandbox, accou
     # client sees.
     private = sandbox["STACKSWAP_SANDBOX_PRIVATE_URL"]
     assert private.startswith("https://")
-    assert no_connection(private)  # no NLB yet
+    assert no_http_answer(private)  # no NLB yet
     group = account.security_group((443, "0.0.0.0/0"))
     alb = account.load_balancer([group])
     account.listener(alb, 443, account.forward("blue"))
@@ -343,7 +318,7 @@ def test_the_private_nlb_passes_tls_through_to_the_alb_it_targets(sandbox, accou
         Name="lb-private", Protocol="TCP", Port=443, TargetType="alb",
         VpcId=account.ids["vpc_id"])["TargetGroups"][0]["TargetGroupArn"]
     account.elbv2.register_targets(TargetGroupArn=alb_group, Targets=[{"Id": alb, "Port": 443}])
-    assert no_connection(private)  # the NLB has no listener yet
+    assert no_http_answer(private)  # the NLB has no listener yet
     account.listener(nlb, 443, [{"Type": "forward", "TargetGroupArn": alb_group}],
                      Protocol="TCP")
     status_code, body, headers = request(private, sandbox)
@@ -353,4 +328,4 @@ def test_the_private_nlb_passes_tls_through_to_the_alb_it_targets(sandbox, accou
     account.ec2.revoke_security_group_ingress(GroupId=group, IpPermissions=[
         {"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443,
          "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
-    wait_for(lambda: no_connection(private), "the private path closed")
+    wait_for(lambda: no_http_answer(private), "the private path closed", timeout=20.0)

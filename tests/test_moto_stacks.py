@@ -12,6 +12,15 @@ from tests.conftest import outputs, params
 from tests.harness import forwards
 
 
+def set_live_color(cfn, alb_stack: str, live: str) -> None:
+    """A swap by hand: the ALB stack's previous template with only LiveColor changed."""
+    cfn.update_stack(
+        StackName=alb_stack, UsePreviousTemplate=True,
+        Parameters=[{"ParameterKey": "LiveColor", "ParameterValue": live}] + [
+            {"ParameterKey": key, "UsePreviousValue": True}
+            for key in ("VpcId", "Subnets", "TestCidr")])
+
+
 def test_three_stacks_create_with_their_outputs(stacks):
     config, cfn, alb = stacks
     for stack in (config.alb_stack, *map(config.service_stack, COLORS)):
@@ -39,11 +48,7 @@ def test_parameter_only_update_swaps_the_listeners(stacks):
     assert (forwards(elbv2, production), forwards(elbv2, test)) == (blue, green)
 
     for live, expected in (("green", (green, blue)), ("blue", (blue, green))):
-        cfn.update_stack(
-            StackName=config.alb_stack, UsePreviousTemplate=True,
-            Parameters=[{"ParameterKey": "LiveColor", "ParameterValue": live}] + [
-                {"ParameterKey": key, "UsePreviousValue": True}
-                for key in ("VpcId", "Subnets", "TestCidr")])
+        set_live_color(cfn, config.alb_stack, live)
         assert (forwards(elbv2, production), forwards(elbv2, test)) == expected
         # Nothing else moved: same listeners, same target groups.
         assert outputs(cfn, config.alb_stack) == alb
@@ -94,11 +99,7 @@ def test_host_mode_swap_flips_the_default_action_and_the_test_rule_only(aws):
     assert refusal["Actions"][0]["FixedResponseConfig"]["StatusCode"] == "403"
 
     for live, expected in (("green", (green, blue)), ("blue", (blue, green))):
-        cfn.update_stack(
-            StackName=config.alb_stack, UsePreviousTemplate=True,
-            Parameters=[{"ParameterKey": "LiveColor", "ParameterValue": live}] + [
-                {"ParameterKey": key, "UsePreviousValue": True}
-                for key in ("VpcId", "Subnets", "TestCidr")])
+        set_live_color(cfn, config.alb_stack, live)
         assert (forwards(elbv2, production), rule_forwards(elbv2, test_rule)) == expected
         (after,) = [r for r in elbv2.describe_rules(ListenerArn=production)["Rules"]
                     if r["Priority"] == "2"]

@@ -206,6 +206,22 @@ class Hooks:
 
 
 @dataclass(frozen=True)
+class Notify:
+    # Who is told of a run (start, each traffic step, success, failure, rollback): a chat
+    # webhook taking Slack's {"text": ...} body, given as the URL or as the name of the
+    # environment variable holding it (a webhook URL is a secret), and/or an SNS topic.
+    webhook_url: str | None = None
+    webhook_url_env: str | None = None
+    sns_topic_arn: str | None = None
+    # How long one notification may take before it counts as failed (it never fails the run).
+    timeout_seconds: int = 5
+
+    @property
+    def any(self) -> bool:
+        return bool(self.webhook_url or self.webhook_url_env or self.sns_topic_arn)
+
+
+@dataclass(frozen=True)
 class Deploy:
     # How long one stack operation may take before stackswap gives up on it.
     stack_timeout_seconds: int = 1800
@@ -240,6 +256,7 @@ class Deploy:
     retire: str = "manual"
     # Gates: commands run at points of a deploy (deploy.hooks.*), and their time limit.
     hooks: Hooks = Hooks()
+    notify: Notify = Notify()
 
     @property
     def step_interval_seconds(self) -> int:
@@ -615,9 +632,52 @@ def _autoscaling(path: str, key: str, raw: dict[str, Any]) -> Autoscaling:
     return scaling
 
 
+def webhook_url_problem(value: Any) -> str | None:
+    """A chat webhook URL: https, or http to this machine only (the sandbox's sink), since the
+    URL is a secret and its messages name images and URLs."""
+    problem = ("must be an https URL such as https://hooks.slack.com/services/T000/B000/XXXX "
+               "(http only to 127.0.0.1 or localhost)")
+    if not isinstance(value, str) or re.search(r"\s", value):
+        return problem
+    try:
+        parts = urllib.parse.urlsplit(value)
+        port = parts.port  # ValueError when not a number from 0 to 65535
+    except ValueError:
+        return problem
+    host = parts.hostname or ""
+    local = host == "localhost" or (_is_ip_address(host) and ipaddress.ip_address(host).is_loopback)
+    if port == 0 or not (HOST_NAME.fullmatch(host) or _is_ip_address(host)) or not (
+            parts.scheme == "https" or (parts.scheme == "http" and local)):
+        return problem
+    return None
+
+
+# SNS topic names: 1-256 letters, digits, '_' and '-'; a FIFO topic's ends in ".fifo" (Amazon
+# SNS API Reference, CreateTopic).
+SNS_TOPIC_ARN = re.compile(r"arn:aws[a-z-]*:sns:[a-z]{2}(?:-[a-z]+)+-\d:\d{12}:"
+                           r"(?=.{1,256}\Z)[A-Za-z0-9_-]+(?:\.fifo)?")
+NOTIFY_SCHEMA: dict[str, Check] = {
+    "webhook_url": webhook_url_problem,
+    "webhook_url_env": _pattern(ENV_NAME.pattern, "the name of an environment variable such as "
+                                "SLACK_WEBHOOK_URL"),
+    "sns_topic_arn": _pattern(SNS_TOPIC_ARN.pattern, "an SNS topic ARN such as "
+                              "arn:aws:sns:eu-west-1:123456789012:deploys"),
+    "timeout_seconds": _integer(1, 60),
+}
+
+
+def _notify(path: str, key: str, raw: dict[str, Any]) -> Notify:
+    values = _sub_table(path, key, raw, NOTIFY_SCHEMA)
+    if "webhook_url" in values and "webhook_url_env" in values:
+        raise ConfigError(path, f"{key}.webhook_url_env",
+                          "give the webhook as webhook_url or as webhook_url_env, not both")
+    return Notify(**values)
+
+
 # Keys whose value is a table (or a list of tables): checked and converted into hashable data
 # by these, with errors that name the nested key.
 CONVERTERS: dict[str, Callable[[str, str, Any], Any]] = {
+    "deploy.notify": _notify,
     "service.environment": _environment,
     "service.secrets": _secrets,
     "service.health_check": _health_check,
@@ -738,6 +798,7 @@ SCHEMA: dict[str, dict[str, Check]] = {
         "bake": _duration,
         "retire": _one_of(RETIRE),
         "hooks": _hooks,
+        "notify": _table,
     },
     "deploy_role": {
         "github_repository": GITHUB_REPOSITORY,

@@ -138,6 +138,17 @@ def alarm_statements(config: Config) -> list[Statement]:
                       Resource=["*"])]
 
 
+def notify_statements(config: Config) -> list[Statement]:
+    """Publishing the run's notifications to exactly the configured topic (deploy.notify). A
+    topic encrypted with a customer managed KMS key also needs kms:GenerateDataKey* and
+    kms:Decrypt on that key for this role (docs/notifications.md)."""
+    topic = config.deploy.notify.sns_topic_arn
+    if topic is None:
+        return []
+    return [Statement(Sid="PublishTheNotifications", Effect=Allow,
+                      Action=[Action("sns", "Publish")], Resource=[topic])]
+
+
 def deploy_policy(config: Config, cloudformation_role: iam.Role) -> PolicyDocument:
     return PolicyDocument(Version="2012-10-17", Statement=[
         Statement(Sid="ReadTheStacks", Effect=Allow, Action=actions(STACK_READS),
@@ -158,6 +169,7 @@ def deploy_policy(config: Config, cloudformation_role: iam.Role) -> PolicyDocume
         Statement(Sid="TheDeployLock", Effect=Allow, Action=actions(LOCK_ACTIONS),
                   Resource=[lock_arn(config)]),
         *alarm_statements(config),
+        *notify_statements(config),
         Statement(Sid="ReadWithoutResourceLevelPermissions", Effect=Allow,
                   Action=actions(UNSCOPED_READS + (SCALING_TARGET_READS if config.service
                                                    .autoscaling else ())), Resource=["*"]),

@@ -491,6 +491,29 @@ class Aws:
                                   ("CompositeAlarms", COMPOSITE_ALARM))
                 for raw in found.get(key, [])}
 
+    # --- SNS (deploy.notify.sns_topic_arn) --------------------------------------------------
+
+    def publish(self, topic_arn: str, subject: str, message: str, group: str,
+                timeout_seconds: int) -> None:
+        """Publish a notification to a topic, in the topic's own region, within about
+        timeout_seconds (one retry: a notification must not hold up the run). A FIFO topic needs
+        a MessageGroupId and, without content-based deduplication, a MessageDeduplicationId
+        (SNS API Reference, Publish)."""
+        region = topic_arn.split(":")[3]
+        key = f"sns:{region}"
+        if key not in self._clients:
+            self._clients[key] = self.session.client(
+                "sns", region_name=region, endpoint_url=self.endpoint_url,
+                config=botocore.config.Config(
+                    retries={"mode": "standard", "max_attempts": 2},
+                    connect_timeout=timeout_seconds, read_timeout=timeout_seconds,
+                    user_agent_extra="stackswap"))
+        fifo = {"MessageGroupId": group, "MessageDeduplicationId": uuid.uuid4().hex} \
+            if topic_arn.endswith(".fifo") else {}
+        with translated("Publish"):
+            self._clients[key].publish(TopicArn=topic_arn, Subject=subject, Message=message,
+                                       **fifo)
+
     # --- the deploy lock (SSM Parameter Store) ---------------------------------------------
 
     def read_parameter(self, name: str) -> str | None:

@@ -31,6 +31,8 @@ from orchestrator.aws import Aws, check_endpoint
 from orchestrator.errors import Interrupted, Refused
 from orchestrator.execute import Context, run, update_alb
 from orchestrator.lock import remove_lock
+from orchestrator.model import Observed
+from orchestrator.notify import NOTIFYING, Notifier
 from orchestrator.observe import observe, observe_stacks
 from orchestrator.plan import (
     DeployRequest,
@@ -198,7 +200,8 @@ def build_parser() -> argparse.ArgumentParser:
                       "--region, else AWS_REGION)")
     init.add_argument("--force", action="store_true", help="replace the file if it exists")
     commands.add_parser("sandbox", add_help=False,
-                        help="the local sandbox: up, down, status, fail-next-update, demo")
+                        help="the local sandbox: up, down, status, notifications, "
+                        "fail-next-update, demo")
     return parser
 
 
@@ -265,6 +268,17 @@ def status(ctx: Context, as_json: bool) -> int:
     return 0
 
 
+def run_title(args: argparse.Namespace) -> str:
+    """What a run does, for its notifications: "deploy of app:v2 to green", "rollback"."""
+    if args.command == "deploy":
+        return (f"deploy of {args.image}" + (f" to {args.color}" if args.color else "")
+                + (" without a swap" if args.no_swap else ""))
+    if args.command in ("swap", "rollback"):
+        return args.command + (f" to {args.to_color}" if args.to_color else "")
+    return {"retire": "retire of the idle colour", "recover": "recover",
+            "update-alb": "load balancer update"}[args.command]
+
+
 def command(args: argparse.Namespace, ctx_holder: list[Context], connect_aws: ConnectAws,
             clock: Clock, log: report.Log | None = None) -> int:
     if args.command == "init":
@@ -272,6 +286,9 @@ def command(args: argparse.Namespace, ctx_holder: list[Context], connect_aws: Co
     config, aws = connect(args, connect_aws)
     ctx = Context(aws, config, clock, log or report.Log())
     ctx_holder.append(ctx)
+    if config.deploy.notify.any and args.command in NOTIFYING and not args.dry_run:
+        ctx.notifier = Notifier(ctx, args.command, run_title(args), ci_run_url(dict(os.environ)))
+        ctx.log.sinks.append(ctx.notifier)
     if args.command == "status":
         return status(ctx, args.json)
     if args.command == "unlock":
@@ -326,10 +343,33 @@ def main(argv: list[str] | None = None, *, connect_aws: ConnectAws = Aws.connect
         code = guarded(args, holder, connect_aws, clock, log)
         return code
     finally:
+        ctx = holder[0] if holder else None
+        after = wind_up(ctx, code, recorder is not None)
         log.emit("end", exit_code=code)
         report.ACTIVE.remove(log)
         if recorder is not None:
-            write_report(args, list(argv), holder, recorder, code)
+            write_report(args, list(argv), ctx, after, recorder, code)
+
+
+def wind_up(ctx: Context | None, code: int, reporting: bool) -> Observed | None:
+    """Read what the run left (for its report and its last notification) and send that
+    notification. A signal here ends only this: the run itself is over."""
+    if ctx is None or not (reporting or ctx.notifier):
+        return None
+    after = None
+    try:
+        with stop_signals_interrupt():
+            try:
+                after = observe_stacks(ctx.aws, ctx.config)
+            except StackswapError as error:
+                report.error_line(f"note: cannot read what the run left ({error.message})")
+            if ctx.notifier:
+                ctx.notifier.finish(code, after)
+    except (KeyboardInterrupt, Interrupted) as stop:
+        name = stop.signal_name if isinstance(stop, Interrupted) else "SIGINT"
+        report.error_line(f"note: interrupted by {name} after the run, while reading what it "
+                          f"left and telling the team")
+    return after
 
 
 def guarded(args: argparse.Namespace, holder: list[Context], connect_aws: ConnectAws,
@@ -412,21 +452,16 @@ def ci_run_url(environ: dict[str, str]) -> str | None:
         f"/attempts/{attempt}" if attempt else "")
 
 
-def write_report(args: argparse.Namespace, argv: list[str], holder: list[Context],
-                 recorder: report.Recorder, code: int) -> None:
+def write_report(args: argparse.Namespace, argv: list[str], ctx: Context | None,
+                 after: Observed | None, recorder: report.Recorder, code: int) -> None:
     """report.md and report.html in --report DIR (and $GITHUB_STEP_SUMMARY): who ran what, from
     where, what happened, and how to undo it. A report that cannot be written is a note."""
-    ctx = holder[0] if holder else None
-    caller, after = "unknown (no AWS connection was made)", None
+    caller = "unknown (no AWS connection was made)"
     if ctx is not None:
         try:
             caller = ctx.aws.caller_arn()
         except StackswapError as error:
             caller = f"unknown ({error.message})"
-        try:
-            after = observe_stacks(ctx.aws, ctx.config)
-        except StackswapError as error:
-            report.error_line(f"note: the report cannot say what the run left ({error.message})")
     meta = {
         "command": shlex.join(["stackswap", *argv]), "subcommand": args.command,
         "exit_code": code, "config": args.config,

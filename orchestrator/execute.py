@@ -11,6 +11,7 @@ import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 from generator.config import Config
 from generator.interface import (
@@ -107,6 +108,9 @@ from orchestrator.wait import (
     wait_for_stack,
 )
 
+if TYPE_CHECKING:
+    from orchestrator.notify import Notifier
+
 MAX_REPLANS = 20
 VERIFY_POLL_SECONDS = 1.0
 SMOKE_PAUSE_SECONDS = 1.0
@@ -141,6 +145,8 @@ class Context:
     observe_services: bool = False
     # The run's first observation: what traffic and images were before it (its report).
     first_observed: Observed | None = None
+    # Who is told of the run (deploy.notify; orchestrator/notify.py), if anyone.
+    notifier: Notifier | None = None
 
     def where_interrupted(self) -> str:
         if self.current:
@@ -791,6 +797,7 @@ def holding_lock(ctx: Context, command: str, wait_for_lock: bool) -> Iterator[No
     lock = ctx.lock = DeployLock(ctx.aws, ctx.config, command, ctx.log)
     lock.acquire(ctx.clock, wait_for_lock)
     try:
+        ctx.log.emit("lock", state="taken", name=lock.name)
         yield
     except Refused as error:
         if not ctx.changed:
@@ -816,6 +823,7 @@ def release(ctx: Context, lock: DeployLock) -> None:
     that ended the run (the lock expires by itself; `stackswap unlock` removes it at once)."""
     try:
         lock.release()
+        ctx.log.emit("lock", state="released", name=lock.name)
     except StackswapError as error:
         ctx.log.say(f"note: could not remove the deploy lock {lock.name} ({error.message});"
                     f" run `stackswap unlock` before the rerun, or wait for it to expire")

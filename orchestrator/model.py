@@ -15,6 +15,7 @@ from generator.interface import (
     NO_RELEASE,
     NO_SHIFT,
     OUTPUT_TASK_DEFINITION,
+    PARAM_DESIRED_COUNT,
     PARAM_IMAGE,
     PARAM_LIVE_COLOR,
     PARAM_ROLLBACK_RELEASE,
@@ -388,6 +389,13 @@ class Observed:
     @property
     def test_color(self) -> str | None:
         return self.listener_color(self.test)
+
+    @property
+    def retired(self) -> list[str]:
+        """The colours whose service stack runs no task (DesiredCount 0: `stackswap retire`)."""
+        return [color for color, state in self.colors.items()
+                if state.stack is not None
+                and state.stack.parameters.get(PARAM_DESIRED_COUNT) == "0"]
 
     @property
     def idle_color(self) -> str | None:

@@ -616,15 +616,9 @@ def plan_promote(observed: Observed, action: str, alarm_names: tuple[str, ...] =
                  f"({observed.colors[live].image_parameter}) moves to {observed.paths.test}"))
 
 
-def is_retired(observed: Observed, color: str) -> bool:
-    """Whether the colour's service stack runs no task (DesiredCount 0: `stackswap retire`)."""
-    stack = observed.colors[color].stack
-    return stack is not None and stack.parameters.get(PARAM_DESIRED_COUNT) == "0"
-
-
 def restore_steps(observed: Observed, color: str) -> tuple[Step, ...]:
     """A retired colour starts as many tasks as the live one has before it is verified."""
-    if not is_retired(observed, color):
+    if color not in observed.retired:
         return ()
     live = observed.colors[observed.live_color].stack
     count = live.parameters.get(PARAM_DESIRED_COUNT, "1") if live else "1"
@@ -660,7 +654,7 @@ def plan_retire(observed: Observed) -> Plan:
         raise Refused(f"a traffic shift to {observed.shift.to_color} is in progress; retire "
                       f"after it has finished (nothing was changed)")
     idle = observed.idle_color
-    if is_retired(observed, idle):
+    if idle in observed.retired:
         return Plan((), (f"{idle} is already retired (0 tasks); nothing to do",))
     return Plan((Retire(idle),), (f"retiring {idle}: `stackswap rollback` will have to start its "
                                   f"tasks again before it can swap back",))

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from generator.config import Config
-from generator.interface import OUTPUT_PRIVATE_DNS_NAME, PARAM_DESIRED_COUNT
+from generator.interface import OUTPUT_PRIVATE_DNS_NAME
 from orchestrator.model import ColorState, Observed, StackEvent
 
 if TYPE_CHECKING:
@@ -72,19 +72,31 @@ class Log:
                   waiting_for=problems[0] if problems else None)
 
     def traffic(self, observed: Observed) -> None:
-        """What production forwards to now, by colour (weights in %; "other" for a target
-        group that is not one of ours), each time stackswap has read it after a change."""
-        weights: dict[str, int] = {}
-        for arn, weight in observed.production:
-            color = observed.color_of(arn) or "other"
-            weights[color] = weights.get(color, 0) + weight
-        total = sum(weights.values()) or 1
-        self.emit("traffic", production={color: round(100 * weight / total)
-                                         for color, weight in weights.items()})
+        """What production forwards to now, each time stackswap has read it after a change."""
+        self.emit("traffic", production=production_weights(observed))
 
     def gate(self, point: str, command: str, failed: str | None) -> None:
         """A deploy.hooks gate has run: passed, or why it failed."""
         self.emit("gate", point=point, command=command, passed=failed is None, detail=failed)
+
+    def notification(self, channel: str, stage: str, failed: str | None) -> None:
+        """A deploy.notify notification was sent, or why it could not be (a warning line)."""
+        self.emit("notification", channel=channel, stage=stage, delivered=failed is None,
+                  detail=failed)
+
+
+def production_weights(observed: Observed) -> dict[str, int]:
+    """Production's weights in % by colour ("other" for a target group not one of ours)."""
+    weights: dict[str, int] = {}
+    for arn, weight in observed.production:
+        color = observed.color_of(arn) or "other"
+        weights[color] = weights.get(color, 0) + weight
+    total = sum(weights.values()) or 1
+    return {color: round(100 * weight / total) for color, weight in weights.items()}
+
+
+def weights_text(weights: dict[str, int]) -> str:
+    return " / ".join(f"{color} {weight} %" for color, weight in sorted(weights.items()))
 
 
 def print_result(*lines: str) -> None:
@@ -216,9 +228,7 @@ def status_document(config: Config, observed: Observed, test: TestAnswer | None 
             "unhealthy_targets": health.unhealthy if health else None,
             **task_definition_document(config, state),
         }
-    retired = [color for color, state in observed.colors.items()
-               if state.stack is not None and state.stack.parameters.get(
-                   PARAM_DESIRED_COUNT) == "0"]
+    retired = observed.retired
     return {
         "environment": config.name, "region": config.region,
         "alb_stack": config.alb_stack,
@@ -419,8 +429,7 @@ def progress_line(phase: dict | None, sample: dict, weights: dict[str, int] | No
     if sample["desired"] is not None:
         parts.append(f"tasks {sample['running']}/{sample['desired']}")
     if weights:
-        parts.append("production " + " / ".join(f"{color} {weight} %"
-                                                for color, weight in sorted(weights.items())))
+        parts.append("production " + weights_text(weights))
     return " · ".join(parts)
 
 
@@ -439,6 +448,9 @@ def event_text(event: dict) -> str | None:
         return "\n".join(event["lines"])
     if kind == "gate":
         return f"gate {event['point']}: {'passed' if event['passed'] else event['detail']}"
+    if kind == "notification" and not event["delivered"]:
+        return (f"warning: could not notify {event['channel']} of the {event['stage']} "
+                f"({event['detail']}); the run goes on")
     return None
 
 
@@ -514,6 +526,7 @@ def print_diff(document: dict, dry_run: bool) -> None:
 def traffic_document(observed: Observed) -> dict:
     """Where traffic goes and which image each colour has: a report's before and after."""
     return {"production": observed.live_color, "test": observed.test_color,
+            "weights": production_weights(observed), "retired": observed.retired,
             "paths": {"production": observed.paths.production, "test": observed.paths.test},
             "images": {color: state.image_parameter
                        for color, state in observed.colors.items()}}
@@ -527,9 +540,21 @@ def undo_command(meta: dict) -> str:
         return "unknown: the state before or after the run could not be read (stackswap status)"
     if before["production"] is None:
         return "none: nothing served production before this run"
+    if meta["subcommand"] == "update-alb":
+        return ("put the config back as it was, then "
+                f"`stackswap update-alb --config {config}`")
+    if sum(weight > 0 for weight in after.get("weights", {}).values()) > 1:
+        # A shift stopped half-way: rollback puts all of production back on the old colour.
+        return f"stackswap rollback --config {config} --to {before['production']}"
     if after["production"] and after["production"] != before["production"]:
         verb = "swap" if meta["subcommand"] == "rollback" else "rollback"
         return f"stackswap {verb} --config {config} --to {before['production']}"
+    if retired := [color for color in after.get("retired", ())
+                   if color not in before.get("retired", ()) and after["images"].get(color)]:
+        # A retire: a deploy of the colour's own image (no swap) starts its tasks again.
+        return " && ".join(f"stackswap deploy --config {config} --image "
+                           f"{shlex.quote(after['images'][color])} --color {color} --no-swap"
+                           for color in retired)
     commands = [f"stackswap deploy --config {config} --image {shlex.quote(image)} --color "
                 f"{color} --no-swap"
                 for color, image in before["images"].items()
@@ -741,3 +766,33 @@ def write_report(directory: str, meta: dict, events: list[dict]) -> str:
     (folder / "report.md").write_text(markdown, encoding="utf-8")
     (folder / "report.html").write_text(html, encoding="utf-8")
     return markdown
+
+
+# --- notifications (deploy.notify) ---------------------------------------------------------------
+
+# SNS: a subject is ASCII without line breaks, under 100 characters (API Reference, Publish).
+SUBJECT_MAX = 99
+
+
+def notification(environment: str, title: str, verb: str, detail: str | None, undo: str,
+                 ci_run: str | None) -> tuple[str, str]:
+    """A notification's subject (its one-line summary) and text: the summary with what
+    happened, the command that undoes it, and the CI run it came from."""
+    subject = f"stackswap {environment}: {title} {verb}"
+    lines = [subject + (f": {detail}" if detail else ""),
+             f"undo: `{undo}`" if undo.startswith("stackswap ") else f"undo: {undo}"]
+    if ci_run:
+        lines.append(f"run: {ci_run}")
+    subject = subject.encode("ascii", "replace").decode()[:SUBJECT_MAX]
+    return subject, "\n".join(lines)
+
+
+def production_text(observed: Observed) -> str:
+    """Where production is, for a notification: one colour and its image, or the split."""
+    weights = production_weights(observed)
+    if sum(weight > 0 for weight in weights.values()) > 1:
+        return f"production {weights_text(weights)}"
+    live = observed.live_color
+    if live is None:
+        return "nothing serves production yet"
+    return f"production on {live} ({observed.colors[live].image_parameter})"

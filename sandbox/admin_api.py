@@ -4,10 +4,13 @@ orchestrator.
 
     GET  /status                      what runs: endpoint, proxies, stacks (with the
                                       wall-clock time each last finished), tasks
+    GET  /notifications               what the webhook sink received: {"received": [{channel
+                                      ("webhook" or "sns"), subject, text, received_at}]}
     POST /fail-next-update  {"stack": NAME}   404 when no such stack
     POST /stack-seconds {"seconds": S[, "stack": NAME]}   duration of the stack operations
                                       started from now on (of every stack, or of NAME)
-    POST /reset                       stop all tasks, forget everything, reset moto
+    POST /reset                       stop all tasks, forget everything (the notifications
+                                      received too), reset moto
     POST /shutdown                    stop the server process
 """
 

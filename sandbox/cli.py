@@ -1,4 +1,5 @@
-"""`stackswap sandbox up|down|status|fail-next-update|demo` — a local AWS with no account.
+"""`stackswap sandbox up|down|status|notifications|fail-next-update|demo` — a local AWS with no
+account.
 
 `up` starts the sandbox server (sandbox.server) in the background, provisions a VPC, two subnets
 and an ECS cluster in it, writes a stackswap config whose production/test URLs are the sandbox's
@@ -30,7 +31,12 @@ from pathlib import Path
 from typing import Any
 
 from generator.errors import BadInput, StackswapError
-from sandbox.environment import DEFAULT_REGION, provision, write_config
+from sandbox.environment import (
+    DEFAULT_REGION,
+    provision,
+    provision_notifications,
+    write_config,
+)
 from sandbox.processes import pid_alive
 from sandbox.server import STATE_FILE
 from sandbox.settings import SandboxSettings
@@ -173,14 +179,23 @@ def sandbox_config_overrides(state: dict[str, Any]) -> dict[str, dict[str, str]]
     return overrides
 
 
+def notify_overrides(state: dict[str, Any], topic_arn: str) -> dict[str, dict[str, str]]:
+    """deploy.notify pointing at the sandbox's webhook sink, directly and through SNS."""
+    return {"deploy.notify": {"webhook_url": f'"{state["webhook_url"]}"',
+                              "sns_topic_arn": f'"{topic_arn}"'}}
+
+
 def up(directory: Path, settings: SandboxSettings | None = None,
        exit_with_pid: int | None = None) -> dict[str, str]:
     """Start the sandbox, provision its network and cluster, write its config; return the env."""
     state = start_server(directory, settings or SandboxSettings(), exit_with_pid)
     try:
         ids = provision(state["endpoint"], name=ENVIRONMENT_NAME, region=DEFAULT_REGION)
+        topic_arn = provision_notifications(state["endpoint"], ENVIRONMENT_NAME, DEFAULT_REGION,
+                                            state["sns_endpoint"])
         config_path = write_config(directory / CONFIG_FILE, ids,
-                                   **sandbox_config_overrides(state))
+                                   **sandbox_config_overrides(state),
+                                   **notify_overrides(state, topic_arn))
         env = environment(state, config_path)
         (directory / ENV_FILE).write_text(json.dumps(env, indent=2) + "\n", encoding="utf-8")
     except BaseException:
@@ -310,6 +325,12 @@ def _parser() -> argparse.ArgumentParser:
                        ("status", "what runs: server, listeners, stacks, tasks")):
         commands.add_parser(name, help=text).add_argument("--dir", dest="sub_dir",
                                                           help=argparse.SUPPRESS)
+    told = commands.add_parser("notifications", help="what the team chat was told: the "
+                               "messages the sandbox's webhook sink received (deploy.notify), "
+                               "directly and through SNS")
+    told.add_argument("--dir", dest="sub_dir", help=argparse.SUPPRESS)
+    told.add_argument("--channel", choices=("webhook", "sns"),
+                      help="only the messages of this channel (default: both)")
     demo = commands.add_parser("demo", help="the whole blue/green cycle on a sandbox of its own: "
                                "v1, v2 behind :8080, swap, rollback")
     demo.add_argument("--dir", dest="sub_dir", help=argparse.SUPPRESS)
@@ -351,6 +372,14 @@ def _print_status(status: dict[str, Any]) -> None:
                   f"127.0.0.1:{task['port']}")
 
 
+def notifications_text(received: list[dict[str, Any]]) -> str:
+    """The messages as the team would read them, oldest first, each under its channel."""
+    if not received:
+        return "no notifications received yet"
+    return "\n".join(f"[{message['channel']}] {message['text']}".replace("\n", "\n    ")
+                     for message in received)
+
+
 def run(args: argparse.Namespace) -> int:
     directory = state_dir(args.sub_dir or args.dir)
     if args.command == "up":
@@ -377,6 +406,14 @@ def run(args: argparse.Namespace) -> int:
         if status_code != 200:
             raise StackswapError(f"sandbox status failed: {status.get('error', status_code)}")
         _print_status(status)
+        return 0
+    if args.command == "notifications":
+        status_code, answer = admin(directory, "GET", "/notifications")
+        if status_code != 200:
+            raise StackswapError(f"sandbox notifications failed: "
+                                 f"{answer.get('error', status_code)}")
+        print(notifications_text([message for message in answer["received"]
+                                  if args.channel in (None, message["channel"])]))
         return 0
     if args.command == "fail-next-update":
         status_code, answer = admin(directory, "POST", "/fail-next-update",

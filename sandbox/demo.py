@@ -3,7 +3,8 @@
 sandbox up → first deploy of app:v1 → prod answers v1 → deploy app:v2 to the idle colour without
 swapping → test answers v2, prod still v1 → swap → prod v2 → rollback → prod v1 → deploy a broken
 image (app:v3-unhealthy): ECS's circuit breaker fails it, exit 4, prod still v1 → a linear
-traffic shift to app:v4 (50 %, held 3 s, then 100 %) → sandbox down.
+traffic shift to app:v4 (50 %, held 3 s, then 100 %) → what the team chat was told → sandbox
+down.
 A request loop runs against production during the swap, the rollback, the broken deploy and the
 shift, and reports its count and the answers it saw.
 Every command is the real `stackswap` CLI in a subprocess; exit 0 only if every check held.
@@ -11,6 +12,7 @@ Every command is the real `stackswap` CLI in a subprocess; exit 0 only if every 
 
 from __future__ import annotations
 
+import json
 import os
 import ssl
 import subprocess
@@ -161,6 +163,22 @@ class Demo:
                                  f"{sorted(answers)}")
         self.curl("STACKSWAP_SANDBOX_PROD_URL", self.prod + "/", "hello from app:v4")
 
+        say(f"\n{RULE}\n7. The team was told of every run (deploy.notify: the sandbox's webhook "
+            f"sink stands\n   for the team chat; an SNS topic delivers the same messages to it).")
+        self.stackswap("sandbox", "notifications", "--channel", "webhook")
+        told = self.told()
+        if not told["webhook"] or told["webhook"] != told["sns"]:
+            self.problems.append(f"the webhook and the SNS topic were not told the same: "
+                                 f"{len(told['webhook'])} and {len(told['sns'])} messages")
+
+    def told(self) -> dict[str, list[str]]:
+        """The texts the sink received, by channel."""
+        with urllib.request.urlopen(self.env["STACKSWAP_SANDBOX_ADMIN_URL"] + "/notifications",
+                                    timeout=5) as response:
+            received = json.load(response)["received"]
+        return {channel: [m["text"] for m in received if m["channel"] == channel]
+                for channel in ("webhook", "sns")}
+
 
 def main(stack_seconds: float = 2.0) -> int:
     say("stackswap demo: blue/green on ECS with CloudFormation stack updates, on a local "
@@ -182,7 +200,8 @@ def main(stack_seconds: float = 2.0) -> int:
         return 1
     say("\ndemo passed: production served v1, then v2 after the swap, then v1 after the "
         "rollback and\nthrough a broken deploy caught in seconds, then both v1 and v4 during "
-        "a linear shift and\nv4 after it, with no failed request.")
+        "a linear shift and\nv4 after it, with no failed request; the team was told of "
+        "each run.")
     return 0
 
 

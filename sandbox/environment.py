@@ -52,6 +52,16 @@ def provision(endpoint_url: str, name: str = "demo", region: str = DEFAULT_REGIO
             "subnets": subnets}
 
 
+def provision_notifications(endpoint_url: str, name: str, region: str,
+                            sns_endpoint: str) -> str:
+    """An SNS topic for the environment's notifications, delivering to the sandbox's webhook
+    sink over HTTP as a team's subscription would; returns its ARN."""
+    sns = client("sns", endpoint_url, region)
+    topic_arn = sns.create_topic(Name=f"{name}-deploys")["TopicArn"]
+    sns.subscribe(TopicArn=topic_arn, Protocol="http", Endpoint=sns_endpoint)
+    return topic_arn
+
+
 def config_text(ids: dict, **overrides: dict[str, str]) -> str:
     """A stackswap config (TOML) for provisioned ids. `overrides` maps a section ("service",
     "health", "deploy", ...) to {key: TOML value} replacing or adding keys."""

@@ -38,6 +38,7 @@ from sandbox.proxy import ListenerProxy, NlbProxy
 from sandbox.settings import SandboxSettings
 from sandbox.stack_operations import StackOperations
 from sandbox.tls import make_certificates
+from sandbox.webhook_sink import WebhookSink
 
 log = logging.getLogger("sandbox.server")
 
@@ -90,8 +91,10 @@ class SandboxServer:
         self.test = self.proxies[test_port]
         self.private = NlbProxy(production_port, settings.client_address,
                                 self.production.scheme, self.proxies)
+        self.sink = WebhookSink()
         self.admin = AdminApi({
             ("GET", "/status"): lambda _: (200, self.status()),
+            ("GET", "/notifications"): lambda _: (200, {"received": self.sink.messages()}),
             ("POST", "/fail-next-update"): self._fail_next_update,
             ("POST", "/stack-seconds"): self._stack_seconds,
             ("POST", "/reset"): lambda _: (200, self.reset()),
@@ -104,12 +107,13 @@ class SandboxServer:
         moto_gaps.install(stack_operations=self.stack_operations, target_health=self.book)
         self.moto.start()
         self._import_certificate()
-        for part in (*self.proxies.values(), self.private, self.admin, self.data_plane):
+        for part in (*self.proxies.values(), self.private, self.sink, self.admin,
+                     self.data_plane):
             part.start()
 
     def stop(self) -> None:
         for part in (self.admin, self.stack_operations, self.data_plane, *self.proxies.values(),
-                     self.private):
+                     self.private, self.sink):
             part.stop()
         self.moto.stop()
 
@@ -144,7 +148,8 @@ class SandboxServer:
     def info(self) -> dict[str, Any]:
         return {"pid": os.getpid(), "endpoint": self.endpoint, "admin_url": self.admin.url,
                 "production_url": self.production.url, "test_url": self.test.url,
-                "private_url": self.private.url,
+                "private_url": self.private.url, "webhook_url": self.sink.webhook_url,
+                "sns_endpoint": self.sink.sns_endpoint,
                 "listener_urls": {str(port): proxy.url for port, proxy in self.proxies.items()},
                 "client_address": self.settings.client_address, "https": self.settings.https,
                 "certificate_arn": self.certificate_arn,
@@ -197,6 +202,7 @@ class SandboxServer:
             response.read()
         # After moto's reset, so that no tick can start tasks for the services it forgets.
         self.data_plane.stop_all_tasks()
+        self.sink.clear()
         self._import_certificate()  # the sandbox's certificate is part of the empty account
         return {"reset": True}
 

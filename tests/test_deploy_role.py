@@ -15,7 +15,7 @@ import cfnlint
 import pytest
 from cfnlint.api import lint
 
-from generator.config import COLORS, Network, load_config
+from generator.config import COLORS, Network, Notify, load_config
 from generator.deploy_role import (
     EXECUTION_ROLE_ID,
     LEGACY_PROVIDER_PERMISSIONS,
@@ -155,7 +155,10 @@ def cycle(env, aws, capsys):
     deadline and is cancelled, and a recover of a stack whose rollback failed. Returns the
     config it ran with and every IAM action the CLI called."""
     text = env.config_path.read_text()
-    env.config_path.write_text(text.replace("[deploy]\n", '[deploy]\nalarms = ["shop-5xx"]\n'))
+    # deploy.notify: the run publishes to the SNS topic (the webhook needs no permission)
+    topic = env.client("sns").create_topic(Name="shop-deploys")["TopicArn"]
+    env.config_path.write_text(text.replace("[deploy]\n", '[deploy]\nalarms = ["shop-5xx"]\n')
+                               + f'\n[deploy.notify]\nsns_topic_arn = "{topic}"\n')
     env.client("cloudwatch").put_metric_alarm(
         AlarmName="shop-5xx", MetricName="HTTPCode_Target_5XX_Count",
         Namespace="AWS/ApplicationELB", Statistic="Sum", Period=60, EvaluationPeriods=1,
@@ -416,6 +419,16 @@ def features_in_use(resources: dict) -> set[str]:
         if resource["Type"] == "AWS::IAM::Role" and "Policies" in properties:
             used.add("role Policies")
     return used
+
+
+def test_sns_publish_only_with_a_topic_and_only_on_that_topic():
+    topic = "arn:aws:sns:eu-west-1:123456789012:shop-deploys"
+    assert not allows("DeployRole", "sns:Publish", topic)
+    config = replace(EXAMPLE, deploy=replace(EXAMPLE.deploy,
+                                             notify=Notify(sns_topic_arn=topic)))
+    assert allows("DeployRole", "sns:Publish", topic, config=config)
+    assert not allows("DeployRole", "sns:Publish", topic + "-other", config=config)
+    assert not allows("CloudFormationRole", "sns:Publish", topic, config=config)
 
 
 def test_kms_key_permissions_only_with_a_key_and_only_on_the_environments_log_groups():

@@ -16,8 +16,8 @@ import urllib.request
 import pytest
 
 from orchestrator.wait import SystemClock
-from sandbox.cli import admin, running_sandbox
-from sandbox.environment import client, provision, write_config
+from sandbox.cli import admin, notify_overrides, running_sandbox
+from sandbox.environment import client, provision, provision_notifications, write_config
 from tests.conftest import REPO
 from tests.harness import Env, HookedAws
 
@@ -39,10 +39,15 @@ def empty_account(sandbox, tmp_path, monkeypatch, **overrides: dict[str, str]) -
     assert admin(sandbox, "POST", "/reset")[0] == 200
     endpoint = sandbox["AWS_ENDPOINT_URL"]
     ids = provision(endpoint, name="demo", region="us-east-1")
+    # the team is told through the sandbox's webhook sink, directly and through SNS, as
+    # `sandbox up` configures it
+    state = admin(sandbox, "GET", "/status")[1]
+    topic = provision_notifications(endpoint, "demo", "us-east-1", state["sns_endpoint"])
     config = write_config(tmp_path / "demo.toml", ids, deploy={
         "production_url": f'"{sandbox["STACKSWAP_SANDBOX_PROD_URL"]}"',
         "test_url": f'"{sandbox["STACKSWAP_SANDBOX_TEST_URL"]}"',
-        "verify_timeout_seconds": "6", "smoke_tries": "3"}, **overrides)
+        "verify_timeout_seconds": "6", "smoke_tries": "3"},
+        **{**notify_overrides(state, topic), **overrides})
     for key in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION",
                 "AWS_DEFAULT_REGION"):
         monkeypatch.setenv(key, sandbox[key])
@@ -77,8 +82,16 @@ def alb_updates(env: Env) -> int:
 
 def test_deploy_swaps_real_traffic(shop, sandbox):
     assert prod(sandbox) == "hello from app:v1"
+    before = len(admin(sandbox, "GET", "/notifications")[1]["received"])
     assert run(shop, "deploy", "--image", "app:v2").code == 0
     assert prod(sandbox) == "hello from app:v2"
+    # the team heard of it, through the webhook and through the SNS topic's subscription
+    told = admin(sandbox, "GET", "/notifications")[1]["received"][before:]
+    assert sorted((m["channel"], m["text"].split("\n")[0]) for m in told) == [
+        ("sns", "stackswap demo: deploy of app:v2 started: production on blue (app:v1)"),
+        ("sns", "stackswap demo: deploy of app:v2 succeeded: production on green (app:v2)"),
+        ("webhook", "stackswap demo: deploy of app:v2 started: production on blue (app:v1)"),
+        ("webhook", "stackswap demo: deploy of app:v2 succeeded: production on green (app:v2)")]
     document = json.loads(run(shop, "status", "--json").out)
     assert document["live"] == "green"
     assert document["colors"]["green"]["healthy_targets"] == 2

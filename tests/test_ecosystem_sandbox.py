@@ -125,7 +125,12 @@ def test_json_output_of_a_deploy_validates_against_the_published_schema(shop, sa
         validator.validate(event)
     kinds = [event["type"] for event in events]
     assert kinds[0] == "start" and kinds[-1] == "end" and events[-1]["exit_code"] == 0
-    assert {"phase_start", "phase_end", "stack_event", "health", "message", "result"} <= set(kinds)
+    assert {"phase_start", "phase_end", "stack_event", "health", "message", "result",
+            "lock"} <= set(kinds)
+    told = [(e["stage"], e["channel"], e["delivered"]) for e in events
+            if e["type"] == "notification"]
+    assert told == [(stage, channel, True) for stage in ("start", "success")
+                    for channel in ("the webhook at 127.0.0.1", "the SNS topic demo-deploys")]
     ends = [e for e in events if e["type"] == "phase_end"]
     assert [e["step"] for e in ends] == ["UpdateService", "Verify", "Swap", "VerifyLive"]
     assert all(e["outcome"] == "done" for e in ends)

@@ -372,21 +372,28 @@ def _ipv4_cidr(value: Any) -> str | None:
     return None
 
 
-def _url(value: Any) -> str | None:
-    """http(s)://host[:port][/]: a host name or IP address, a port from 1 to 65535, no path."""
-    problem = (f"must be an http(s) URL without a path, such as http://shop.example.com:8080, "
-               f"got {value!r}")
-    if not isinstance(value, str) or re.search(r"[\s?#@]", value):
-        return problem
+def _url_parts(value: Any, refused: str) -> urllib.parse.SplitResult | None:
+    """A URL's parts when it is a string without the `refused` characters, with a host name or
+    IP address and a port from 1 to 65535 if any; else None."""
+    if not isinstance(value, str) or re.search(refused, value):
+        return None
     try:
         parts = urllib.parse.urlsplit(value)
         port = parts.port  # ValueError when not a number from 0 to 65535
     except ValueError:
-        return problem
+        return None
     host = parts.hostname or ""
-    if (parts.scheme not in ("http", "https") or parts.path not in ("", "/") or port == 0
-            or not (HOST_NAME.fullmatch(host) or _is_ip_address(host))):
-        return problem
+    if port == 0 or not (HOST_NAME.fullmatch(host) or _is_ip_address(host)):
+        return None
+    return parts
+
+
+def _url(value: Any) -> str | None:
+    """http(s)://host[:port][/]: a host name or IP address, a port from 1 to 65535, no path."""
+    parts = _url_parts(value, r"[\s?#@]")
+    if parts is None or parts.scheme not in ("http", "https") or parts.path not in ("", "/"):
+        return (f"must be an http(s) URL without a path, such as http://shop.example.com:8080, "
+                f"got {value!r}")
     return None
 
 
@@ -635,20 +642,12 @@ def _autoscaling(path: str, key: str, raw: dict[str, Any]) -> Autoscaling:
 def webhook_url_problem(value: Any) -> str | None:
     """A chat webhook URL: https, or http to this machine only (the sandbox's sink), since the
     URL is a secret and its messages name images and URLs."""
-    problem = ("must be an https URL such as https://hooks.slack.com/services/T000/B000/XXXX "
-               "(http only to 127.0.0.1 or localhost)")
-    if not isinstance(value, str) or re.search(r"\s", value):
-        return problem
-    try:
-        parts = urllib.parse.urlsplit(value)
-        port = parts.port  # ValueError when not a number from 0 to 65535
-    except ValueError:
-        return problem
-    host = parts.hostname or ""
+    parts = _url_parts(value, r"\s")
+    host = parts.hostname if parts else ""
     local = host == "localhost" or (_is_ip_address(host) and ipaddress.ip_address(host).is_loopback)
-    if port == 0 or not (HOST_NAME.fullmatch(host) or _is_ip_address(host)) or not (
-            parts.scheme == "https" or (parts.scheme == "http" and local)):
-        return problem
+    if parts is None or not (parts.scheme == "https" or (parts.scheme == "http" and local)):
+        return ("must be an https URL such as https://hooks.slack.com/services/T000/B000/XXXX "
+                "(http only to 127.0.0.1 or localhost)")
     return None
 
 

@@ -18,10 +18,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler
 from typing import Any
 
-from sandbox.loopback import LoopbackServer
+from sandbox.loopback import LoopbackServer, QuietHandler
 
 
 class AdminApi(LoopbackServer):
@@ -35,7 +34,7 @@ class AdminApi(LoopbackServer):
         super().__init__(Handler, "admin-api")
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(QuietHandler):
     owner: AdminApi
 
     def _handle(self) -> None:
@@ -55,12 +54,4 @@ class _Handler(BaseHTTPRequestHandler):
     do_GET = do_POST = _handle
 
     def _reply(self, status: int, body: Any) -> None:
-        data = json.dumps(body, default=str).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
+        self.reply(status, json.dumps(body, default=str).encode(), "application/json")

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import itertools
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
+
+from sandbox.loopback import QuietHandler
 
 _TASK_IDS = itertools.count(1)
 
@@ -38,7 +40,7 @@ class _AppServer(ThreadingHTTPServer):
     health_path: str
 
 
-class _AppHandler(BaseHTTPRequestHandler):
+class _AppHandler(QuietHandler):
     server: _AppServer
 
     def do_GET(self) -> None:
@@ -50,15 +52,7 @@ class _AppHandler(BaseHTTPRequestHandler):
             self._answer(200, f"hello from {self.server.image}")
 
     def _answer(self, status: int, text: str) -> None:
-        body = (text + "\n").encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "text/plain; charset=utf-8")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass  # one line per request would drown the server log
+        self.reply(status, (text + "\n").encode(), "text/plain; charset=utf-8")
 
 
 class Task:

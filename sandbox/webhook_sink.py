@@ -16,10 +16,9 @@ from __future__ import annotations
 import json
 import threading
 import time
-from http.server import BaseHTTPRequestHandler
 from typing import Any
 
-from sandbox.loopback import LoopbackServer
+from sandbox.loopback import LoopbackServer, QuietHandler
 
 SLACK_PATH = "/slack"
 SNS_PATH = "/sns"
@@ -58,7 +57,7 @@ class WebhookSink(LoopbackServer):
             self.received.clear()
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(QuietHandler):
     owner: WebhookSink
 
     def do_POST(self) -> None:
@@ -84,12 +83,4 @@ class _Handler(BaseHTTPRequestHandler):
             self._reply(404, "no_service")
 
     def _reply(self, status: int, text: str) -> None:
-        data = text.encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "text/plain")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
+        self.reply(status, text.encode(), "text/plain")

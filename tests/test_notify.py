@@ -292,3 +292,23 @@ def test_a_load_balancer_update_is_told(team, sink):
         "stackswap shop: load balancer update succeeded: production on blue (app:v1)"]
     assert said(sink)[-1].endswith("\nundo: put the config back as it was, then `stackswap "
                                    f"update-alb --config {shlex.quote(str(team.config_path))}`")
+
+
+def test_a_retire_is_told_with_the_deploy_that_starts_the_colour_again(team, sink):
+    # Retiring scales the idle colour to zero tasks through its stack's DesiredCount (ECS
+    # UpdateService: a desiredCount of 0 stops every task); a --no-swap deploy of its own image
+    # starts them again, production untouched.
+    assert team.call("deploy", "--image", "app:v1").code == 0
+    assert team.call("deploy", "--image", "app:v2").code == 0
+    sink.clear()
+    assert team.call("retire").code == 0
+    assert team.parameter("shop-blue", "DesiredCount") == "0"
+    summary, undo = said(sink)[-1].split("\n")
+    assert summary == ("stackswap shop: retire of the idle colour succeeded: production on "
+                       "green (app:v2)")
+    config = shlex.quote(str(team.config_path))
+    assert undo == (f"undo: `stackswap deploy --config {config} --image app:v1 --color blue "
+                    f"--no-swap`")
+    assert team.call(*shlex.split(undo[7:-1])[1:], config=False).code == 0
+    assert team.parameter("shop-blue", "DesiredCount") == "2"
+    assert team.forwards(80) == "green"

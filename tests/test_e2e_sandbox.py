@@ -12,7 +12,9 @@ import sys
 import threading
 import time
 import urllib.request
+from pathlib import Path
 
+import botocore
 import pytest
 
 from orchestrator.wait import SystemClock
@@ -259,35 +261,47 @@ def test_stacks_made_by_the_aws_cli_are_adopted(sandbox, tmp_path, monkeypatch, 
     templates = tmp_path / "templates"
     subprocess.run([sys.executable, "-m", "generator", "--config", str(config), "--out",
                     str(templates)], check=True, cwd=REPO, capture_output=True)
-    environ = {**os.environ, **{k: sandbox[k] for k in ("AWS_ENDPOINT_URL", "AWS_REGION")}}
+    # `aws cloudformation deploy` waits for the stack with a 30 s delay written into the CLI
+    # (awscli/customizations/cloudformation/deployer.py). So the same change set is made with
+    # `deploy --no-execute-changeset`, executed with `execute-change-set`, and waited for with
+    # `wait stack-create-complete`, whose waiter is read from botocore's data: a copy of that
+    # data with 1 s delays on AWS_DATA_PATH ("the botocore loaders have the concept of a data
+    # path exposed through AWS_DATA_PATH", botocore Loaders Reference) makes it poll each second.
+    waiters = json.loads((Path(botocore.__file__).parent / "data" / "cloudformation" /
+                          "2010-05-15" / "waiters-2.json").read_text())
+    for waiter in waiters["waiters"].values():
+        waiter["delay"] = 1
+    data = tmp_path / "aws-data" / "cloudformation" / "2010-05-15"
+    data.mkdir(parents=True)
+    (data / "waiters-2.json").write_text(json.dumps(waiters))
+    environ = {**os.environ, **{k: sandbox[k] for k in ("AWS_ENDPOINT_URL", "AWS_REGION")},
+               "AWS_DATA_PATH": str(tmp_path / "aws-data")}
 
-    def cli_deploy(stack: str, template: str, **parameters: str) -> subprocess.Popen:
-        # The CLI's own waiters poll every few seconds: the two colours deploy side by side.
-        return subprocess.Popen(
-            [str(REPO / ".venv/bin/aws"), "cloudformation", "deploy", "--template-file",
-             str(templates / template), "--stack-name", stack, "--capabilities",
-             "CAPABILITY_IAM", "--parameter-overrides",
-             *[f"{key}={value}" for key, value in parameters.items()]],
-            env=environ, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    def aws(*argv: str) -> str:
+        done = subprocess.run([str(REPO / ".venv/bin/aws"), "cloudformation", *argv],
+                              env=environ, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, (argv, done.stderr)
+        return done.stdout
 
-    def succeeded(process: subprocess.Popen) -> None:
-        _, err = process.communicate(timeout=120)
-        assert process.returncode == 0, err
+    def cli_deploy(stack: str, template: str, **parameters: str) -> None:
+        aws("deploy", "--template-file", str(templates / template), "--stack-name", stack,
+            "--capabilities", "CAPABILITY_IAM", "--no-execute-changeset",
+            "--parameter-overrides", *[f"{key}={value}" for key, value in parameters.items()])
+        (change_set,) = json.loads(aws("list-change-sets", "--stack-name", stack))["Summaries"]
+        aws("execute-change-set", "--change-set-name", change_set["ChangeSetId"])
+        aws("wait", "stack-create-complete", "--stack-name", stack)
 
     subnets = ",".join(ids["subnets"])
-    succeeded(cli_deploy("demo-elb", "elb.yml", VpcId=ids["vpc_id"], Subnets=subnets,
-                         TestCidr="127.0.0.0/8", LiveColor="blue"))
+    cli_deploy("demo-elb", "elb.yml", VpcId=ids["vpc_id"], Subnets=subnets,
+               TestCidr="127.0.0.0/8", LiveColor="blue")
     cfn = client("cloudformation", sandbox["AWS_ENDPOINT_URL"], "us-east-1")
     alb = {o["OutputKey"]: o["OutputValue"]
            for o in cfn.describe_stacks(StackName="demo-elb")["Stacks"][0]["Outputs"]}
-    colors = [  # what orchestrator/execute.py service_parameters sends
+    for color in ("blue", "green"):  # what orchestrator/execute.py service_parameters sends
         cli_deploy(f"demo-{color}", f"{color}.yml", Cluster="demo", Image="app:v1",
                    DesiredCount="2", TargetGroupArn=alb[f"{color.capitalize()}TargetGroupArn"],
                    VpcId=ids["vpc_id"], Subnets=subnets,
                    LoadBalancerSecurityGroupId=alb["LoadBalancerSecurityGroupId"])
-        for color in ("blue", "green")]
-    for process in colors:
-        succeeded(process)
     assert prod(sandbox) == "hello from app:v1"
 
     status = run(env, "status", capsys=capsys)

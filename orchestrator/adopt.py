@@ -82,7 +82,7 @@ def infer(aws: Aws, cluster: str, service_name: str, region: str) -> Found:
     found.set("", "region", region, "where the service runs")
     found.set("", "cluster", cluster, "the service's cluster")
 
-    task_definition = aws.task_definition(service["taskDefinition"])
+    task_definition = aws.describe_task_definition(service["taskDefinition"])
     balancers = service.get("loadBalancers") or []
     containers = task_definition.get("containerDefinitions") or []
     container, port = None, None

@@ -40,6 +40,10 @@ CREDENTIAL_CODES = {
 }
 DENIED_CODES = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation"}
 RETRIES = {"mode": "standard", "max_attempts": 6}
+# A task definition revision by ARN (arn:aws:ecs:<region>:<account>:task-definition/<family>:<n>):
+# immutable. A family alone names its latest revision, which is not.
+TASK_DEFINITION_REVISION = re.compile(r"arn:aws[a-z-]*:ecs:[a-z0-9-]+:\d{12}:task-definition/"
+                                      r"[A-Za-z0-9_-]+:\d+")
 # <account>.dkr.ecr.<region>.amazonaws.com[.cn]/<repository>(:<tag>|@<digest>)
 ECR_IMAGE = re.compile(r"(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com"
                        r"(?:\.cn)?/(?P<repository>[^:@]+)(?::(?P<tag>[^:@]+)|@(?P<digest>.+))")
@@ -164,6 +168,7 @@ class Aws:
     session: boto3.Session
     endpoint_url: str | None = None
     _clients: dict[str, Any] = field(default_factory=dict)
+    _task_definitions: dict[str, dict] = field(default_factory=dict)
     _aws_answered: bool = False
 
     def __post_init__(self) -> None:
@@ -396,10 +401,18 @@ class Aws:
         return services[0] if services else None
 
     def describe_task_definition(self, task_definition: str) -> dict:
-        """The registered task definition, as DescribeTaskDefinition returns it."""
+        """The registered task definition, as DescribeTaskDefinition returns it. A revision named
+        by its ARN is read once per run: a revision cannot be changed, only a new one
+        registered: "To update a task definition, create a task definition revision" (ECS Developer
+        Guide). Its status (ACTIVE, INACTIVE) may change, and is not read."""
+        if task_definition in self._task_definitions:
+            return self._task_definitions[task_definition]
         with translated("DescribeTaskDefinition"):
-            return self.client("ecs").describe_task_definition(
+            found = self.client("ecs").describe_task_definition(
                 taskDefinition=task_definition)["taskDefinition"]
+        if TASK_DEFINITION_REVISION.fullmatch(task_definition):
+            self._task_definitions[task_definition] = found
+        return found
 
     def scalable_target(self, resource_id: str) -> dict | None:
         """The ECS service's Application Auto Scaling target (None: not registered)."""
@@ -410,11 +423,6 @@ class Aws:
         return found[0] if found else None
 
     # --- a running service, read to write a config (`stackswap init --from-service`) ---------
-
-    def task_definition(self, task_definition: str) -> dict:
-        with translated("DescribeTaskDefinition"):
-            return self.client("ecs").describe_task_definition(
-                taskDefinition=task_definition)["taskDefinition"]
 
     def target_group(self, arn: str) -> dict:
         """A target group with its attributes (as {key: value} under "Attributes")."""

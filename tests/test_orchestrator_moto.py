@@ -7,7 +7,7 @@ import json
 import pytest
 
 from generator.policies import alb_stack_policy
-from tests.harness import FailingUpdate
+from tests.harness import FailingUpdate, Requests
 
 
 @pytest.fixture
@@ -50,6 +50,19 @@ def test_deploy_updates_idle_color_then_swaps(deployed):
     assert document["colors"]["blue"]["stack_status"] == "CREATE_COMPLETE"
     # The live colour's stack was never updated by the deploy.
     assert deployed.aws.calls.count("UpdateStack") == 2  # green's image, then the ALB swap
+
+
+def test_a_deploy_reads_each_task_definition_revision_once(deployed):
+    # A revision cannot be changed, only a new one registered ("To update a task definition,
+    # create a task definition revision", ECS Developer Guide), so the plan made before the
+    # lock and the one made under it share what they read of each revision; services, whose
+    # counts can change any time, are read again.
+    requests = Requests().install(deployed.aws)
+    assert deployed.run("deploy", "--image", "app:v2").code == 0
+    read = [params["taskDefinition"] for params in requests.of("DescribeTaskDefinition")]
+    assert len(read) == len(set(read)) >= 2
+    assert all(":task-definition/" in arn for arn in read)
+    assert len(requests.of("DescribeServices")) > len({arn.rsplit(":", 1)[0] for arn in read})
 
 
 def test_deploy_into_the_live_color_is_refused_without_any_change(deployed, capsys):

@@ -536,3 +536,9 @@ def no_http_answer(url: str) -> bool:
             return probe.recv(100) == b""
         except (ConnectionResetError, ConnectionRefusedError, BrokenPipeError):
             return True
+
+
+def append_table(env, table: str, **values: str) -> None:
+    """Append a [table] with these keys (TOML values, e.g. '"text"', "5") to the env's config."""
+    body = "".join(f"{key} = {value}\n" for key, value in values.items())
+    env.config_path.write_text(env.config_path.read_text() + f"\n[{table}]\n{body}")

@@ -8,31 +8,17 @@ import os
 import subprocess
 
 import jsonschema
-import pytest
 import yaml
 
-from orchestrator.wait import SystemClock
 from sandbox.environment import client
 from tests.browser import open_page
 from tests.conftest import REPO
 from tests.harness import MUTATING, Env
-from tests.test_e2e_sandbox import empty_account, prod
+from tests.test_e2e_sandbox import empty_account, prod, run
 from tests.test_e2e_sandbox import sandbox as sandbox
+from tests.test_e2e_sandbox import shop as shop
 
 SCHEMA = json.loads((REPO / "docs" / "events.schema.json").read_text())
-
-
-def run(env: Env, *argv: str, capsys=None):
-    return env.run(*argv, capsys=capsys, clock=SystemClock())
-
-
-@pytest.fixture
-def shop(sandbox, tmp_path, monkeypatch) -> Env:
-    """v1 deployed to an empty sandbox account: blue live, green on the test listener."""
-    env = empty_account(sandbox, tmp_path, monkeypatch)[1]
-    assert run(env, "deploy", "--image", "app:v1").code == 0
-    env.aws.calls.clear()
-    return env
 
 
 def change_sets(env: Env) -> list[dict]:

@@ -27,7 +27,7 @@ import pytest
 from generator.config import parse_config
 from generator.errors import ConfigError
 from sandbox.webhook_sink import WebhookSink
-from tests.harness import FailingUpdate
+from tests.harness import FailingUpdate, append_table
 from tests.test_alb_config import reconfigure
 from tests.test_config import example
 from tests.test_shift import StopAt
@@ -43,9 +43,7 @@ def sink():
 
 def notify(env, **values: str) -> None:
     """Give the env's config a [deploy.notify] table with these keys (TOML values)."""
-    text = env.config_path.read_text()
-    body = "".join(f"{key} = {value}\n" for key, value in values.items())
-    env.config_path.write_text(text + f"\n[deploy.notify]\n{body}")
+    append_table(env, "deploy.notify", **values)
 
 
 @pytest.fixture

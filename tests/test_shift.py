@@ -20,7 +20,7 @@ import signal
 import pytest
 
 from orchestrator.errors import Interrupted
-from tests.harness import Requests, VirtualClock, weighted
+from tests.harness import Requests, VirtualClock, append_table, weighted
 from tests.test_alb_config import reconfigure
 
 ALARM = "shop-5xx"
@@ -155,9 +155,8 @@ def test_a_split_stackswap_did_not_make_is_drift(shop):
 
 
 def test_a_failing_gate_before_the_swap_moves_nothing(shop):
-    shop.config_path.write_text(shop.config_path.read_text()
-                                + '\n[deploy.hooks]\nbefore_swap = "echo checking $STACKSWAP_NEW_'
-                                  'COLOR $STACKSWAP_NEW_IMAGE; exit 3"\n')
+    append_table(shop, "deploy.hooks", before_swap=json.dumps(
+        "echo checking $STACKSWAP_NEW_COLOR $STACKSWAP_NEW_IMAGE; exit 3"))
     result = shop.call("deploy", "--image", "app:v2")
     assert result.code == 4, result
     assert "[before_swap] checking green app:v2" in result.err
@@ -166,9 +165,7 @@ def test_a_failing_gate_before_the_swap_moves_nothing(shop):
 
 
 def test_a_failing_gate_after_a_step_puts_production_back(shop):
-    shop.config_path.write_text(shop.config_path.read_text()
-                                + '\n[deploy.hooks]\nafter_step = "test $STACKSWAP_WEIGHT -lt 50"'
-                                  '\n')
+    append_table(shop, "deploy.hooks", after_step='"test $STACKSWAP_WEIGHT -lt 50"')
     result = shop.call("deploy", "--image", "app:v2")
     assert result.code == 5, result
     assert "the after_step gate failed at step 1 of 2 (exited with 1)" in result.err

@@ -354,7 +354,8 @@ def main(argv: list[str] | None = None, *, connect_aws: ConnectAws = Aws.connect
 def wind_up(ctx: Context | None, code: int, reporting: bool) -> Observed | None:
     """Read what the run left (for its report and its last notification) and send that
     notification. A signal here ends only this: the run itself is over."""
-    if ctx is None or not (reporting or ctx.notifier):
+    telling = ctx is not None and ctx.notifier is not None and ctx.notifier.has_an_end(code)
+    if ctx is None or not (reporting or telling):
         return None
     after = None
     try:
@@ -363,7 +364,7 @@ def wind_up(ctx: Context | None, code: int, reporting: bool) -> Observed | None:
                 after = observe_stacks(ctx.aws, ctx.config)
             except StackswapError as error:
                 report.error_line(f"note: cannot read what the run left ({error.message})")
-            if ctx.notifier:
+            if telling:
                 ctx.notifier.finish(code, after)
     except (KeyboardInterrupt, Interrupted) as stop:
         name = stop.signal_name if isinstance(stop, Interrupted) else "SIGINT"

@@ -128,8 +128,13 @@ class Notifier:
         elif kind == "error":
             self.error = event["message"]
 
+    def has_an_end(self, code: int) -> bool:
+        """Whether the run's end is told: not for one that changed nothing and succeeded (so
+        what it left need not be read for it)."""
+        return code != 0 or self.started
+
     def end(self, code: int, after: Observed | None) -> None:
-        if code == 0 and not self.started:
+        if not self.has_an_end(code):
             return
         verb = None
         if code == 0:

@@ -27,7 +27,7 @@ import pytest
 from generator.config import parse_config
 from generator.errors import ConfigError
 from sandbox.webhook_sink import WebhookSink
-from tests.harness import FailingUpdate, append_table
+from tests.harness import FailingUpdate, Requests, append_table
 from tests.test_alb_config import reconfigure
 from tests.test_config import example
 from tests.test_shift import StopAt
@@ -192,6 +192,17 @@ def test_dry_runs_diffs_status_and_runs_that_change_nothing_tell_nobody(team, si
         result = team.call(*argv)
         assert result.code == 0, (argv, result)
     assert sink.messages() == []
+    # nor does it read AWS once more for a message it will not send: the same calls as without
+    # [deploy.notify]
+    calls = []
+    for text in (team.config_path.read_text(),
+                 team.config_path.read_text().split("\n[deploy.notify]\n")[0] + "\n"):
+        team.config_path.write_text(text)
+        requests = Requests().install(team.aws)
+        assert team.call("rollback", "--to", "blue").code == 0
+        team.aws.hooks.remove(("before-parameter-build.*.*", requests))
+        calls.append([name for name, _ in requests.seen])
+    assert calls[0] == calls[1]
 
 
 def test_a_refused_run_is_told(team, sink):

@@ -13,10 +13,11 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
+from stackswap.orchestrator.wait import Schedule
+from stackswap.sandbox.cli import running_sandbox
+from stackswap.sandbox.settings import SandboxSettings
+
 from bench import build, deploy, detection, report, shift
-from orchestrator.wait import Schedule
-from sandbox.cli import running_sandbox
-from sandbox.settings import SandboxSettings
 
 RESULTS = Path(__file__).with_name("results.md")
 # Every timing knob of the sandbox at its floor, 0.01 s (the data plane's loop then costs about

@@ -27,12 +27,13 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from stackswap.environment.config import load_config
+from stackswap.orchestrator import cli
+from stackswap.orchestrator.aws import Aws
+from stackswap.sandbox.cli import admin
+
 from bench.calls import CallCounter, sandbox_session
 from bench.tools import command, tool_env
-from generator.config import load_config
-from orchestrator import cli
-from orchestrator.aws import Aws
-from sandbox.cli import admin
 
 REGION = "us-east-1"
 RUN_TIMEOUT_SECONDS = 600.0

@@ -25,13 +25,14 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from stackswap.orchestrator.aws import Aws
+from stackswap.orchestrator.model import SUCCEEDED
+from stackswap.orchestrator.wait import SystemClock, newest_event_id, wait_for_stack
+from stackswap.sandbox.cli import admin
+
 from bench.calls import CallCounter, sandbox_session
 from bench.stats import maximum, median, p90
 from bench.tools import command, tool_env
-from orchestrator.aws import Aws
-from orchestrator.model import SUCCEEDED
-from orchestrator.wait import SystemClock, newest_event_id, wait_for_stack
-from sandbox.cli import admin
 
 REGION = "us-east-1"
 WAIT_TIMEOUT_SECONDS = 120.0  # every operation here lasts at most 20 s; the CLI polls every 30

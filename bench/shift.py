@@ -28,10 +28,11 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from stackswap.environment.config import load_config
+from stackswap.sandbox.cli import admin
+
 from bench.calls import sandbox_session
 from bench.tools import command, tool_env
-from generator.config import load_config
-from sandbox.cli import admin
 
 REGION = "us-east-1"
 STEP_PERCENT = 25
@@ -146,7 +147,7 @@ def main() -> int:
     import tempfile
     from pathlib import Path
 
-    from sandbox.cli import running_sandbox
+    from stackswap.sandbox.cli import running_sandbox
 
     with tempfile.TemporaryDirectory(prefix="stackswap-shift-") as directory, \
             running_sandbox(Path(directory) / "sandbox", stack_seconds=0.01,

@@ -15,7 +15,7 @@ def command(name: str) -> list[str]:
     if script.exists():
         return [str(script)]
     if name == "stackswap":  # not installed as a script (e.g. PYTHONPATH use): same code
-        return [sys.executable, "-m", "orchestrator"]
+        return [sys.executable, "-m", "stackswap.orchestrator"]
     return [name]
 
 

@@ -1,5 +1,5 @@
 import sys
 
-from generator.render import main
+from stackswap.generator.render import main
 
 sys.exit(main())

@@ -31,12 +31,11 @@ from awacs.aws import (
     StringEquals,
     StringLike,
 )
+from stackswap.environment.config import COLORS, Config
+from stackswap.environment.names import lock_parameter_name
+from stackswap.generator.elb import alb_template, tags
+from stackswap.generator.service import TASK_EXECUTION_POLICY, service_template
 from troposphere import Equals, GetAtt, Output, Ref, Sub, Template, iam
-
-from generator.config import COLORS, Config
-from generator.elb import alb_template, tags
-from generator.interface import lock_parameter_name
-from generator.service import TASK_EXECUTION_POLICY, service_template
 
 OUTPUT_CLOUDFORMATION_ROLE = "CloudFormationRoleArn"
 OUTPUT_DEPLOY_ROLE = "DeployRoleArn"

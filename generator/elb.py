@@ -16,12 +16,8 @@ is one too: `LiveWeight`/`ShiftWeight` set production's forward weights over bot
 
 from __future__ import annotations
 
-from troposphere import Equals, GetAtt, If, Output, Parameter, Ref, Tags, Template
-from troposphere import elasticloadbalancingv2 as elb
-from troposphere.ec2 import SecurityGroup, SecurityGroupRule
-
-from generator.config import COLORS, Config
-from generator.interface import (
+from stackswap.environment.config import COLORS, Config
+from stackswap.environment.names import (
     ENV_TAG,
     NO_RELEASE,
     NO_SHIFT,
@@ -54,6 +50,9 @@ from generator.interface import (
     target_group_id,
     target_group_output,
 )
+from troposphere import Equals, GetAtt, If, Output, Parameter, Ref, Tags, Template
+from troposphere import elasticloadbalancingv2 as elb
+from troposphere.ec2 import SecurityGroup, SecurityGroupRule
 
 BLUE_IS_LIVE = "BlueIsLive"
 LOAD_BALANCER = "LoadBalancer"

@@ -1,7 +1,7 @@
 """Render the three stacks of an environment to YAML, deterministically.
 
-`python -m generator` (what `make render` runs) writes templates/elb.yml, blue.yml, green.yml,
-deploy-role.yml (the roles) and alb-stack-policy.json;
+`python -m stackswap.generator` (what `make render` runs) writes templates/elb.yml, blue.yml,
+green.yml, deploy-role.yml (the roles) and alb-stack-policy.json;
 with `--check` it writes nothing and fails when the files on disk differ from a fresh render, so
 CI notices templates that were not re-rendered after a code or config change.
 """
@@ -13,11 +13,11 @@ import functools
 import sys
 from pathlib import Path
 
-from generator.config import COLORS, Config, load_config
-from generator.elb import alb_template
-from generator.errors import StackswapError
-from generator.policies import alb_stack_policy_body
-from generator.service import service_template
+from stackswap.environment.config import COLORS, Config, load_config
+from stackswap.environment.errors import StackswapError
+from stackswap.generator.elb import alb_template
+from stackswap.generator.policies import alb_stack_policy_body
+from stackswap.generator.service import service_template
 
 HEADER = "# Rendered by stackswap (`make render`) from {config}. Do not edit by hand.\n"
 
@@ -37,7 +37,7 @@ def service_stack_body(config: Config, color: str) -> str:
 def deploy_role_stack_body(config: Config) -> str:
     # Imported here: deploy, swap and rollback render the ALB template to compare it with the
     # deployed one, and the roles' policy libraries would only slow their start.
-    from generator.deploy_role import deploy_role_template
+    from stackswap.generator.deploy_role import deploy_role_template
 
     return deploy_role_template(config).to_yaml(clean_up=True, long_form=False)
 
@@ -75,7 +75,8 @@ def stale_templates(config: Config, out_dir: Path) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m generator", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m stackswap.generator",
+                                     description=__doc__.split("\n")[0])
     parser.add_argument("--config", default="stackswap.example.toml",
                         help="environment config (default: %(default)s)")
     parser.add_argument("--out", default="templates", help="output folder (default: %(default)s)")

@@ -7,6 +7,23 @@ a fixed physical name (except the shared family), so CloudFormation can replace 
 
 from __future__ import annotations
 
+from stackswap.environment.config import Config, is_fargate
+from stackswap.environment.names import (
+    OUTPUT_LOG_GROUP,
+    OUTPUT_SERVICE_ARN,
+    OUTPUT_SERVICE_NAME,
+    OUTPUT_TASK_DEFINITION,
+    PARAM_CLUSTER,
+    PARAM_DESIRED_COUNT,
+    PARAM_IMAGE,
+    PARAM_LOAD_BALANCER,
+    PARAM_LOAD_BALANCER_SECURITY_GROUP,
+    PARAM_MIN_CAPACITY,
+    PARAM_SUBNETS,
+    PARAM_TARGET_GROUP,
+    PARAM_VPC,
+)
+from stackswap.generator.elb import tags
 from troposphere import (
     GetAtt,
     Join,
@@ -22,25 +39,6 @@ from troposphere import (
     logs,
 )
 from troposphere.ec2 import SecurityGroup, SecurityGroupRule
-
-from generator.config import Config
-from generator.elb import tags
-from generator.interface import (
-    OUTPUT_LOG_GROUP,
-    OUTPUT_SERVICE_ARN,
-    OUTPUT_SERVICE_NAME,
-    OUTPUT_TASK_DEFINITION,
-    PARAM_CLUSTER,
-    PARAM_DESIRED_COUNT,
-    PARAM_IMAGE,
-    PARAM_LOAD_BALANCER,
-    PARAM_LOAD_BALANCER_SECURITY_GROUP,
-    PARAM_MIN_CAPACITY,
-    PARAM_SUBNETS,
-    PARAM_TARGET_GROUP,
-    PARAM_VPC,
-    is_fargate,
-)
 
 TASK_EXECUTION_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
 

@@ -1,5 +1,5 @@
 import sys
 
-from orchestrator.cli import console
+from stackswap.orchestrator.cli import console
 
 sys.exit(console())

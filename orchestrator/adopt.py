@@ -16,8 +16,8 @@ import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from orchestrator.aws import Aws
-from orchestrator.errors import BadInput, Refused
+from stackswap.environment.errors import BadInput, Refused
+from stackswap.orchestrator.aws import Aws
 
 SERVICE_REFERENCE = re.compile(
     r"(?P<cluster>[A-Za-z0-9_-]{1,255})/(?P<service>[A-Za-z0-9_-]{1,255})")

@@ -22,9 +22,14 @@ import boto3
 import botocore.config
 import botocore.exceptions
 import botocore.utils
-
-from orchestrator.errors import AwsUnreachable, BadInput, Refused, StackswapError, StateUnknown
-from orchestrator.model import (
+from stackswap.environment.errors import (
+    AwsUnreachable,
+    BadInput,
+    Refused,
+    StackswapError,
+    StateUnknown,
+)
+from stackswap.orchestrator.model import (
     COMPOSITE_ALARM,
     METRIC_ALARM,
     Alarm,

@@ -24,17 +24,16 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import partial
 
-from generator.config import COLORS, REGION, STRATEGIES, Config, load_config
-from generator.errors import BadInput, StackswapError
-from orchestrator import adopt, probe, report
-from orchestrator.aws import Aws, check_endpoint
-from orchestrator.errors import Interrupted, Refused
-from orchestrator.execute import Context, run, update_alb
-from orchestrator.lock import remove_lock
-from orchestrator.model import Observed
-from orchestrator.notify import NOTIFYING, Notifier
-from orchestrator.observe import observe, observe_stacks
-from orchestrator.plan import (
+from stackswap.environment.config import COLORS, REGION, STRATEGIES, Config, load_config
+from stackswap.environment.errors import BadInput, Interrupted, Refused, StackswapError
+from stackswap.orchestrator import adopt, probe, report
+from stackswap.orchestrator.aws import Aws, check_endpoint
+from stackswap.orchestrator.execute import Context, run, update_alb
+from stackswap.orchestrator.lock import remove_lock
+from stackswap.orchestrator.model import Observed
+from stackswap.orchestrator.notify import NOTIFYING, Notifier
+from stackswap.orchestrator.observe import observe, observe_stacks
+from stackswap.orchestrator.plan import (
     DeployRequest,
     plan_deploy,
     plan_promote,
@@ -42,9 +41,9 @@ from orchestrator.plan import (
     plan_retire,
     promotion_settings,
 )
-from orchestrator.preview import run_diff
-from orchestrator.verify import smoke_target
-from orchestrator.wait import Clock, SystemClock
+from stackswap.orchestrator.preview import run_diff
+from stackswap.orchestrator.verify import smoke_target
+from stackswap.orchestrator.wait import Clock, SystemClock
 
 # What a CI runner, `timeout` or a closed terminal send: each ends the run the same way.
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
@@ -424,16 +423,16 @@ def sandbox(argv: list[str]) -> int:
         report.error_line("the sandbox needs moto: pip install 'stackswap[sandbox]' "
                           "(or `make venv` in a clone)")
         return 2
-    from sandbox.cli import main as sandbox_main  # loaded only when asked for
+    from stackswap.sandbox.cli import main as sandbox_main  # loaded only when asked for
 
     return sandbox_main(argv)
 
 
 def console() -> int:
-    """The `stackswap` console script and `python -m orchestrator`: main(), then a process about
-    to exit. gc.freeze() spares it the collector's passes over every object botocore loaded at
-    interpreter exit (bench/results.md); the memory goes back to the OS all the same, and
-    buffered output is still flushed."""
+    """The `stackswap` console script and `python -m stackswap.orchestrator`: main(), then a
+    process about to exit. gc.freeze() spares it the collector's passes over every object
+    botocore loaded at interpreter exit (bench/results.md); the memory goes back to the OS all
+    the same, and buffered output is still flushed."""
     try:
         return main()
     finally:  # also after argparse's own exits (--help, a bad flag)

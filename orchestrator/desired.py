@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from generator.interface import (
+from stackswap.environment.names import (
     NO_SHIFT,
     PARAM_LIVE_WEIGHT,
     PARAM_PRIVATE_SUBNETS,
@@ -23,7 +23,7 @@ from generator.interface import (
 )
 
 if TYPE_CHECKING:
-    from generator.config import Config
+    from stackswap.environment.config import Config
 
 # Top-level template sections whose entries are named when they differ.
 NAMED_SECTIONS = ("Parameters", "Conditions", "Resources", "Outputs")
@@ -51,7 +51,7 @@ def weight_parameters(shift_weight: int = 0, grid: str = NO_SHIFT) -> dict[str, 
 
 def alb_template_body(config: Config) -> str:
     """The ALB stack's template rendered from the config (cached per config by render.py)."""
-    from generator.render import alb_stack_body
+    from stackswap.generator.render import alb_stack_body
 
     return alb_stack_body(config)
 

@@ -12,10 +12,10 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from orchestrator.model import ContainerView, TaskDefinitionView
+from stackswap.orchestrator.model import ContainerView, TaskDefinitionView
 
 if TYPE_CHECKING:
-    from generator.config import Config, Sidecar
+    from stackswap.environment.config import Config, Sidecar
 
 DEFAULT_ARCHITECTURE = "X86_64"  # ECS's when a task definition names none
 

@@ -13,8 +13,17 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
-from generator.config import Config
-from generator.interface import (
+from stackswap.environment.config import Config, is_fargate
+from stackswap.environment.errors import (
+    AwsUnreachable,
+    ColorFailed,
+    OperatorNeeded,
+    Refused,
+    StackswapError,
+    StateUnknown,
+    SwapReverted,
+)
+from stackswap.environment.names import (
     ENV_TAG,
     NO_RELEASE,
     NO_SHIFT,
@@ -32,24 +41,14 @@ from generator.interface import (
     PARAM_SUBNETS,
     PARAM_TARGET_GROUP,
     PARAM_VPC,
-    is_fargate,
     target_group_output,
 )
-from generator.policies import alb_stack_policy_body
-from orchestrator import probe
-from orchestrator.aws import Aws
-from orchestrator.desired import alb_parameters, alb_template_body, weight_parameters
-from orchestrator.errors import (
-    AwsUnreachable,
-    ColorFailed,
-    OperatorNeeded,
-    Refused,
-    StackswapError,
-    StateUnknown,
-    SwapReverted,
-)
-from orchestrator.lock import DeployLock
-from orchestrator.model import (
+from stackswap.generator.policies import alb_stack_policy_body
+from stackswap.orchestrator import probe
+from stackswap.orchestrator.aws import Aws
+from stackswap.orchestrator.desired import alb_parameters, alb_template_body, weight_parameters
+from stackswap.orchestrator.lock import DeployLock
+from stackswap.orchestrator.model import (
     ROLLBACK_FAILED,
     ROLLED_BACK,
     SUCCEEDED,
@@ -59,14 +58,14 @@ from orchestrator.model import (
     Observed,
     Stack,
 )
-from orchestrator.observe import (
+from stackswap.orchestrator.observe import (
     observe_color,
     observe_color_stack,
     observe_for_deploy,
     observe_stacks,
     read_listeners,
 )
-from orchestrator.plan import (
+from stackswap.orchestrator.plan import (
     Bake,
     CancelSwap,
     ContinueRollback,
@@ -88,8 +87,8 @@ from orchestrator.plan import (
     check_update_alb,
     refuse_destructive,
 )
-from orchestrator.report import Log, plan_text, print_result, summary, verify_progress
-from orchestrator.verify import (
+from stackswap.orchestrator.report import Log, plan_text, print_result, summary, verify_progress
+from stackswap.orchestrator.verify import (
     SmokeTarget,
     color_problems,
     hopeless,
@@ -98,7 +97,7 @@ from orchestrator.verify import (
     unhealthy_limit_seconds,
     unreachable_test_message,
 )
-from orchestrator.wait import (
+from stackswap.orchestrator.wait import (
     Clock,
     DeadlineExceeded,
     Heartbeat,
@@ -109,7 +108,7 @@ from orchestrator.wait import (
 )
 
 if TYPE_CHECKING:
-    from orchestrator.notify import Notifier
+    from stackswap.orchestrator.notify import Notifier
 
 MAX_REPLANS = 20
 VERIFY_POLL_SECONDS = 1.0
@@ -249,7 +248,7 @@ def service_parameters(ctx: Context, alb: Stack, color: str, image: str,
 def template_body(config: Config, color: str) -> str:
     """A colour's service stack template, rendered from the config now. Imported here rather
     than at the top: troposphere slows every start, and status and unlock render nothing."""
-    from generator.render import service_stack_body
+    from stackswap.generator.render import service_stack_body
 
     return service_stack_body(config, color)
 
@@ -691,7 +690,10 @@ def gate_step(step: Gate, ctx: Context) -> None:
 
 def gate(ctx: Context, point: str, new: str, old: str, weight: int) -> str | None:
     """Run deploy.hooks.<point>; None when it passed, else why it failed."""
-    from orchestrator.gates import GateContext, run_gate  # subprocess only when a gate runs
+    from stackswap.orchestrator.gates import (  # subprocess only when a gate runs
+        GateContext,
+        run_gate,
+    )
 
     config, observed = ctx.config, ctx.observed
     hooks = config.deploy.hooks

@@ -1,6 +1,6 @@
 """One deploy at a time per environment: a lock kept in AWS, not on anyone's disk.
 
-Where: an SSM Parameter Store parameter, `/stackswap/<name>/lock` (generator/interface.py).
+Where: an SSM Parameter Store parameter, `/stackswap/<name>/lock` (environment/names.py).
 PutParameter with Overwrite=false is an atomic create-if-absent, SSM needs no infrastructure of
 its own (a DynamoDB table would have to be created and paid for first), and everyone who may
 deploy can reach it — two laptops and a CI runner included. The value says who holds it and
@@ -17,12 +17,12 @@ import socket
 import time
 from dataclasses import dataclass
 
-from generator.config import Config
-from generator.interface import lock_parameter_name
-from orchestrator.aws import Aws
-from orchestrator.errors import Refused, StateUnknown
-from orchestrator.report import Log
-from orchestrator.wait import Clock
+from stackswap.environment.config import Config
+from stackswap.environment.errors import Refused, StateUnknown
+from stackswap.environment.names import lock_parameter_name
+from stackswap.orchestrator.aws import Aws
+from stackswap.orchestrator.report import Log
+from stackswap.orchestrator.wait import Clock
 
 LOCK_POLL_SECONDS = 2.0
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from generator.interface import (
+from stackswap.environment.names import (
     COLORS,
     NO_RELEASE,
     NO_SHIFT,

@@ -16,12 +16,11 @@ import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from generator.config import webhook_url_problem
-from generator.errors import StackswapError
-from orchestrator import report
-from orchestrator.errors import SwapReverted
-from orchestrator.execute import Context
-from orchestrator.model import Observed
+from stackswap.environment.config import webhook_url_problem
+from stackswap.environment.errors import StackswapError, SwapReverted
+from stackswap.orchestrator import report
+from stackswap.orchestrator.execute import Context
+from stackswap.orchestrator.model import Observed
 
 # The commands that change something, and so tell the team (never with --dry-run).
 NOTIFYING = ("deploy", "swap", "rollback", "retire", "recover", "update-alb")

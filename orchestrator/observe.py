@@ -10,17 +10,16 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from generator.config import COLORS, Config
-from generator.interface import (
+from stackswap.environment.config import COLORS, Config, test_path_output
+from stackswap.environment.names import (
     OUTPUT_PRODUCTION_LISTENER,
     OUTPUT_SERVICE_ARN,
     target_group_output,
-    test_path_output,
 )
-from orchestrator.aws import Aws
-from orchestrator.desired import alb_differences
-from orchestrator.desired_task import task_changes, view_of
-from orchestrator.model import (
+from stackswap.orchestrator.aws import Aws
+from stackswap.orchestrator.desired import alb_differences
+from stackswap.orchestrator.desired_task import task_changes, view_of
+from stackswap.orchestrator.model import (
     ColorState,
     Observed,
     Paths,

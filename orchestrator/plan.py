@@ -9,7 +9,8 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
-from generator.interface import (
+from stackswap.environment.errors import OperatorNeeded, Refused
+from stackswap.environment.names import (
     COLORS,
     NO_RELEASE,
     NO_SHIFT,
@@ -17,8 +18,7 @@ from generator.interface import (
     PARAM_LIVE_COLOR,
     PARAM_TRAFFIC_SHIFT,
 )
-from orchestrator.errors import OperatorNeeded, Refused
-from orchestrator.model import (
+from stackswap.orchestrator.model import (
     ALL_AT_ONCE,
     CANARY,
     MUST_DELETE,

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from generator.interface import NO_RELEASE, PARAM_LIVE_COLOR, PARAM_ROLLBACK_RELEASE
-from orchestrator.execute import (
+from stackswap.environment.names import NO_RELEASE, PARAM_LIVE_COLOR, PARAM_ROLLBACK_RELEASE
+from stackswap.orchestrator.execute import (
     Context,
     forget_change_set,
     observe_now,
@@ -22,9 +22,9 @@ from orchestrator.execute import (
     settled_change_set,
     template_body,
 )
-from orchestrator.model import ChangeSet, Observed
-from orchestrator.plan import CreateAlb, CreateService, Plan, Swap, UpdateService
-from orchestrator.report import print_diff
+from stackswap.orchestrator.model import ChangeSet, Observed
+from stackswap.orchestrator.plan import CreateAlb, CreateService, Plan, Swap, UpdateService
+from stackswap.orchestrator.report import print_diff
 
 
 def change_document(change_set: ChangeSet | None) -> dict:

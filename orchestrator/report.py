@@ -11,12 +11,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from generator.config import Config
-from generator.interface import OUTPUT_PRIVATE_DNS_NAME
-from orchestrator.model import ColorState, Observed, StackEvent
+from stackswap.environment.config import Config
+from stackswap.environment.names import OUTPUT_PRIVATE_DNS_NAME
+from stackswap.orchestrator.model import ColorState, Observed, StackEvent
 
 if TYPE_CHECKING:
-    from orchestrator.wait import Clock
+    from stackswap.orchestrator.wait import Clock
 
 # The log of the run in progress (cli.main activates it): print_result goes through it.
 ACTIVE: list[Log] = []

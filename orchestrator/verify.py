@@ -6,11 +6,11 @@ import urllib.parse
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from generator.interface import OUTPUT_DNS_NAME
-from orchestrator.model import APPLIED, ColorState
+from stackswap.environment.names import OUTPUT_DNS_NAME
+from stackswap.orchestrator.model import APPLIED, ColorState
 
 if TYPE_CHECKING:
-    from generator.config import Config, Health
+    from stackswap.environment.config import Config, Health
 
 
 def color_problems(state: ColorState, image: str, healthy: int = 1) -> list[str]:

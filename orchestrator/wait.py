@@ -24,9 +24,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from orchestrator.aws import Aws
-from orchestrator.errors import AwsUnreachable, StackswapError, StateUnknown
-from orchestrator.model import IN_PROGRESS, StackEvent, outcome
+from stackswap.environment.errors import AwsUnreachable, StackswapError, StateUnknown
+from stackswap.orchestrator.aws import Aws
+from stackswap.orchestrator.model import IN_PROGRESS, StackEvent, outcome
 
 
 class Clock(Protocol):

@@ -20,7 +20,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from sandbox.loopback import LoopbackServer, QuietHandler
+from stackswap.sandbox.loopback import LoopbackServer, QuietHandler
 
 
 class AdminApi(LoopbackServer):

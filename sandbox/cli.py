@@ -30,17 +30,17 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from generator.errors import BadInput, StackswapError
-from sandbox.environment import (
+from stackswap.environment.errors import BadInput, StackswapError
+from stackswap.sandbox.environment import (
     DEFAULT_REGION,
     provision,
     provision_notifications,
     write_config,
 )
-from sandbox.processes import pid_alive
-from sandbox.server import STATE_FILE
-from sandbox.settings import SandboxSettings
-from sandbox.tls import CA_FILE, CERTIFICATE_FILE, KEY_FILE
+from stackswap.sandbox.processes import pid_alive
+from stackswap.sandbox.server import STATE_FILE
+from stackswap.sandbox.settings import SandboxSettings
+from stackswap.sandbox.tls import CA_FILE, CERTIFICATE_FILE, KEY_FILE
 
 DIR_ENV = "STACKSWAP_SANDBOX_DIR"
 DEFAULT_DIR = ".stackswap-sandbox"
@@ -114,7 +114,7 @@ def start_server(directory: Path, settings: SandboxSettings,
         raise SandboxRefused(f"a sandbox is already running in {directory} "
                              f"(`stackswap sandbox down` stops it)")
     (directory / STATE_FILE).unlink(missing_ok=True)  # a stale one from a killed server
-    command = [sys.executable, "-m", "sandbox.server", "--dir", str(directory)]
+    command = [sys.executable, "-m", "stackswap.sandbox.server", "--dir", str(directory)]
     for name, value in settings.to_dict().items():
         if isinstance(value, bool):
             command += [f"--{name.replace('_', '-')}"] if value else []
@@ -424,7 +424,9 @@ def run(args: argparse.Namespace) -> int:
             raise StackswapError(f"fail-next-update failed: {answer.get('error', status_code)}")
         print(f"the next update of {args.stack} will fail and roll back")
         return 0
-    from sandbox.demo import main as demo  # imports the orchestrator's CLI only when needed
+    from stackswap.sandbox.demo import (
+        main as demo,  # imports the orchestrator's CLI only when needed
+    )
 
     return demo(stack_seconds=args.stack_seconds)
 

@@ -28,13 +28,12 @@ from typing import Any
 
 from moto.ecs.exceptions import TaskDefinitionNotFoundException
 from moto.elbv2.exceptions import InvalidTargetError
+from stackswap.sandbox import backends
+from stackswap.sandbox.settings import SandboxSettings
+from stackswap.sandbox.target_health import TargetHealthBook, TargetKey, check, health_settings
+from stackswap.sandbox.tasks import Task
 
-from sandbox import backends
-from sandbox.settings import SandboxSettings
-from sandbox.target_health import TargetHealthBook, TargetKey, check, health_settings
-from sandbox.tasks import Task
-
-log = logging.getLogger("sandbox.data_plane")
+log = logging.getLogger("stackswap.sandbox.data_plane")
 
 TASK_IP = "127.0.0.1"
 MAX_SERVICE_EVENTS = 50

@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from sandbox.cli import running_sandbox
+from stackswap.sandbox.cli import running_sandbox
 
 RULE = "─" * 72
 
@@ -87,8 +87,8 @@ class Demo:
     def stackswap(self, *args: str, expect: int = 0) -> int:
         say(f"\n$ stackswap {' '.join(args)}")
         started = time.monotonic()
-        result = subprocess.run([sys.executable, "-m", "orchestrator", *args], env=self.env,
-                                capture_output=True, text=True, timeout=900)
+        result = subprocess.run([sys.executable, "-m", "stackswap.orchestrator", *args],
+                                env=self.env, capture_output=True, text=True, timeout=900)
         for line in result.stderr.splitlines():
             say(f"  │ {line}")
         for line in result.stdout.splitlines():

@@ -24,8 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from moto.ec2.models import ec2_backends
-
-from sandbox import backends
+from stackswap.sandbox import backends
 
 # An action that decides what a request gets (authenticate-* actions come before one of these).
 TERMINAL_ACTIONS = ("forward", "fixed-response", "redirect")

@@ -188,8 +188,8 @@ from moto.ecs import models as ecs_models
 from moto.elbv2 import models as elbv2_models
 
 if TYPE_CHECKING:
-    from sandbox.stack_operations import StackOperations
-    from sandbox.target_health import TargetHealthBook
+    from stackswap.sandbox.stack_operations import StackOperations
+    from stackswap.sandbox.target_health import TargetHealthBook
 
 # Patch name -> moto's own attribute (the class's __dict__ entry), while the fixes are installed.
 _ORIGINALS: dict[str, Any] = {}

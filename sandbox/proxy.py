@@ -40,11 +40,11 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from sandbox import backends, load_balancing
-from sandbox.loopback import LoopbackServer
-from sandbox.target_health import TargetHealthBook
+from stackswap.sandbox import backends, load_balancing
+from stackswap.sandbox.loopback import LoopbackServer
+from stackswap.sandbox.target_health import TargetHealthBook
 
-log = logging.getLogger("sandbox.proxy")
+log = logging.getLogger("stackswap.sandbox.proxy")
 
 HOP_BY_HOP = {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade",
               "te", "trailer", "proxy-authenticate", "proxy-authorization"}

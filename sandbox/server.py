@@ -2,7 +2,8 @@
 proxies (one per ALB port, and the private NLB's pass-through) and admin API, all on 127.0.0.1
 ports chosen at start.
 
-    python -m sandbox.server --dir DIR [--stack-seconds S] [--client-address IP] [--https] ...
+    python -m stackswap.sandbox.server --dir DIR [--stack-seconds S] [--client-address IP]
+                                       [--https] ...
 
 writes DIR/sandbox.json (pid, endpoint, proxy and admin URLs) once everything answers, and
 removes it when it stops. With --https it first makes a CA and a server certificate
@@ -27,20 +28,19 @@ from typing import Any
 
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from moto.server import ThreadedMotoServer
+from stackswap.sandbox import backends, moto_gaps, target_health
+from stackswap.sandbox.admin_api import AdminApi
+from stackswap.sandbox.data_plane import DataPlane
+from stackswap.sandbox.environment import DEFAULT_REGION, client
+from stackswap.sandbox.processes import pid_alive
+from stackswap.sandbox.proxy import ListenerProxy, NlbProxy
+from stackswap.sandbox.settings import SandboxSettings
+from stackswap.sandbox.stack_operations import StackOperations
+from stackswap.sandbox.tls import make_certificates
+from stackswap.sandbox.webhook_sink import WebhookSink
 from werkzeug.serving import make_server
 
-from sandbox import backends, moto_gaps, target_health
-from sandbox.admin_api import AdminApi
-from sandbox.data_plane import DataPlane
-from sandbox.environment import DEFAULT_REGION, client
-from sandbox.processes import pid_alive
-from sandbox.proxy import ListenerProxy, NlbProxy
-from sandbox.settings import SandboxSettings
-from sandbox.stack_operations import StackOperations
-from sandbox.tls import make_certificates
-from sandbox.webhook_sink import WebhookSink
-
-log = logging.getLogger("sandbox.server")
+log = logging.getLogger("stackswap.sandbox.server")
 
 STATE_FILE = "sandbox.json"
 # The ALB ports the sandbox serves: production and test listeners, HTTP and HTTPS (the
@@ -232,7 +232,7 @@ def _should_stop(server: SandboxServer, state: Path, exit_with_pid: int | None,
 
 def main(argv: list[str] | None = None) -> int:
     defaults = SandboxSettings()
-    parser = argparse.ArgumentParser(prog="python -m sandbox.server", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m stackswap.sandbox.server", description=__doc__)
     parser.add_argument("--dir", required=True, help="state directory (sandbox.json goes there)")
     for name, default in defaults.to_dict().items():
         flag = f"--{name.replace('_', '-')}"

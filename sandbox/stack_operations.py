@@ -50,12 +50,11 @@ from typing import Any
 from moto.cloudformation import models as cfn_models
 from moto.cloudformation.exceptions import ValidationError
 from moto.ecs import models as ecs_models
+from stackswap.sandbox import backends
+from stackswap.sandbox.data_plane import DataPlane
+from stackswap.sandbox.settings import SandboxSettings
 
-from sandbox import backends
-from sandbox.data_plane import DataPlane
-from sandbox.settings import SandboxSettings
-
-log = logging.getLogger("sandbox.stack_operations")
+log = logging.getLogger("stackswap.sandbox.stack_operations")
 
 SERVICE_TYPE = "AWS::ECS::Service"
 FAIL_NEXT_UPDATE_REASON = "ECS service did not stabilize (sandbox fail-next-update)"

@@ -15,7 +15,7 @@ import http.client
 from dataclasses import dataclass
 from typing import Any
 
-from sandbox import backends
+from stackswap.sandbox import backends
 
 TargetKey = tuple[str, str, int]  # target group ARN, IP, port
 

@@ -14,7 +14,7 @@ import itertools
 import threading
 from http.server import ThreadingHTTPServer
 
-from sandbox.loopback import QuietHandler
+from stackswap.sandbox.loopback import QuietHandler
 
 _TASK_IDS = itertools.count(1)
 

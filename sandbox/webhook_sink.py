@@ -18,7 +18,7 @@ import threading
 import time
 from typing import Any
 
-from sandbox.loopback import LoopbackServer, QuietHandler
+from stackswap.sandbox.loopback import LoopbackServer, QuietHandler
 
 SLACK_PATH = "/slack"
 SNS_PATH = "/sns"

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 from moto.server import ThreadedMotoServer
+from stackswap.environment.config import COLORS, load_config
+from stackswap.generator.render import alb_stack_body, service_stack_body
+from stackswap.sandbox import moto_gaps
+from stackswap.sandbox.environment import client, provision, write_config
 
-from generator.config import COLORS, load_config
-from generator.render import alb_stack_body, service_stack_body
-from sandbox import moto_gaps
-from sandbox.environment import client, provision, write_config
 from tests.harness import Env, FakeListener, HookedAws, arrange_tasks
 
 REPO = Path(__file__).resolve().parent.parent

@@ -29,10 +29,9 @@ from urllib.parse import urlsplit
 import boto3
 import botocore.awsrequest
 import botocore.exceptions
-
-from orchestrator import cli
-from orchestrator.aws import Aws
-from sandbox.environment import client, session
+from stackswap.orchestrator import cli
+from stackswap.orchestrator.aws import Aws
+from stackswap.sandbox.environment import client, session
 
 MUTATING = {"CreateStack", "UpdateStack", "DeleteStack", "CancelUpdateStack", "PutParameter",
             "DeleteParameter",

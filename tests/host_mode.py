@@ -1,6 +1,6 @@
 """A host-mode ALB stack for the tests, written by hand: production listener, and a listener rule
 on it that forwards test traffic (host header test_host, source ip TestCidr) to the idle colour —
-the shape the test_mode "host" template has (generator/interface.py: TestRuleArn). Created with
+the shape the test_mode "host" template has (environment/names.py: TestRuleArn). Created with
 CloudFormation on the moto server, so stackswap reads it through DescribeStacks, DescribeListeners
 and DescribeRules exactly as in an account."""
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sandbox.environment import write_config
+from stackswap.sandbox.environment import write_config
 
 TEMPLATE = """
 Parameters:

@@ -7,8 +7,7 @@ import tomllib
 from pathlib import Path
 
 import cfn_flip
-
-from generator.config import Config, parse_config
+from stackswap.environment.config import Config, parse_config
 
 
 def load(yaml_text: str) -> dict:

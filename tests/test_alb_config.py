@@ -9,11 +9,11 @@ import json
 import socket
 
 import pytest
+from stackswap.environment.config import load_config
+from stackswap.generator.policies import alb_stack_policy_body
+from stackswap.orchestrator.observe import observe_stacks
+from stackswap.orchestrator.verify import SmokeTarget, smoke_target
 
-from generator.config import load_config
-from generator.policies import alb_stack_policy_body
-from orchestrator.observe import observe_stacks
-from orchestrator.verify import SmokeTarget, smoke_target
 from tests.harness import MUTATING, Requests
 from tests.host_mode import create_host_mode_alb, host_mode_config
 
@@ -225,8 +225,8 @@ def test_status_text_shows_the_new_lines(deployed, capsys):
 def test_private_nlb_dns_name_is_shown(aws):
     # Outputs of the ALB stack are read as they are; a stack with the private NLB's output
     # shows it (the template engineer adds the output, interface.OUTPUT_PRIVATE_DNS_NAME).
-    from orchestrator import report
-    from orchestrator.model import Observed, Stack
+    from stackswap.orchestrator import report
+    from stackswap.orchestrator.model import Observed, Stack
 
     alb = Stack("shop-elb", "CREATE_COMPLETE", {},
                 {"PrivateLoadBalancerDnsName": "internal-shop-nlb.elb.amazonaws.com"})

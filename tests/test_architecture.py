@@ -13,12 +13,13 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-PRODUCT = ("generator", "orchestrator")
+PRODUCT = ("environment", "generator", "orchestrator")
 AWS_MODULE = Path("orchestrator/aws.py")
 # Modules that reach outside the process: the planner and the model must load none of them.
 IO_MODULES = {"boto3", "botocore", "socket", "ssl", "http", "urllib.request", "subprocess",
               "tomllib", "troposphere", "jinja2", "getpass", "shutil"}
-PURE = ("orchestrator.plan", "orchestrator.model", "orchestrator.verify")
+PURE = ("stackswap.orchestrator.plan", "stackswap.orchestrator.model",
+        "stackswap.orchestrator.verify")
 
 
 def imported_modules(path: Path) -> set[str]:
@@ -57,14 +58,15 @@ def test_the_planner_and_the_model_load_nothing_that_does_io(module):
     loaded = loaded_after_import(module)
     assert not {name for name in loaded if name in IO_MODULES
                 or name.split(".")[0] in IO_MODULES - {"http"}}, module
-    ours = {name for name in loaded if name.split(".")[0] in {"generator", "orchestrator"}}
-    assert ours <= {"generator", "generator.errors", "generator.interface", "orchestrator",
-                    "orchestrator.errors", "orchestrator.model", "orchestrator.plan",
-                    "orchestrator.verify"}
+    ours = {name for name in loaded if name.split(".")[0] == "stackswap"}
+    assert ours <= {"stackswap", "stackswap.environment", "stackswap.environment.errors",
+                    "stackswap.environment.names", "stackswap.orchestrator",
+                    "stackswap.orchestrator.model", "stackswap.orchestrator.plan",
+                    "stackswap.orchestrator.verify"}
 
 
 def test_status_swap_and_rollback_start_without_troposphere():
-    assert not {name for name in loaded_after_import("orchestrator.cli")
+    assert not {name for name in loaded_after_import("stackswap.orchestrator.cli")
                 if name.split(".")[0] == "troposphere"}
 
 
@@ -74,8 +76,8 @@ def test_the_sandbox_without_its_extra_names_what_to_install(tmp_path):
     (tmp_path / "sitecustomize.py").write_text(
         "import sys\nsys.modules['moto'] = None\n", encoding="utf-8")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(REPO)])}
-    done = subprocess.run([sys.executable, "-m", "orchestrator", "sandbox", "up"], cwd=REPO,
-                          env=env, capture_output=True, text=True, timeout=60)
+    done = subprocess.run([sys.executable, "-m", "stackswap.orchestrator", "sandbox", "up"],
+                          cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 2
     assert done.stdout == ""
     assert done.stderr.strip().splitlines() == [
@@ -100,4 +102,5 @@ def test_every_make_target_that_talks_to_aws_passes_config_on(target):
 
 
 def test_render_reads_config():
-    assert make_dry_run("render", "CONFIG=prod.toml").endswith("-m generator --config prod.toml")
+    assert make_dry_run("render", "CONFIG=prod.toml").endswith(
+        "-m stackswap.generator --config prod.toml")

@@ -17,11 +17,11 @@ from pathlib import Path
 
 import botocore.awsrequest
 import pytest
+from stackswap.environment.errors import StateUnknown
+from stackswap.orchestrator import cli
+from stackswap.orchestrator.aws import Aws
+from stackswap.sandbox.environment import write_config
 
-from orchestrator import cli
-from orchestrator.aws import Aws
-from orchestrator.errors import StateUnknown
-from sandbox.environment import write_config
 from tests.conftest import REPO
 from tests.harness import HookedAws, fresh_session, http_error, invoke
 
@@ -418,7 +418,7 @@ def test_region_differs_from_the_config(offline):
 def test_unknown_profile(offline):
     hooked = HookedAws()
     # The profile goes to boto3 through Aws.connect (the real session factory).
-    from orchestrator.aws import Aws
+    from stackswap.orchestrator.aws import Aws
     result = invoke(["status", "--profile", "no-such-profile", "--config", str(offline)],
                     Aws.connect)
     check(result)

@@ -35,8 +35,9 @@ def test_commands_flags_and_choices_complete(tmp_path):
 
 def test_an_ordinary_start_does_not_import_argcomplete():
     # -X importtime lists every module imported, on stderr.
-    done = subprocess.run([str(PYTHON), "-X", "importtime", "-m", "orchestrator", "--version"],
+    done = subprocess.run([str(PYTHON), "-X", "importtime", "-m", "stackswap.orchestrator",
+                           "--version"],
                           capture_output=True, text=True, timeout=60, cwd=REPO)
     assert done.returncode == 0 and done.stdout.startswith("stackswap ")
-    assert "orchestrator.cli" in done.stderr
+    assert "stackswap.orchestrator.cli" in done.stderr
     assert "argcomplete" not in done.stderr

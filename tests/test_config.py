@@ -10,9 +10,9 @@ import sys
 import tomllib
 
 import pytest
+from stackswap.environment.config import load_config, parse_config
+from stackswap.environment.errors import ConfigError
 
-from generator.config import load_config, parse_config
-from generator.errors import ConfigError
 from tests.conftest import REPO
 
 EXAMPLE = REPO / "stackswap.example.toml"
@@ -291,7 +291,7 @@ def test_section_that_is_not_a_table():
 def test_render_command_reports_one_line_and_exit_2(tmp_path, text, expected):
     bad = tmp_path / "bad.toml"
     bad.write_bytes(text if isinstance(text, bytes) else text.encode())
-    result = subprocess.run([sys.executable, "-m", "generator", "--config", str(bad),
+    result = subprocess.run([sys.executable, "-m", "stackswap.generator", "--config", str(bad),
                              "--out", str(tmp_path / "out")],
                             capture_output=True, text=True, cwd=REPO)
     assert result.returncode == 2

@@ -14,18 +14,18 @@ from pathlib import Path
 import cfnlint
 import pytest
 from cfnlint.api import lint
-
-from generator.config import COLORS, Network, Notify, load_config
-from generator.deploy_role import (
+from stackswap.environment.config import COLORS, Network, Notify, load_config
+from stackswap.generator.deploy_role import (
     EXECUTION_ROLE_ID,
     LEGACY_PROVIDER_PERMISSIONS,
     LOG_GROUP_ID,
     NOT_GRANTED,
     deploy_role_template,
 )
-from generator.policies import alb_stack_policy, alb_stack_policy_body
-from generator.render import rendered_files
-from generator.service import TASK_EXECUTION_POLICY
+from stackswap.generator.policies import alb_stack_policy, alb_stack_policy_body
+from stackswap.generator.render import rendered_files
+from stackswap.generator.service import TASK_EXECUTION_POLICY
+
 from tests import template_data as templates
 from tests.conftest import REPO
 from tests.harness import response

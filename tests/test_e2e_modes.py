@@ -15,12 +15,12 @@ import urllib.request
 from contextlib import ExitStack
 
 import pytest
+from stackswap.orchestrator.wait import SystemClock
+from stackswap.sandbox.cli import admin, running_sandbox
+from stackswap.sandbox.demo import RequestLoop
+from stackswap.sandbox.environment import provision, write_config
+from stackswap.sandbox.tls import TEST_HOST
 
-from orchestrator.wait import SystemClock
-from sandbox.cli import admin, running_sandbox
-from sandbox.demo import RequestLoop
-from sandbox.environment import provision, write_config
-from sandbox.tls import TEST_HOST
 from tests.harness import Env, HookedAws
 
 TIMINGS = {"stack_seconds": 0.3, "health_check_seconds": 0.2, "drain_seconds": 0.3,

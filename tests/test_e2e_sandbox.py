@@ -16,10 +16,10 @@ from pathlib import Path
 
 import botocore
 import pytest
+from stackswap.orchestrator.wait import SystemClock
+from stackswap.sandbox.cli import admin, notify_overrides, running_sandbox
+from stackswap.sandbox.environment import client, provision, provision_notifications, write_config
 
-from orchestrator.wait import SystemClock
-from sandbox.cli import admin, notify_overrides, running_sandbox
-from sandbox.environment import client, provision, provision_notifications, write_config
 from tests.conftest import REPO
 from tests.harness import Env, HookedAws
 
@@ -147,7 +147,7 @@ def test_interrupted_deploy_resumes_on_rerun_without_a_second_update(shop, sandb
     assert admin(sandbox, "POST", "/stack-seconds", {"seconds": 2, "stack": "demo-green"})[0] \
         == 200
     environ = {**os.environ, "PYTHONPATH": str(REPO)}
-    command = [sys.executable, "-m", "orchestrator", "deploy", "--image", "app:v2"]
+    command = [sys.executable, "-m", "stackswap.orchestrator", "deploy", "--image", "app:v2"]
     first = subprocess.Popen(command, env=environ, stderr=subprocess.PIPE, text=True)
     lines: queue.Queue[str] = queue.Queue()
 
@@ -227,7 +227,7 @@ def test_rollback_from_another_terminal_cancels_a_swap_in_its_monitoring_window(
     # CloudFormation restores the listeners, and the deploy reports the revert (exit 5).
     watch_an_alarm(shop, monitoring_minutes=60)
     environ = {**os.environ, "PYTHONPATH": str(REPO)}
-    deploy = subprocess.Popen([sys.executable, "-m", "orchestrator", "deploy", "--image",
+    deploy = subprocess.Popen([sys.executable, "-m", "stackswap.orchestrator", "deploy", "--image",
                                "app:v2"], env=environ, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 60
@@ -236,7 +236,7 @@ def test_rollback_from_another_terminal_cancels_a_swap_in_its_monitoring_window(
         cfn = client("cloudformation", shop.endpoint, shop.region)
         (alb,) = cfn.describe_stacks(StackName="demo-elb")["Stacks"]
         assert alb["StackStatus"] == "UPDATE_IN_PROGRESS"
-        rollback = subprocess.run([sys.executable, "-m", "orchestrator", "rollback"],
+        rollback = subprocess.run([sys.executable, "-m", "stackswap.orchestrator", "rollback"],
                                   env=environ, capture_output=True, text=True, timeout=120)
         assert rollback.returncode == 0, rollback.stderr
         assert "cancelling the swap in progress on demo-elb" in rollback.stderr
@@ -259,7 +259,7 @@ def test_stacks_made_by_the_aws_cli_are_adopted(sandbox, tmp_path, monkeypatch, 
     ids, env = empty_account(sandbox, tmp_path, monkeypatch)
     config = env.config_path
     templates = tmp_path / "templates"
-    subprocess.run([sys.executable, "-m", "generator", "--config", str(config), "--out",
+    subprocess.run([sys.executable, "-m", "stackswap.generator", "--config", str(config), "--out",
                     str(templates)], check=True, cwd=REPO, capture_output=True)
     # `aws cloudformation deploy` waits for the stack with a 30 s delay written into the CLI
     # (awscli/customizations/cloudformation/deployer.py). So the same change set is made with
@@ -432,8 +432,8 @@ def test_a_shift_stopped_by_sigterm_is_rolled_back_without_a_failed_request(shop
         return sum(group.get("Weight", 1) > 0 for group in groups)
 
     with Requests(sandbox) as requests:
-        deploy = subprocess.Popen([sys.executable, "-m", "orchestrator", "deploy", "--image",
-                                   "app:v2", "--strategy", "linear"], env=environ,
+        deploy = subprocess.Popen([sys.executable, "-m", "stackswap.orchestrator", "deploy",
+                                   "--image", "app:v2", "--strategy", "linear"], env=environ,
                                   stderr=subprocess.PIPE, text=True)
         try:
             deadline = time.monotonic() + 60

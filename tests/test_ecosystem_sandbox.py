@@ -9,8 +9,8 @@ import subprocess
 
 import jsonschema
 import yaml
+from stackswap.sandbox.environment import client
 
-from sandbox.environment import client
 from tests.browser import open_page
 from tests.conftest import REPO
 from tests.harness import MUTATING, Env

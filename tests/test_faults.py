@@ -18,11 +18,11 @@ import time
 
 import botocore.exceptions
 import pytest
+from stackswap.environment.config import COLORS, load_config
+from stackswap.generator.render import alb_stack_body, service_stack_body
+from stackswap.orchestrator import cli
+from stackswap.sandbox.environment import write_config
 
-from generator.config import COLORS, load_config
-from generator.render import alb_stack_body, service_stack_body
-from orchestrator import cli
-from sandbox.environment import write_config
 from tests.conftest import params
 from tests.harness import (
     FailingUpdate,

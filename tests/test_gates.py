@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from orchestrator.gates import GateContext, run_gate
+from stackswap.orchestrator.gates import GateContext, run_gate
 
 CONTEXT = GateContext("after_step", "shop", "http://prod.example", "http://test.example:8080",
                       None, "green", "blue", "app:v2", "app:v1", 25)

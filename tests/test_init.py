@@ -4,9 +4,9 @@ the moto server (real boto3 clients over HTTP), which stackswap then loads."""
 from __future__ import annotations
 
 import pytest
+from stackswap.environment.config import load_config
+from stackswap.sandbox.environment import client
 
-from generator.config import load_config
-from sandbox.environment import client
 from tests.conftest import REPO
 from tests.harness import HookedAws, invoke
 

@@ -38,9 +38,9 @@ from dataclasses import dataclass
 
 from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
+from stackswap.environment.errors import Interrupted
+from stackswap.orchestrator.model import other
 
-from orchestrator.errors import Interrupted
-from orchestrator.model import other
 from tests.harness import (
     FailingUpdate,
     LostReply,

@@ -10,10 +10,10 @@ from moto.cloudformation.responses import CloudFormationResponse
 from moto.cloudwatch.models import cloudwatch_backends
 from moto.cloudwatch.responses import CloudWatchResponse
 from moto.core import DEFAULT_ACCOUNT_ID
+from stackswap.generator.render import alb_stack_body
+from stackswap.sandbox import moto_gaps
+from stackswap.sandbox.environment import client
 
-from generator.render import alb_stack_body
-from sandbox import moto_gaps
-from sandbox.environment import client
 from tests.conftest import outputs, params
 from tests.harness import forwards
 

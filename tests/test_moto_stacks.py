@@ -4,9 +4,10 @@ listener's and the test rule's) target groups."""
 
 from __future__ import annotations
 
-from generator.config import COLORS
-from generator.render import alb_stack_body
-from sandbox.environment import client
+from stackswap.environment.config import COLORS
+from stackswap.generator.render import alb_stack_body
+from stackswap.sandbox.environment import client
+
 from tests import template_data as templates
 from tests.conftest import outputs, params
 from tests.harness import forwards

@@ -23,10 +23,10 @@ import socket
 import threading
 
 import pytest
+from stackswap.environment.config import parse_config
+from stackswap.environment.errors import ConfigError
+from stackswap.sandbox.webhook_sink import WebhookSink
 
-from generator.config import parse_config
-from generator.errors import ConfigError
-from sandbox.webhook_sink import WebhookSink
 from tests.harness import FailingUpdate, Requests, append_table
 from tests.test_alb_config import reconfigure
 from tests.test_config import example

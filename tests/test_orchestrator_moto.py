@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from stackswap.generator.policies import alb_stack_policy
 
-from generator.policies import alb_stack_policy
 from tests.harness import FailingUpdate, Requests
 
 

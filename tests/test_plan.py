@@ -5,10 +5,9 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-
-from generator.config import Health
-from orchestrator.errors import OperatorNeeded, Refused
-from orchestrator.model import (
+from stackswap.environment.config import Health
+from stackswap.environment.errors import OperatorNeeded, Refused
+from stackswap.orchestrator.model import (
     COMPOSITE_ALARM,
     METRIC_ALARM,
     Alarm,
@@ -21,7 +20,7 @@ from orchestrator.model import (
     Stack,
     TargetHealth,
 )
-from orchestrator.plan import (
+from stackswap.orchestrator.plan import (
     CancelSwap,
     ContinueRollback,
     CreateAlb,
@@ -39,7 +38,7 @@ from orchestrator.plan import (
     plan_recover,
     refuse_destructive,
 )
-from orchestrator.verify import hopeless, unhealthy_limit_seconds
+from stackswap.orchestrator.verify import hopeless, unhealthy_limit_seconds
 
 TG = {"blue": "arn:tg/blue", "green": "arn:tg/green"}
 
@@ -500,8 +499,8 @@ def test_a_live_image_matching_the_config_is_a_no_op():
     assert plan.steps == (VerifyLive("blue"),)
 # --- traffic shifts, gates, bake, retire ----------------------------------------------------------
 
-from orchestrator.model import ShiftSpec  # noqa: E402
-from orchestrator.plan import (  # noqa: E402
+from stackswap.orchestrator.model import ShiftSpec  # noqa: E402
+from stackswap.orchestrator.plan import (  # noqa: E402
     Bake,
     Gate,
     Restore,

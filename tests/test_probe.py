@@ -13,8 +13,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-
-from orchestrator import probe
+from stackswap.orchestrator import probe
 
 HOST = "test.shop.example.com"
 

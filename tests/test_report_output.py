@@ -7,9 +7,10 @@ import io
 import json
 from contextlib import redirect_stdout
 
-from orchestrator import report
-from orchestrator.model import ColorState, ServiceState, TargetHealth
-from orchestrator.plan import Verify
+from stackswap.orchestrator import report
+from stackswap.orchestrator.model import ColorState, ServiceState, TargetHealth
+from stackswap.orchestrator.plan import Verify
+
 from tests.harness import VirtualClock
 
 
@@ -66,7 +67,7 @@ def test_json_sink_one_object_per_line_on_stdout():
 def test_the_progress_line_shows_production_weights_and_gates_are_lines_and_events():
     """During a shift the live line carries production's current weights, read from the load
     balancer after each step (the `traffic` event); a gate's verdict is a line and an event."""
-    from orchestrator.model import Observed
+    from stackswap.orchestrator.model import Observed
 
     clock, stream = VirtualClock(), Terminal()
     out = io.StringIO()

@@ -22,11 +22,11 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+from stackswap.environment.config import COLORS, Config, load_config
+from stackswap.generator.render import alb_stack_body, service_stack_body
+from stackswap.sandbox.cli import admin, running_sandbox
+from stackswap.sandbox.environment import client, provision, write_config
 
-from generator.config import COLORS, Config, load_config
-from generator.render import alb_stack_body, service_stack_body
-from sandbox.cli import admin, running_sandbox
-from sandbox.environment import client, provision, write_config
 from tests.conftest import outputs, params
 from tests.harness import forwards, wait_for
 

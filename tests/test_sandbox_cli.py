@@ -11,8 +11,9 @@ import subprocess
 import sys
 from urllib.parse import urlsplit
 
-from generator.config import load_config
-from sandbox.cli import main, process_alive, running_sandbox
+from stackswap.environment.config import load_config
+from stackswap.sandbox.cli import main, process_alive, running_sandbox
+
 from tests.conftest import REPO
 from tests.harness import no_http_answer
 
@@ -142,7 +143,8 @@ def test_running_sandbox_stops_everything_on_exit(tmp_path):
 
 
 def test_python_m_sandbox_runs_the_cli(tmp_path):
-    done = subprocess.run([sys.executable, "-m", "sandbox", "--dir", str(tmp_path), "status"],
+    done = subprocess.run([sys.executable, "-m", "stackswap.sandbox", "--dir", str(tmp_path),
+                           "status"],
                           cwd=REPO, capture_output=True, text=True, timeout=60)
     assert done.returncode == 3
     assert done.stderr.startswith("stackswap: no sandbox is running")

@@ -21,9 +21,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from stackswap.sandbox.cli import admin, running_sandbox
+from stackswap.sandbox.environment import DEFAULT_REGION, client, provision
 
-from sandbox.cli import admin, running_sandbox
-from sandbox.environment import DEFAULT_REGION, client, provision
 from tests.harness import no_http_answer, wait_for
 
 CLIENT = "203.0.113.10"

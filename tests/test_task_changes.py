@@ -6,10 +6,11 @@ from __future__ import annotations
 import dataclasses
 import tomllib
 
-from generator.config import parse_config
-from orchestrator.desired_task import task_changes, view_of
-from orchestrator.model import ColorState, Observed, ServiceState, Stack
-from orchestrator.report import status_document, status_text
+from stackswap.environment.config import parse_config
+from stackswap.orchestrator.desired_task import task_changes, view_of
+from stackswap.orchestrator.model import ColorState, Observed, ServiceState, Stack
+from stackswap.orchestrator.report import status_document, status_text
+
 from tests.conftest import REPO
 from tests.template_data import FULL_SERVICE
 

@@ -10,12 +10,14 @@ import sys
 from dataclasses import replace
 
 import pytest
+from stackswap.environment.config import COLORS, load_config, swapped_resources
+from stackswap.environment.config import test_path_output as path_output
+from stackswap.environment.names import (
+    target_group_id,
+)
+from stackswap.generator.elb import security_group_description
+from stackswap.generator.render import rendered_files
 
-from generator.config import COLORS, load_config
-from generator.elb import security_group_description
-from generator.interface import swapped_resources, target_group_id
-from generator.interface import test_path_output as path_output
-from generator.render import rendered_files
 from tests import template_data as templates
 from tests.conftest import REPO
 
@@ -45,15 +47,15 @@ def test_rendering_is_byte_identical_across_processes(tmp_path):
     # A fresh interpreter (different hash seed) must produce the same bytes.
     out = tmp_path / "out"
     env = {**os.environ, "PYTHONHASHSEED": "12345"}
-    subprocess.run([sys.executable, "-m", "generator", "--out", str(out)], check=True, cwd=REPO,
-                   env=env, capture_output=True)
+    subprocess.run([sys.executable, "-m", "stackswap.generator", "--out", str(out)],
+                   check=True, cwd=REPO, env=env, capture_output=True)
     for name in ("elb.yml", "blue.yml", "green.yml"):
         assert (out / name).read_text() == (REPO / "templates" / name).read_text()
 
 
 def test_check_mode_fails_on_stale_templates(tmp_path):
     out = tmp_path / "out"
-    run = [sys.executable, "-m", "generator", "--out", str(out)]
+    run = [sys.executable, "-m", "stackswap.generator", "--out", str(out)]
     subprocess.run(run, check=True, cwd=REPO, capture_output=True)
     assert subprocess.run([*run, "--check"], cwd=REPO, capture_output=True).returncode == 0
     (out / "green.yml").write_text((out / "green.yml").read_text() + "# edited\n")

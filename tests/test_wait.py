@@ -9,10 +9,10 @@ import datetime
 import boto3
 import pytest
 from botocore.stub import Stubber
+from stackswap.orchestrator.aws import Aws
+from stackswap.orchestrator.model import ROLLED_BACK, SUCCEEDED
+from stackswap.orchestrator.wait import DeadlineExceeded, Schedule, wait_for_stack
 
-from orchestrator.aws import Aws
-from orchestrator.model import ROLLED_BACK, SUCCEEDED
-from orchestrator.wait import DeadlineExceeded, Schedule, wait_for_stack
 from tests.harness import VirtualClock
 
 STACK = "shop-green"

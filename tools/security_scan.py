@@ -135,7 +135,8 @@ def summary(report: dict | list) -> dict[str, list[str]]:
 
 def write_templates(root: Path) -> list[str]:
     """templates/ as committed and a render of every mode, one folder each; the mode names."""
-    from generator.render import rendered_files
+    from stackswap.generator.render import rendered_files
+
     from tests import template_data
 
     (root / COMMITTED).mkdir()

@@ -17,8 +17,9 @@ from dataclasses import MISSING, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
-from generator.errors import ConfigError
-from generator.interface import COLORS, alb_stack_name, service_stack_name
+from stackswap.environment import names
+from stackswap.environment.errors import ConfigError
+from stackswap.environment.names import COLORS, alb_stack_name, service_stack_name
 
 __all__ = ["COLORS", "Config", "ConfigError", "load_config", "parse_config"]
 LAUNCH_TYPES = ("FARGATE", "EC2")
@@ -320,6 +321,24 @@ class Config:
     @property
     def smoke_path(self) -> str:
         return self.deploy.smoke_path or self.health.path
+
+
+
+def test_path_output(config: Config) -> str:
+    """The ALB stack output naming what carries test traffic: the test listener or the rule."""
+    return names.OUTPUT_TEST_RULE if config.listener.host_mode else names.OUTPUT_TEST_LISTENER
+
+
+def swapped_resources(config: Config) -> tuple[str, str]:
+    """Logical ids of the two resources a swap modifies (their forward actions)."""
+    return (names.PRODUCTION_LISTENER,
+            names.TEST_RULE if config.listener.host_mode else names.TEST_LISTENER)
+
+
+def is_fargate(config: Config) -> bool:
+    """Fargate service stacks (awsvpc tasks, `ip` targets) take the load balancer's security
+    group as a parameter; EC2 ones (bridge networking) do not."""
+    return config.service.launch_type == "FARGATE"
 
 
 # --- validation -------------------------------------------------------------------------------

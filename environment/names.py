@@ -1,5 +1,6 @@
 """The contract between the rendered stacks and the orchestrator: every stack, parameter, output,
-swapped resource and tag name, and the lock path (the ports are the config's: config.listener).
+swapped resource and tag name, and the lock path (the ports are the config's: config.listener;
+which resource carries test traffic for a config is config.py's).
 The templates (elb.py, service.py, deploy_role.py) and the orchestrator read these names from
 here and nowhere else.
 
@@ -12,7 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from generator.config import Config
+    pass
 
 COLORS = ("blue", "green")
 
@@ -107,18 +108,3 @@ def target_group_output(color: str) -> str:
     """Output key holding a colour's target group ARN ("BlueTargetGroupArn")."""
     return f"{target_group_id(color)}Arn"
 
-
-def test_path_output(config: Config) -> str:
-    """The ALB stack output naming what carries test traffic: the test listener or the rule."""
-    return OUTPUT_TEST_RULE if config.listener.host_mode else OUTPUT_TEST_LISTENER
-
-
-def swapped_resources(config: Config) -> tuple[str, str]:
-    """Logical ids of the two resources a swap modifies (their forward actions)."""
-    return (PRODUCTION_LISTENER, TEST_RULE if config.listener.host_mode else TEST_LISTENER)
-
-
-def is_fargate(config: Config) -> bool:
-    """Fargate service stacks (awsvpc tasks, `ip` targets) take the load balancer's security
-    group as a parameter; EC2 ones (bridge networking) do not."""
-    return config.service.launch_type == "FARGATE"

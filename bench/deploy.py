@@ -27,7 +27,7 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from stackswap.environment.config import load_config
+from stackswap.environment.load import load_config
 from stackswap.orchestrator import cli
 from stackswap.orchestrator.aws import Aws
 from stackswap.sandbox.cli import admin

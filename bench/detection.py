@@ -27,7 +27,8 @@ from dataclasses import dataclass, field
 
 from stackswap.orchestrator.aws import Aws
 from stackswap.orchestrator.model import SUCCEEDED
-from stackswap.orchestrator.wait import SystemClock, newest_event_id, wait_for_stack
+from stackswap.orchestrator.observe import newest_event_id
+from stackswap.orchestrator.wait import SystemClock, wait_for_stack
 from stackswap.sandbox.cli import admin
 
 from bench.calls import CallCounter, sandbox_session
@@ -103,7 +104,7 @@ class StackswapWorker(Worker):
         self.aws = Aws(self.session, env["AWS_ENDPOINT_URL"])
 
     def wait_round(self, value: str) -> tuple[float, int, float]:
-        marker = newest_event_id(self.aws, self.stack)  # as orchestrator.execute does
+        marker = newest_event_id(self.aws, self.stack)  # as orchestrator/stack_operation.py does
         self.aws.update_stack(self.stack, {"Round": value}, body=TEMPLATE)
         before, started = self.counter.describe_calls(), time.monotonic()
         result = wait_for_stack(self.aws, self.stack, marker=marker,

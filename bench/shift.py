@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from stackswap.environment.config import load_config
+from stackswap.environment.load import load_config
 from stackswap.sandbox.cli import admin
 
 from bench.calls import sandbox_session

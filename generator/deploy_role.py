@@ -31,8 +31,8 @@ from awacs.aws import (
     StringEquals,
     StringLike,
 )
-from stackswap.environment.config import COLORS, Config
-from stackswap.environment.names import lock_parameter_name
+from stackswap.environment.config import Config
+from stackswap.environment.names import COLORS, lock_parameter_name
 from stackswap.generator.elb import alb_template, tags
 from stackswap.generator.service import TASK_EXECUTION_POLICY, service_template
 from troposphere import Equals, GetAtt, Output, Ref, Sub, Template, iam

@@ -16,8 +16,9 @@ is one too: `LiveWeight`/`ShiftWeight` set production's forward weights over bot
 
 from __future__ import annotations
 
-from stackswap.environment.config import COLORS, Config
+from stackswap.environment.config import Config
 from stackswap.environment.names import (
+    COLORS,
     ENV_TAG,
     NO_RELEASE,
     NO_SHIFT,

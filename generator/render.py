@@ -13,8 +13,10 @@ import functools
 import sys
 from pathlib import Path
 
-from stackswap.environment.config import COLORS, Config, load_config
+from stackswap.environment.config import Config
 from stackswap.environment.errors import StackswapError
+from stackswap.environment.load import load_config
+from stackswap.environment.names import COLORS
 from stackswap.generator.elb import alb_template
 from stackswap.generator.policies import alb_stack_policy_body
 from stackswap.generator.service import service_template

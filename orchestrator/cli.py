@@ -24,11 +24,15 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import partial
 
-from stackswap.environment.config import COLORS, REGION, STRATEGIES, Config, load_config
+from stackswap.environment.checks import REGION
+from stackswap.environment.config import STRATEGIES, Config
 from stackswap.environment.errors import BadInput, Interrupted, Refused, StackswapError
+from stackswap.environment.load import load_config
+from stackswap.environment.names import COLORS
 from stackswap.orchestrator import adopt, probe, report
 from stackswap.orchestrator.aws import Aws, check_endpoint
-from stackswap.orchestrator.execute import Context, run, update_alb
+from stackswap.orchestrator.commands.update_alb import update_alb
+from stackswap.orchestrator.context import Context
 from stackswap.orchestrator.lock import remove_lock
 from stackswap.orchestrator.model import Observed
 from stackswap.orchestrator.notify import NOTIFYING, Notifier
@@ -42,6 +46,7 @@ from stackswap.orchestrator.plan import (
     promotion_settings,
 )
 from stackswap.orchestrator.preview import run_diff
+from stackswap.orchestrator.run import run
 from stackswap.orchestrator.verify import smoke_target
 from stackswap.orchestrator.wait import Clock, SystemClock
 

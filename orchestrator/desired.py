@@ -1,8 +1,7 @@
 """What the config says the ALB stack should be — its config-derived parameters and its template,
 rendered from the config — and how a deployed ALB stack differs from that. No I/O.
 
-The parameters are built here and nowhere else: `deploy` creates the stack with them, a swap
-keeps their previous values, `update-alb` sends them, and the comparison below checks them.
+The config's parameters are built in parameters.py, which the comparison below checks against.
 The template is rendered only when it is compared or sent: troposphere is imported then, not at
 start-up.
 """
@@ -11,42 +10,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from stackswap.environment.names import (
-    NO_SHIFT,
-    PARAM_LIVE_WEIGHT,
-    PARAM_PRIVATE_SUBNETS,
-    PARAM_SHIFT_WEIGHT,
-    PARAM_SUBNETS,
-    PARAM_TEST_CIDR,
-    PARAM_TRAFFIC_SHIFT,
-    PARAM_VPC,
-)
+from stackswap.orchestrator.parameters import alb_parameters
 
 if TYPE_CHECKING:
     from stackswap.environment.config import Config
 
 # Top-level template sections whose entries are named when they differ.
 NAMED_SECTIONS = ("Parameters", "Conditions", "Resources", "Outputs")
-
-
-def alb_parameters(config: Config) -> dict[str, str]:
-    """Every ALB-stack parameter the config decides (LiveColor and RollbackRelease are the
-    swap's, never the config's)."""
-    network = config.network
-    parameters = {PARAM_VPC: network.vpc_id, PARAM_SUBNETS: ",".join(network.alb_subnets),
-                  PARAM_TEST_CIDR: network.test_cidr}
-    if network.private_nlb:
-        parameters[PARAM_PRIVATE_SUBNETS] = ",".join(network.task_subnets)
-    return parameters
-
-
-def weight_parameters(shift_weight: int = 0, grid: str = NO_SHIFT) -> dict[str, str]:
-    """The ALB stack's traffic-shift parameters: `shift_weight` % of production to the colour
-    LiveColor does not name, the rest to LiveColor's, and the shift's grid (NO_SHIFT: none).
-    Always sent with a value (the create, `update-alb`, every swap and step), never left to the
-    template's defaults, so a stack made before these parameters existed gets them stated."""
-    return {PARAM_LIVE_WEIGHT: str(100 - shift_weight), PARAM_SHIFT_WEIGHT: str(shift_weight),
-            PARAM_TRAFFIC_SHIFT: grid if shift_weight else NO_SHIFT}
 
 
 def alb_template_body(config: Config) -> str:

@@ -21,6 +21,7 @@ from stackswap.environment.config import Config
 from stackswap.environment.errors import Refused, StateUnknown
 from stackswap.environment.names import lock_parameter_name
 from stackswap.orchestrator.aws import Aws
+from stackswap.orchestrator.observe import read_lock
 from stackswap.orchestrator.report import Log
 from stackswap.orchestrator.wait import Clock
 
@@ -95,7 +96,7 @@ class DeployLock:
             if self.aws.create_parameter(self.name, self.value):
                 self.held = True
                 return
-            current = self.aws.read_parameter(self.name)
+            current = read_lock(self.aws, self.name)
             if current is None:
                 continue  # released between our two calls: try again
             holder = Holder.parse(current)
@@ -113,7 +114,7 @@ class DeployLock:
     def confirm(self, changed: list[str]) -> None:
         """Before each change: the lock must still be ours, or another run may be changing the
         same stacks (a removed lock lets anyone in)."""
-        current = self.aws.read_parameter(self.name)
+        current = read_lock(self.aws, self.name)
         if current == self.value:
             return
         self.held = False  # not ours to release any more
@@ -126,7 +127,7 @@ class DeployLock:
 
     def release(self) -> None:
         # Only our own lock is removed: re-read it first.
-        if self.held and self.aws.read_parameter(self.name) == self.value:
+        if self.held and read_lock(self.aws, self.name) == self.value:
             self.aws.delete_parameter(self.name)
         self.held = False
 
@@ -136,7 +137,7 @@ def remove_lock(aws: Aws, config: Config, force: bool) -> Holder | None:
     holder that may still run is refused without --force: removing its lock would let a second
     run change the stacks beside it."""
     name = lock_parameter_name(config.name)
-    current = aws.read_parameter(name)
+    current = read_lock(aws, name)
     if current is None:
         return None
     holder = Holder.parse(current)

@@ -33,12 +33,20 @@ APPLIED = frozenset({"CREATE_COMPLETE", "UPDATE_COMPLETE"})
 MUST_DELETE = frozenset({"ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "CREATE_FAILED",
                          "DELETE_FAILED"})
 ROLLBACK_FAILED = "UPDATE_ROLLBACK_FAILED"
+# An update running, or (with rollback triggers) in its monitoring window after the resources
+# are done: CloudFormation keeps the status until the window ends.
+UPDATING = "UPDATE_IN_PROGRESS"
 
 IN_PROGRESS, SUCCEEDED, ROLLED_BACK, FAILED = "in_progress", "succeeded", "rolled_back", "failed"
 
 
 def in_progress(status: str) -> bool:
     return status.endswith("_IN_PROGRESS")
+
+
+def failed(status: str) -> bool:
+    """A resource's or stack's operation failed (CREATE_FAILED, UPDATE_FAILED, ...)."""
+    return status.endswith("_FAILED")
 
 
 def outcome(status: str) -> str:
@@ -244,6 +252,10 @@ class ChangeSet:
     @property
     def settled(self) -> bool:
         return self.status in {"CREATE_COMPLETE", "FAILED", "DELETE_COMPLETE", "DELETE_FAILED"}
+
+    @property
+    def failed(self) -> bool:
+        return self.status == "FAILED"
 
     @property
     def empty(self) -> bool:

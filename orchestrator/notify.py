@@ -16,10 +16,10 @@ import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from stackswap.environment.config import webhook_url_problem
+from stackswap.environment.checks import webhook_url_problem
 from stackswap.environment.errors import StackswapError, SwapReverted
 from stackswap.orchestrator import report
-from stackswap.orchestrator.execute import Context
+from stackswap.orchestrator.context import Context
 from stackswap.orchestrator.model import Observed
 
 # The commands that change something, and so tell the team (never with --dry-run).

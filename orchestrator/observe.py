@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from stackswap.environment.config import COLORS, Config, test_path_output
+from stackswap.environment.config import Config, test_path_output
 from stackswap.environment.names import (
+    COLORS,
     OUTPUT_PRODUCTION_LISTENER,
     OUTPUT_SERVICE_ARN,
     target_group_output,
@@ -20,12 +21,15 @@ from stackswap.orchestrator.aws import Aws
 from stackswap.orchestrator.desired import alb_differences
 from stackswap.orchestrator.desired_task import task_changes, view_of
 from stackswap.orchestrator.model import (
+    Alarm,
+    ChangeSet,
     ColorState,
     Observed,
     Paths,
     ScalingBounds,
     ServiceState,
     Stack,
+    StackEvent,
     TargetHealth,
 )
 
@@ -134,3 +138,38 @@ def observe(aws: Aws, config: Config) -> Observed:
               for color, state in observed.colors.items()}
     policy = aws.stack_policy(config.alb_stack) is not None if observed.alb else None
     return replace(observed, colors=colors, alb_stack_policy=policy)
+
+
+# --- single reads: what a step re-reads, the poller, the lock and the commands read ----------
+
+def read_stack(aws: Aws, name: str) -> Stack | None:
+    return aws.describe_stack(name)
+
+
+def read_alarms(aws: Aws, config: Config) -> dict[str, Alarm]:
+    """The configured alarms (deploy.alarms) as CloudWatch has them now."""
+    return aws.alarms(list(config.deploy.alarms))
+
+
+def read_stack_policy(aws: Aws, name: str) -> str | None:
+    return aws.stack_policy(name)
+
+
+def read_change_set(aws: Aws, arn: str) -> ChangeSet:
+    return aws.describe_change_set(arn)
+
+
+def read_stack_events(aws: Aws, name: str, last_seen_id: str | None) -> list[StackEvent]:
+    """The stack's events after `last_seen_id` (all of them for None), oldest first."""
+    return aws.stack_events_since(name, last_seen_id)
+
+
+def newest_event_id(aws: Aws, stack: str) -> str | None:
+    """The marker after which events belong to the operation we are about to start."""
+    events = aws.stack_events_since(stack, None)
+    return events[-1].event_id if events else None
+
+
+def read_lock(aws: Aws, name: str) -> str | None:
+    """The deploy lock's SSM parameter value, None when there is no lock."""
+    return aws.read_parameter(name)

@@ -24,6 +24,7 @@ from stackswap.orchestrator.model import (
     MUST_DELETE,
     ROLLBACK_FAILED,
     UPDATABLE,
+    UPDATING,
     Alarm,
     ChangeSet,
     Observed,
@@ -574,7 +575,7 @@ def plan_promote(observed: Observed, action: str, alarm_names: tuple[str, ...] =
     if missing:
         raise Refused(f"cannot {action}: stacks missing ({', '.join(missing)}); run "
                       f"`stackswap deploy --image IMAGE` first")
-    if action == "rollback" and observed.alb.status == "UPDATE_IN_PROGRESS" \
+    if action == "rollback" and observed.alb.status == UPDATING \
             and observed.alb.rollback_triggers \
             and observed.alb.parameters.get(PARAM_TRAFFIC_SHIFT, NO_SHIFT) == NO_SHIFT:
         back_to = other(observed.alb.parameters.get(PARAM_LIVE_COLOR, COLORS[0]))

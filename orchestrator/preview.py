@@ -13,18 +13,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from stackswap.environment.names import NO_RELEASE, PARAM_LIVE_COLOR, PARAM_ROLLBACK_RELEASE
-from stackswap.orchestrator.execute import (
-    Context,
-    forget_change_set,
-    observe_now,
-    service_parameters,
-    settled_change_set,
-    template_body,
-)
+from stackswap.orchestrator import parameters as sent
+from stackswap.orchestrator.commands.update_alb import forget_change_set, settled_change_set
+from stackswap.orchestrator.context import Context
 from stackswap.orchestrator.model import ChangeSet, Observed
 from stackswap.orchestrator.plan import CreateAlb, CreateService, Plan, Swap, UpdateService
 from stackswap.orchestrator.report import print_diff
+from stackswap.orchestrator.run import observe_now
+from stackswap.orchestrator.steps.stacks import template_body
 
 
 def change_document(change_set: ChangeSet | None) -> dict:
@@ -77,14 +73,14 @@ def preview(ctx: Context, plan: Plan) -> dict:
             images[step.color]["after"] = step.image
             name = config.service_stack(step.color)
             state = observed.colors[step.color]
-            parameters = service_parameters(ctx, observed.alb, step.color, step.image,
-                                            state.stack, step.desired)
+            parameters = sent.service(config, observed.alb.outputs, step.color, step.image,
+                                      state.stack, step.desired)
             found = preview_change(ctx, name, template_body(config, step.color), parameters)
             stacks.append({"stack": name, "operation": "update", **change_document(found)})
         elif isinstance(step, Swap):
-            kept: dict[str, str | None] = dict.fromkeys(observed.alb.parameters)
-            parameters = {**kept, PARAM_LIVE_COLOR: step.to_color,
-                          PARAM_ROLLBACK_RELEASE: step.rollback_release or NO_RELEASE}
+            # Exactly what the swap sends (steps/traffic.py, set_live_color).
+            parameters = sent.alb_swap(config, observed.alb, step.to_color,
+                                       step.rollback_release)
             found = preview_change(ctx, config.alb_stack, None, parameters)
             stacks.append({"stack": config.alb_stack, "operation": "swap",
                            **change_document(found)})

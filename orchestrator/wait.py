@@ -26,7 +26,8 @@ from typing import Protocol
 
 from stackswap.environment.errors import AwsUnreachable, StackswapError, StateUnknown
 from stackswap.orchestrator.aws import Aws
-from stackswap.orchestrator.model import IN_PROGRESS, StackEvent, outcome
+from stackswap.orchestrator.model import IN_PROGRESS, StackEvent, failed, outcome
+from stackswap.orchestrator.observe import read_stack, read_stack_events
 
 
 class Clock(Protocol):
@@ -135,12 +136,6 @@ class WaitResult:
         return f"{event.logical_id} {event.status}: {event.reason or 'no reason given'}"
 
 
-def newest_event_id(aws: Aws, stack: str) -> str | None:
-    """The marker after which events belong to the operation we are about to start."""
-    events = aws.stack_events_since(stack, None)
-    return events[-1].event_id if events else None
-
-
 def wait_for_stack(aws: Aws, stack: str, *, marker: str | None, timeout: float, clock: Clock,
                    on_event: Callable[[StackEvent], None] = lambda event: None,
                    on_progress: Callable[[str], None] = lambda line: None,
@@ -158,19 +153,19 @@ def wait_for_stack(aws: Aws, stack: str, *, marker: str | None, timeout: float, 
         clock.sleep(schedule.interval(poll, rand))
         poll += 1
         try:
-            for event in aws.stack_events_since(stack, seen):
+            for event in read_stack_events(aws, stack, seen):
                 on_event(event)
                 seen = event.event_id
                 if event.is_stack and event.logical_id == stack:
                     status = event.status
                     if outcome(status) != IN_PROGRESS:  # the stack's own terminal event
                         return WaitResult(stack, status, event.reason, first_failure)
-                elif event.status.endswith("_FAILED") and first_failure is None:
+                elif failed(event.status) and first_failure is None:
                     first_failure = event
             confirm = clock.now() >= next_confirm
             if confirm:
                 next_confirm = clock.now() + schedule.confirm_seconds
-                described = aws.describe_stack(stack)
+                described = read_stack(aws, stack)
         except AwsUnreachable as error:
             outage.failed(error)  # a failed poll says nothing about the stack: poll again
         except StateUnknown as error:  # credentials gone: no later poll can succeed

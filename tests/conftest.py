@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 from moto.server import ThreadedMotoServer
-from stackswap.environment.config import COLORS, load_config
+from stackswap.environment.load import load_config
+from stackswap.environment.names import COLORS
 from stackswap.generator.render import alb_stack_body, service_stack_body
 from stackswap.sandbox import moto_gaps
 from stackswap.sandbox.environment import client, provision, write_config

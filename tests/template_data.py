@@ -7,7 +7,8 @@ import tomllib
 from pathlib import Path
 
 import cfn_flip
-from stackswap.environment.config import Config, parse_config
+from stackswap.environment.config import Config
+from stackswap.environment.load import parse_config
 
 
 def load(yaml_text: str) -> dict:

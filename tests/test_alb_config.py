@@ -9,7 +9,7 @@ import json
 import socket
 
 import pytest
-from stackswap.environment.config import load_config
+from stackswap.environment.load import load_config
 from stackswap.generator.policies import alb_stack_policy_body
 from stackswap.orchestrator.observe import observe_stacks
 from stackswap.orchestrator.verify import SmokeTarget, smoke_target

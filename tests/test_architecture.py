@@ -104,3 +104,81 @@ def test_every_make_target_that_talks_to_aws_passes_config_on(target):
 def test_render_reads_config():
     assert make_dry_run("render", "CONFIG=prod.toml").endswith(
         "-m stackswap.generator --config prod.toml")
+
+
+# --- the import graph (docs/design.md, "The map") -------------------------------------------
+
+PACKAGES = {"environment": "stackswap.environment", "generator": "stackswap.generator",
+            "orchestrator": "stackswap.orchestrator", "sandbox": "stackswap.sandbox"}
+
+
+def module_name(path: Path) -> str:
+    relative = path.relative_to(REPO).with_suffix("")
+    parts = list(relative.parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(["stackswap", *parts])
+
+
+def product_modules() -> dict[str, Path]:
+    return {module_name(path): path for folder in PACKAGES for path in
+            sorted((REPO / folder).rglob("*.py"))}
+
+
+def runtime_imports(path: Path, known: set[str]) -> set[str]:
+    """The project's modules `path` imports when it runs (imports under `if TYPE_CHECKING:`
+    are for the type checker only), functions' lazy imports included."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    typing_only = {id(node) for block in ast.walk(tree) if isinstance(block, ast.If)
+                   and ast.unparse(block.test) == "TYPE_CHECKING"
+                   for node in ast.walk(block)}
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if id(node) in typing_only:
+            continue
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names = [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
+        else:
+            continue
+        found |= {name for name in names if name in known}
+    return found
+
+
+def import_graph() -> dict[str, set[str]]:
+    modules = product_modules()
+    return {name: runtime_imports(path, set(modules)) - {name}
+            for name, path in modules.items()}
+
+
+def test_the_ground_floor_imports_no_other_package_of_the_project():
+    graph = import_graph()
+    upward = {module: sorted(target for target in targets
+                             if not target.startswith("stackswap.environment"))
+              for module, targets in graph.items()
+              if module.startswith("stackswap.environment")}
+    assert {module: targets for module, targets in upward.items() if targets} == {}
+
+
+# The Aws verbs that read: only the observing module calls them (docs/design.md).
+AWS_READS = {"account_id", "caller_arn", "describe_stack", "stack_policy", "template_body",
+             "describe_change_set", "stack_events_since", "listener_forwards", "rule_forwards",
+             "target_states", "describe_service", "describe_task_definition", "scalable_target",
+             "target_group", "load_balancer", "subnet_vpcs", "image_exists", "alarms",
+             "read_parameter"}
+OBSERVING = Path("orchestrator/observe.py")
+
+
+def test_setup_cfg_installs_every_package_folder_under_the_stackswap_name():
+    import configparser
+
+    setup = configparser.ConfigParser()
+    setup.read(REPO / "setup.cfg")
+    listed = set(setup["options"]["packages"].split())
+    folders = {module_name(path.parent) for folder in PACKAGES
+               for path in (REPO / folder).rglob("__init__.py")}
+    assert listed == folders
+    mapped = dict(line.split(" = ") for line in setup["options"]["package_dir"].split("\n")
+                  if line)
+    assert mapped == {name: folder for folder, name in PACKAGES.items()}

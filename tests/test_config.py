@@ -10,8 +10,8 @@ import sys
 import tomllib
 
 import pytest
-from stackswap.environment.config import load_config, parse_config
 from stackswap.environment.errors import ConfigError
+from stackswap.environment.load import load_config, parse_config
 
 from tests.conftest import REPO
 

@@ -14,7 +14,9 @@ from pathlib import Path
 import cfnlint
 import pytest
 from cfnlint.api import lint
-from stackswap.environment.config import COLORS, Network, Notify, load_config
+from stackswap.environment.config import Network, Notify
+from stackswap.environment.load import load_config
+from stackswap.environment.names import COLORS
 from stackswap.generator.deploy_role import (
     EXECUTION_ROLE_ID,
     LEGACY_PROVIDER_PERMISSIONS,

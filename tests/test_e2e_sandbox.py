@@ -297,7 +297,7 @@ def test_stacks_made_by_the_aws_cli_are_adopted(sandbox, tmp_path, monkeypatch, 
     cfn = client("cloudformation", sandbox["AWS_ENDPOINT_URL"], "us-east-1")
     alb = {o["OutputKey"]: o["OutputValue"]
            for o in cfn.describe_stacks(StackName="demo-elb")["Stacks"][0]["Outputs"]}
-    for color in ("blue", "green"):  # what orchestrator/execute.py service_parameters sends
+    for color in ("blue", "green"):  # what orchestrator/parameters.py (service) sends
         cli_deploy(f"demo-{color}", f"{color}.yml", Cluster="demo", Image="app:v1",
                    DesiredCount="2", TargetGroupArn=alb[f"{color.capitalize()}TargetGroupArn"],
                    VpcId=ids["vpc_id"], Subnets=subnets,

@@ -18,7 +18,8 @@ import time
 
 import botocore.exceptions
 import pytest
-from stackswap.environment.config import COLORS, load_config
+from stackswap.environment.load import load_config
+from stackswap.environment.names import COLORS
 from stackswap.generator.render import alb_stack_body, service_stack_body
 from stackswap.orchestrator import cli
 from stackswap.sandbox.environment import write_config

@@ -4,7 +4,7 @@ the moto server (real boto3 clients over HTTP), which stackswap then loads."""
 from __future__ import annotations
 
 import pytest
-from stackswap.environment.config import load_config
+from stackswap.environment.load import load_config
 from stackswap.sandbox.environment import client
 
 from tests.conftest import REPO

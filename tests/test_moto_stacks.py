@@ -4,7 +4,7 @@ listener's and the test rule's) target groups."""
 
 from __future__ import annotations
 
-from stackswap.environment.config import COLORS
+from stackswap.environment.names import COLORS
 from stackswap.generator.render import alb_stack_body
 from stackswap.sandbox.environment import client
 

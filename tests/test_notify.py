@@ -23,8 +23,8 @@ import socket
 import threading
 
 import pytest
-from stackswap.environment.config import parse_config
 from stackswap.environment.errors import ConfigError
+from stackswap.environment.load import parse_config
 from stackswap.sandbox.webhook_sink import WebhookSink
 
 from tests.harness import FailingUpdate, Requests, append_table

@@ -22,7 +22,9 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from stackswap.environment.config import COLORS, Config, load_config
+from stackswap.environment.config import Config
+from stackswap.environment.load import load_config
+from stackswap.environment.names import COLORS
 from stackswap.generator.render import alb_stack_body, service_stack_body
 from stackswap.sandbox.cli import admin, running_sandbox
 from stackswap.sandbox.environment import client, provision, write_config
@@ -702,7 +704,7 @@ def test_the_printed_recovery_steps_work_on_the_sandbox_with_the_aws_cli(sandbox
                                                                          tmp_path):
     # docs/operations.md, "Recovering a stuck stack": a stack in ROLLBACK_COMPLETE must be
     # deleted, termination protection first (stackswap creates every stack with it). The
-    # commands are the ones stackswap prints: orchestrator/execute.py (require_created) when a
+    # commands are the ones stackswap prints: orchestrator/steps/stacks.py (require_created) when a
     # creation fails, orchestrator/plan.py (MUST_DELETE) on the rerun; run by the AWS CLI
     # against the sandbox, as an operator would after `eval "$(stackswap sandbox up)"`.
     ids, config = account

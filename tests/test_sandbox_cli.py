@@ -11,7 +11,7 @@ import subprocess
 import sys
 from urllib.parse import urlsplit
 
-from stackswap.environment.config import load_config
+from stackswap.environment.load import load_config
 from stackswap.sandbox.cli import main, process_alive, running_sandbox
 
 from tests.conftest import REPO

@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 import tomllib
 
-from stackswap.environment.config import parse_config
+from stackswap.environment.load import parse_config
 from stackswap.orchestrator.desired_task import task_changes, view_of
 from stackswap.orchestrator.model import ColorState, Observed, ServiceState, Stack
 from stackswap.orchestrator.report import status_document, status_text

@@ -10,9 +10,11 @@ import sys
 from dataclasses import replace
 
 import pytest
-from stackswap.environment.config import COLORS, load_config, swapped_resources
+from stackswap.environment.config import swapped_resources
 from stackswap.environment.config import test_path_output as path_output
+from stackswap.environment.load import load_config
 from stackswap.environment.names import (
+    COLORS,
     target_group_id,
 )
 from stackswap.generator.elb import security_group_description
@@ -192,8 +194,8 @@ def test_no_fixed_physical_names(config):
 
 def test_commands_that_render_nothing_start_without_troposphere():
     # status, swap and rollback (what an incident needs fast) must not pay for importing the
-    # template library; only creating or updating a stack loads it (orchestrator.execute).
-    code = ("import sys, orchestrator.cli; "
+    # template library; only creating or updating a stack loads it (orchestrator/steps/stacks.py).
+    code = ("import sys, stackswap.orchestrator.cli; "
             "print(sorted(m for m in sys.modules if m.split('.')[0] == 'troposphere'))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             cwd=REPO, timeout=60, check=True)

@@ -217,7 +217,7 @@ def service_parameters(ctx: Context, alb: Stack, color: str, image: str,
     """Parameters of a colour's stack. Values derived from the config and the ALB stack are sent
     fresh; DesiredCount keeps the stack's value once it exists (someone may have scaled it),
     unless the deploy matched capacity (`desired`): then DesiredCount and, with autoscaling, the
-    MinCapacity floor are that count (docs/operations.md, "Capacity")."""
+    MinCapacity floor are that count (docs/capacity.md)."""
     config = ctx.config
     values: dict[str, str | None] = {
         PARAM_CLUSTER: config.cluster,

@@ -49,7 +49,7 @@ PARAM_IMAGE = "Image"
 PARAM_DESIRED_COUNT = "DesiredCount"
 PARAM_LOAD_BALANCER_SECURITY_GROUP = "LoadBalancerSecurityGroupId"
 # service.autoscaling only: the scalable target's floor (stackswap sets it with DesiredCount:
-# docs/operations.md, "Capacity"), and with requests_per_target the ALB's ARN (the metric's
+# docs/capacity.md), and with requests_per_target the ALB's ARN (the metric's
 # ResourceLabel names the load balancer and the target group).
 PARAM_MIN_CAPACITY = "MinCapacity"
 PARAM_LOAD_BALANCER = "LoadBalancerArn"

@@ -1,4 +1,4 @@
-# PYTHON_ARGCOMPLETE_OK (argcomplete's marker: this command completes; docs/operations.md)
+# PYTHON_ARGCOMPLETE_OK (argcomplete's marker: this command completes; docs/configuration.md)
 """The `stackswap` command: parse, load the config, observe, plan, (dry-run) run, report.
 
 Results go to stdout; progress and stack events to stderr. Every StackswapError becomes one line

@@ -100,7 +100,7 @@ def service(config: Config, alb_outputs: dict[str, str], color: str, image: str,
     """Parameters of a colour's stack. Values derived from the config and the ALB stack are sent
     fresh; DesiredCount keeps the stack's value once it exists (someone may have scaled it),
     unless the deploy matched capacity (`desired`): then DesiredCount and, with autoscaling, the
-    MinCapacity floor are that count (docs/operations.md, "Capacity")."""
+    MinCapacity floor are that count (docs/capacity.md)."""
     values: Parameters = {
         PARAM_CLUSTER: config.cluster,
         PARAM_TARGET_GROUP: alb_outputs[target_group_output(color)],

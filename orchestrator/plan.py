@@ -104,7 +104,7 @@ class Verify:
 class ReleaseFloor:
     """After a swap: lower the now-live colour's autoscaling floor (MinCapacity), raised to the
     matched count while it waited behind test traffic, back to service.autoscaling.min, so that
-    it can scale in again (docs/operations.md, "Capacity")."""
+    it can scale in again (docs/capacity.md)."""
 
     color: str
     minimum: int
@@ -390,7 +390,7 @@ def refuse_alb_differences(observed: Observed, action: str) -> tuple[str, ...]:
     """`deploy` and `swap` refuse while the deployed ALB stack differs from the config's render
     (its template or its config-derived parameters): the smoke checks would follow a config the
     load balancer does not have. `rollback`, the emergency path, goes on with the deployed
-    template and says so (docs/operations.md, "The ALB stack differs from the config")."""
+    template and says so (docs/update-alb.md, "The ALB stack differs from the config")."""
     if not observed.alb_differences:
         return ()
     text = ("the ALB stack differs from the config: "
@@ -457,7 +457,7 @@ def plan_deploy(observed: Observed, request: DeployRequest,
     desired, notes = matched_capacity(observed, live, request)
     if live_image == request.image:
         # The image is live, the config is not: the new task definition goes to the idle
-        # colour and is swapped in, exactly like a new image (docs/operations.md).
+        # colour and is swapped in, exactly like a new image (docs/diff.md).
         notes += (f"{request.image} is already live on {live}, but its task definition "
                   f"differs from the config ({'; '.join(changes[live])}): deploying it to "
                   f"{target}",)

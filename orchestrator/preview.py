@@ -56,7 +56,7 @@ def after_traffic(observed: Observed, plan: Plan) -> dict[str, str | None]:
 
 
 def preview(ctx: Context, plan: Plan) -> dict:
-    """The diff document (docs/operations.md, "Reviewing a deploy: stackswap diff")."""
+    """The diff document (docs/diff.md)."""
     config, observed = ctx.config, ctx.observed
     stacks: list[dict] = []
     images = {color: {"before": state.image_parameter, "after": state.image_parameter}

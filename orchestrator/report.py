@@ -212,7 +212,7 @@ def bake_text(bake: dict) -> str:
 
 def status_document(config: Config, observed: Observed, test: TestAnswer | None = None,
                     now: datetime | None = None) -> dict:
-    """What `status --json` prints: a stable, documented shape (docs/operations.md)."""
+    """What `status --json` prints: a stable, documented shape (docs/status.md)."""
     colors = {}
     for color, state in observed.colors.items():
         service, health = state.service, state.health

@@ -158,7 +158,7 @@ def test_a_changed_config_parameter_is_a_difference_too(deployed):
     result = deployed.call("swap")
     assert result.code == 3
     assert "parameter TestCidr is 127.0.0.0/8, the config says 203.0.113.10/32" in result.err
-    # rollback, the emergency path, goes on and says so (docs/operations.md)
+    # rollback, the emergency path, goes on and says so (docs/update-alb.md)
     result = deployed.call("rollback")
     assert result.code == 0, result
     assert "warning: the ALB stack differs from the config: parameter TestCidr" in result.out

@@ -1,4 +1,4 @@
-"""The fault matrix (docs/operations.md), one test per row, against the moto server.
+"""The fault matrix (docs/failures.md), one test per row, against the moto server.
 
 Each test injects its fault at a boundary — moto's own APIs, botocore event hooks on the CLI's
 session (before-call short-circuits, before-send HTTP answers that botocore's real retry handler

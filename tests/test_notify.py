@@ -104,7 +104,7 @@ def test_a_failed_deploy_is_told_with_its_reason_and_that_nothing_needs_undoing(
 
 def test_a_swap_the_run_reverted_is_told_as_a_rollback(team, sink):
     # CloudFormation rolls a failed update back (UPDATE_ROLLBACK_COMPLETE): stackswap confirms
-    # :80 on the old colour and exits 5 (docs/operations.md, exit codes).
+    # :80 on the old colour and exits 5 (docs/failures.md).
     assert team.call("deploy", "--image", "app:v1").code == 0
     sink.clear()
     team.aws.hooks.append(("before-call.cloudformation.*", FailingUpdate(

@@ -351,7 +351,7 @@ def test_deploy_and_swap_refuse_while_the_alb_stack_differs_from_the_config(plan
 
 
 def test_rollback_goes_on_with_a_warning_while_the_alb_stack_differs():
-    # The emergency path (docs/operations.md, "The ALB stack differs from the config").
+    # The emergency path (docs/update-alb.md, "The ALB stack differs from the config").
     observed = differing(world("green", green=("UPDATE_COMPLETE", "app:v2"),
                                rollback_release=release("blue", "app:v1")))
     plan = plan_promote(observed, "rollback")

@@ -702,7 +702,7 @@ def shell(command: str, env: dict[str, str]) -> subprocess.CompletedProcess:
 
 def test_the_printed_recovery_steps_work_on_the_sandbox_with_the_aws_cli(sandbox, account,
                                                                          tmp_path):
-    # docs/operations.md, "Recovering a stuck stack": a stack in ROLLBACK_COMPLETE must be
+    # docs/recovering.md: a stack in ROLLBACK_COMPLETE must be
     # deleted, termination protection first (stackswap creates every stack with it). The
     # commands are the ones stackswap prints: orchestrator/steps/stacks.py (require_created) when a
     # creation fails, orchestrator/plan.py (MUST_DELETE) on the rerun; run by the AWS CLI

@@ -86,3 +86,10 @@ class Interrupted(BaseException):
     def signal_name(self) -> str:
         return signal.Signals(self.signum).name
 
+
+
+# The exit-code table (the README's "Exit codes"): one class of the family per code. 0 is a
+# success and 128 + N an interrupt by signal N (Interrupted); the CLI maps these once.
+EXIT_CODES: dict[int, type[StackswapError]] = {
+    error.exit_code: error for error in (StackswapError, BadInput, Refused, ColorFailed,
+                                         SwapReverted, OperatorNeeded, StateUnknown)}

@@ -182,3 +182,17 @@ def test_setup_cfg_installs_every_package_folder_under_the_stackswap_name():
     mapped = dict(line.split(" = ") for line in setup["options"]["package_dir"].split("\n")
                   if line)
     assert mapped == {name: folder for folder, name in PACKAGES.items()}
+
+
+def test_every_error_of_the_family_has_a_documented_exit_code():
+    import re
+
+    from stackswap.environment import errors
+
+    family = {value for value in vars(errors).values() if isinstance(value, type)
+              and issubclass(value, errors.StackswapError)}
+    assert {error.exit_code for error in family} == set(errors.EXIT_CODES)
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    table = readme.split("### Exit codes", 1)[1].split("\n\n", 2)[1]
+    documented = {int(code) for code in re.findall(r"^\| (\d+)(?: / \d+)* \|", table, re.M)}
+    assert documented == {0, *errors.EXIT_CODES, 130}

@@ -13,7 +13,7 @@ import os
 import re
 import urllib.parse
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,6 +29,7 @@ from stackswap.environment.errors import (
     StackswapError,
     StateUnknown,
 )
+from stackswap.environment.image import parse_image
 from stackswap.orchestrator.model import (
     COMPOSITE_ALARM,
     METRIC_ALARM,
@@ -49,11 +50,6 @@ RETRIES = {"mode": "standard", "max_attempts": 6}
 # immutable. A family alone names its latest revision, which is not.
 TASK_DEFINITION_REVISION = re.compile(r"arn:aws[a-z-]*:ecs:[a-z0-9-]+:\d{12}:task-definition/"
                                       r"[A-Za-z0-9_-]+:\d+")
-# <account>.dkr.ecr.<region>.amazonaws.com[.cn]/<repository>(:<tag>|@<digest>)
-ECR_IMAGE = re.compile(r"(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com"
-                       r"(?:\.cn)?/(?P<repository>[^:@]+)(?::(?P<tag>[^:@]+)|@(?P<digest>.+))")
-
-
 def make_session(region: str | None = None, profile: str | None = None) -> boto3.Session:
     """The one boto3 session factory: explicit region/profile, else AWS_REGION/AWS_PROFILE."""
     try:
@@ -469,17 +465,21 @@ class Aws:
         other registries, which cannot be asked without their own credentials, and for an ECR
         repository that lets the deployer pull but not describe (a pull-only repository policy
         grants ecr:BatchGetImage and ecr:GetDownloadUrlForLayer, not ecr:DescribeImages)."""
-        match = ECR_IMAGE.fullmatch(image)
-        if not match:
+        try:
+            reference = parse_image(image)
+        except BadInput:
             return None, ""
-        ecr = self.session.client("ecr", region_name=match["region"],
-                                  endpoint_url=self.endpoint_url, config=client_config())
-        wanted = ({"imageTag": match["tag"]} if match["tag"]
-                  else {"imageDigest": match["digest"]})
+        if reference.ecr is None:
+            return None, ""
+        account, region = reference.ecr
+        ecr = self.session.client("ecr", region_name=region, endpoint_url=self.endpoint_url,
+                                  config=client_config())
+        wanted = ({"imageTag": reference.tag} if reference.tag
+                  else {"imageDigest": reference.digest})
         try:
             with translated("DescribeImages"):
-                ecr.describe_images(registryId=match["account"],
-                                    repositoryName=match["repository"], imageIds=[wanted])
+                ecr.describe_images(registryId=account, repositoryName=reference.repository,
+                                    imageIds=[wanted])
         except AwsRefusal as error:
             if error.code in {"ImageNotFoundException", "RepositoryNotFoundException"}:
                 return False, ""
@@ -557,3 +557,8 @@ class Aws:
         except AwsRefusal as error:
             if error.code != "ParameterNotFound":
                 raise
+
+
+# Aws.connect's shape (region, profile, endpoint): the CLI's commands take one, so that tests
+# hand in an Aws whose botocore session carries their event hooks.
+ConnectAws = Callable[[str | None, str | None, str | None], Aws]

@@ -19,24 +19,32 @@ import socket
 import sys
 import threading
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from functools import partial
 
 from stackswap.environment.checks import REGION
 from stackswap.environment.config import STRATEGIES, Config
 from stackswap.environment.errors import BadInput, Interrupted, Refused, StackswapError
+from stackswap.environment.image import parse_image
 from stackswap.environment.load import load_config
 from stackswap.environment.names import COLORS
-from stackswap.orchestrator import adopt, probe, report
-from stackswap.orchestrator.aws import Aws, check_endpoint
+from stackswap.orchestrator import report
+from stackswap.orchestrator.aws import Aws, ConnectAws, check_endpoint
+from stackswap.orchestrator.commands.diff import run_diff
+from stackswap.orchestrator.commands.init import init
+from stackswap.orchestrator.commands.status import status
+from stackswap.orchestrator.commands.unlock import unlock
 from stackswap.orchestrator.commands.update_alb import update_alb
 from stackswap.orchestrator.context import Context
-from stackswap.orchestrator.lock import remove_lock
 from stackswap.orchestrator.model import Observed
 from stackswap.orchestrator.notify import NOTIFYING, Notifier
-from stackswap.orchestrator.observe import observe, observe_stacks
+from stackswap.orchestrator.observe import (
+    observe_stacks,
+    read_account,
+    read_caller,
+    read_image,
+)
 from stackswap.orchestrator.plan import (
     DeployRequest,
     plan_deploy,
@@ -45,34 +53,20 @@ from stackswap.orchestrator.plan import (
     plan_retire,
     promotion_settings,
 )
-from stackswap.orchestrator.preview import run_diff
 from stackswap.orchestrator.run import run
-from stackswap.orchestrator.verify import smoke_target
 from stackswap.orchestrator.wait import Clock, SystemClock
 
 # What a CI runner, `timeout` or a closed terminal send: each ends the run the same way.
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
-# A container image reference with an explicit tag or digest: a deploy of an implicit "latest"
-# cannot be verified ("is the new image running?") and is refused.
-IMAGE = re.compile(
-    r"(?:[a-zA-Z0-9.-]+(?::\d+)?/)?[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*"
-    r"(?::[A-Za-z0-9_][A-Za-z0-9._-]{0,127}|@sha256:[a-f0-9]{64})")
-# ECS takes an image of up to 255 characters; with a digest, the part before the '@'.
-IMAGE_MAX = 255
 # A logical resource id, or NestedStackName.ResourceLogicalID (ContinueUpdateRollback).
 RESOURCE_TO_SKIP = re.compile(r"[a-zA-Z0-9]+|[a-zA-Z][-a-zA-Z0-9]*\.[a-zA-Z0-9]+")
 
 
 def image_argument(value: str) -> str:
-    if not IMAGE.fullmatch(value):
-        hint = " (add a tag, e.g. app:v2)" if ":" not in value and "@" not in value else ""
-        raise argparse.ArgumentTypeError(f"not a container image with a tag or digest: "
-                                         f"{value!r}{hint}")
-    name, at, _ = value.partition("@")
-    if len(name) > IMAGE_MAX:
-        what = "characters before the '@'" if at else "characters"
-        raise argparse.ArgumentTypeError(f"an image of {len(name)} {what}: ECS takes at most "
-                                         f"{IMAGE_MAX}")
+    try:
+        parse_image(value)
+    except BadInput as error:
+        raise argparse.ArgumentTypeError(error.message) from None
     return value
 
 
@@ -209,67 +203,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-ConnectAws = Callable[[str, "str | None", "str | None"], Aws]
-
-
 def connect(args: argparse.Namespace, connect_aws: ConnectAws) -> tuple[Config, Aws]:
     config = load_config(args.config)
     if args.region and args.region != config.region:
         raise BadInput(f"--region {args.region} differs from the config's region "
                        f"{config.region} ({config.path}); refusing to guess which is meant")
     aws = connect_aws(config.region, args.profile, check_endpoint(args.endpoint_url))
-    if config.account_id and (account := aws.account_id()) != config.account_id:
+    if config.account_id and (account := read_account(aws)) != config.account_id:
         raise Refused(f"these credentials are for account {account}, but {config.path} is for "
                       f"account {config.account_id}; nothing was changed (check AWS_PROFILE)")
     return config, aws
-
-
-def unlock(ctx: Context, force: bool) -> int:
-    holder = remove_lock(ctx.aws, ctx.config, force)
-    report.print_result(f"{ctx.config.name} is not locked" if holder is None
-                        else f"removed the lock of {holder.describe()}")
-    return 0
-
-
-def init(args: argparse.Namespace, connect_aws: ConnectAws) -> int:
-    if os.path.exists(args.config) and not args.force:  # before any AWS call
-        raise Refused(f"{args.config} exists; not overwriting it (--force to replace it)")
-    if args.from_service is None:
-        text, said = adopt.example_config(), "the commented example"
-    else:
-        cluster, service = adopt.parse_service(args.from_service)
-        aws = connect_aws(args.region, args.profile, check_endpoint(args.endpoint_url))
-        region = args.region or aws.region
-        if not region:
-            raise BadInput("init --from-service needs the service's region: --region REGION "
-                           "(or AWS_REGION)")
-        found = adopt.infer(aws, cluster, service, region)
-        text, said = adopt.render(found), (f"read from {args.from_service}; "
-                                           f"{len(found.unknown)} things to check are listed "
-                                           f"at its top")
-    adopt.write_new(args.config, text, args.force)
-    report.print_result(f"wrote {args.config} ({said})")
-    return 0
-
-
-# `status` asks the test URL once, briefly: it reports, it does not verify.
-STATUS_PROBE_SECONDS = 3.0
-
-
-def status(ctx: Context, as_json: bool) -> int:
-    config = ctx.config
-    observed = observe(ctx.aws, config)
-    test = None
-    if observed.alb is not None:
-        target = smoke_target(config, observed.alb.outputs, production=False)
-        answer = probe.get(target.url + config.smoke_path, STATUS_PROBE_SECONDS,
-                           ca_bundle=config.deploy.ca_bundle, host=target.host)
-        test = report.TestAnswer(target.describe(config.smoke_path), answer.status,
-                                 answer.detail)
-    document = report.status_document(config, observed, test, now=datetime.now(UTC))
-    report.print_result(report.status_json(document) if as_json
-                        else report.status_text(document))
-    return 0
 
 
 def run_title(args: argparse.Namespace) -> str:
@@ -303,7 +246,7 @@ def command(args: argparse.Namespace, ctx_holder: list[Context], connect_aws: Co
     ctx.compare_alb = args.command in {"deploy", "swap", "rollback"}
     alarms = config.deploy.alarms
     if args.command in ("deploy", "diff"):
-        image_found, unchecked = aws.image_exists(args.image)
+        image_found, unchecked = read_image(aws, args.image)
         if unchecked:
             ctx.log.say(f"note: {unchecked}")
         scaling = config.service.autoscaling
@@ -464,7 +407,7 @@ def write_report(args: argparse.Namespace, argv: list[str], ctx: Context | None,
     caller = "unknown (no AWS connection was made)"
     if ctx is not None:
         try:
-            caller = ctx.aws.caller_arn()
+            caller = read_caller(ctx.aws)
         except StackswapError as error:
             caller = f"unknown ({error.message})"
     meta = {

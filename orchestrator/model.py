@@ -466,3 +466,17 @@ class Observed:
             name = self.color_of(arn) or f"unknown target group {arn}"
             names.append(name if len(forwards) == 1 else f"{name} (weight {weight})")
         return " + ".join(names)
+
+
+@dataclass(frozen=True)
+class RunningService:
+    """An ECS service stackswap does not manage, as `init --from-service` reads it: AWS's own
+    answers (DescribeServices, DescribeTaskDefinition, DescribeTargetGroups and its attributes,
+    DescribeLoadBalancers, DescribeSubnets), None or empty where there is nothing to read."""
+
+    service: dict
+    task_definition: dict
+    target_group: dict | None
+    load_balancer: dict | None
+    subnet_vpcs: dict[str, str]
+

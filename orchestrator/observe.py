@@ -26,6 +26,7 @@ from stackswap.orchestrator.model import (
     ColorState,
     Observed,
     Paths,
+    RunningService,
     ScalingBounds,
     ServiceState,
     Stack,
@@ -173,3 +174,35 @@ def newest_event_id(aws: Aws, stack: str) -> str | None:
 def read_lock(aws: Aws, name: str) -> str | None:
     """The deploy lock's SSM parameter value, None when there is no lock."""
     return aws.read_parameter(name)
+
+
+def read_account(aws: Aws) -> str:
+    return aws.account_id()
+
+
+def read_caller(aws: Aws) -> str:
+    return aws.caller_arn()
+
+
+def read_image(aws: Aws, image: str) -> tuple[bool | None, str]:
+    """Whether the image exists (None: cannot be told), and a note when it cannot be told."""
+    return aws.image_exists(image)
+
+
+def read_running_service(aws: Aws, cluster: str, name: str) -> RunningService | None:
+    """The service and what it is wired to: its task definition, its first load balancer's
+    target group and that group's load balancer, and its subnets' VPC when no group says it."""
+    service = aws.describe_service(cluster, name)
+    if service is None:
+        return None
+    balancers = service.get("loadBalancers") or []
+    group_arn = balancers[0].get("targetGroupArn") if balancers else None
+    group = aws.target_group(group_arn) if group_arn else None
+    balancer = aws.load_balancer(group["LoadBalancerArns"][0]) \
+        if group and group.get("LoadBalancerArns") else None
+    network = (service.get("networkConfiguration") or {}).get("awsvpcConfiguration") or {}
+    subnets = list(network.get("subnets") or [])
+    vpcs = aws.subnet_vpcs(subnets) if subnets and not (group and group.get("VpcId")) else {}
+    return RunningService(service, aws.describe_task_definition(service["taskDefinition"]),
+                          group, balancer, vpcs)
+

@@ -196,3 +196,37 @@ def test_every_error_of_the_family_has_a_documented_exit_code():
     table = readme.split("### Exit codes", 1)[1].split("\n\n", 2)[1]
     documented = {int(code) for code in re.findall(r"^\| (\d+)(?: / \d+)* \|", table, re.M)}
     assert documented == {0, *errors.EXIT_CODES, 130}
+
+
+def circles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Every import circle, each as the modules on it, from one module back to it."""
+    found: list[list[str]] = []
+    seen: set[frozenset[str]] = set()
+
+    def walk(path: list[str]) -> None:
+        for target in sorted(graph.get(path[-1], ())):
+            if target == path[0] and frozenset(path) not in seen:
+                seen.add(frozenset(path))
+                found.append([*path, target])
+            elif target not in path and target > path[0]:
+                walk([*path, target])
+
+    for start in sorted(graph):
+        walk([start])
+    return found
+
+
+def aws_reads(path: Path) -> list[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return sorted({node.func.attr for node in ast.walk(tree) if isinstance(node, ast.Call)
+                   and isinstance(node.func, ast.Attribute) and node.func.attr in AWS_READS})
+
+
+def test_every_aws_read_is_in_the_observing_module():
+    offenders = {}
+    for path in sorted((REPO / "orchestrator").rglob("*.py")):
+        relative = path.relative_to(REPO)
+        if relative not in {OBSERVING, AWS_MODULE} and aws_reads(path):
+            offenders[str(relative)] = aws_reads(path)
+    assert offenders == {}
+    assert aws_reads(REPO / OBSERVING)

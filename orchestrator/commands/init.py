@@ -9,7 +9,9 @@ ALB stack and two service stacks next to it (docs/ci.md, "The path").
 
 from __future__ import annotations
 
+import argparse
 import json
+import os
 import re
 import sys
 import textwrap
@@ -17,7 +19,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from stackswap.environment.errors import BadInput, Refused
-from stackswap.orchestrator.aws import Aws
+from stackswap.orchestrator import report
+from stackswap.orchestrator.aws import ConnectAws, check_endpoint
+from stackswap.orchestrator.model import RunningService
+from stackswap.orchestrator.observe import read_running_service
 
 SERVICE_REFERENCE = re.compile(
     r"(?P<cluster>[A-Za-z0-9_-]{1,255})/(?P<service>[A-Za-z0-9_-]{1,255})")
@@ -27,7 +32,7 @@ EXAMPLE = "stackswap.example.toml"
 def example_config() -> str:
     """The commented example (stackswap.example.toml): installed under <prefix>/share/stackswap
     by setup.cfg's data_files; in a source tree, the file at its root."""
-    for folder in (Path(sys.prefix) / "share" / "stackswap", Path(__file__).resolve().parents[1]):
+    for folder in (Path(sys.prefix) / "share" / "stackswap", Path(__file__).resolve().parents[2]):
         if (folder / EXAMPLE).is_file():
             return (folder / EXAMPLE).read_text(encoding="utf-8")
     raise BadInput(f"the example config {EXAMPLE} is not installed with stackswap")
@@ -70,11 +75,9 @@ class Found:
         self.values.setdefault(section, {})[key] = (json.dumps(value), source)
 
 
-def infer(aws: Aws, cluster: str, service_name: str, region: str) -> Found:
-    service = aws.describe_service(cluster, service_name)
-    if service is None:
-        raise BadInput(f"no active ECS service {service_name} in cluster {cluster} "
-                       f"({region})")
+def infer(running: RunningService, cluster: str, service_name: str, region: str) -> Found:
+    """The config keys `running` answers, where each came from, and what it does not say."""
+    service, task_definition = running.service, running.task_definition
     found = Found()
     here = f"service {cluster}/{service_name}"
     found.set("", "name", config_name(service_name), f"from the service's name; stacks "
@@ -82,7 +85,6 @@ def infer(aws: Aws, cluster: str, service_name: str, region: str) -> Found:
     found.set("", "region", region, "where the service runs")
     found.set("", "cluster", cluster, "the service's cluster")
 
-    task_definition = aws.describe_task_definition(service["taskDefinition"])
     balancers = service.get("loadBalancers") or []
     containers = task_definition.get("containerDefinitions") or []
     container, port = None, None
@@ -136,13 +138,10 @@ def infer(aws: Aws, cluster: str, service_name: str, region: str) -> Found:
     if network:
         found.set("network", "assign_public_ip", network.get("assignPublicIp") == "ENABLED",
                   "the service's awsvpc configuration")
-    group = aws.target_group(balancers[0]["targetGroupArn"]) \
-        if balancers and balancers[0].get("targetGroupArn") else None
-    balancer = aws.load_balancer(group["LoadBalancerArns"][0]) \
-        if group and group.get("LoadBalancerArns") else None
+    group, balancer = running.target_group, running.load_balancer
     vpc = group.get("VpcId") if group else None
-    if vpc is None and task_subnets:
-        vpc = next(iter(set(aws.subnet_vpcs(task_subnets).values())), None)
+    if vpc is None:
+        vpc = next(iter(set(running.subnet_vpcs.values())), None)
     if vpc:
         found.set("network", "vpc_id", vpc, "the target group" if group else "the subnets")
     else:
@@ -221,3 +220,27 @@ def render(found: Found) -> str:
         lines += [f"{f'{key} = {value}':{width}}# {source}"
                   for key, (value, source) in keys.items()]
     return "\n".join(lines) + "\n"
+
+
+def init(args: argparse.Namespace, connect_aws: ConnectAws) -> int:
+    if os.path.exists(args.config) and not args.force:  # before any AWS call
+        raise Refused(f"{args.config} exists; not overwriting it (--force to replace it)")
+    if args.from_service is None:
+        text, said = example_config(), "the commented example"
+    else:
+        cluster, service = parse_service(args.from_service)
+        aws = connect_aws(args.region, args.profile, check_endpoint(args.endpoint_url))
+        region = args.region or aws.region
+        if not region:
+            raise BadInput("init --from-service needs the service's region: --region REGION "
+                           "(or AWS_REGION)")
+        running = read_running_service(aws, cluster, service)
+        if running is None:
+            raise BadInput(f"no active ECS service {service} in cluster {cluster} ({region})")
+        found = infer(running, cluster, service, region)
+        text, said = render(found), (f"read from {args.from_service}; "
+                                     f"{len(found.unknown)} things to check are listed at its top")
+    write_new(args.config, text, args.force)
+    report.print_result(f"wrote {args.config} ({said})")
+    return 0
+

@@ -18,7 +18,6 @@ import signal
 import socket
 import sys
 import threading
-import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -29,7 +28,7 @@ from stackswap.environment.config import STRATEGIES, Config
 from stackswap.environment.errors import BadInput, Interrupted, Refused, StackswapError
 from stackswap.environment.load import load_config
 from stackswap.environment.names import COLORS
-from stackswap.orchestrator import adopt, probe, report
+from stackswap.orchestrator import adopt, probe
 from stackswap.orchestrator.aws import Aws, check_endpoint
 from stackswap.orchestrator.commands.update_alb import update_alb
 from stackswap.orchestrator.context import Context
@@ -37,6 +36,23 @@ from stackswap.orchestrator.lock import remove_lock
 from stackswap.orchestrator.model import Observed
 from stackswap.orchestrator.notify import NOTIFYING, Notifier
 from stackswap.orchestrator.observe import observe, observe_stacks
+from stackswap.orchestrator.output import run_report
+from stackswap.orchestrator.output.log import (
+    ACTIVE,
+    Log,
+    Recorder,
+    error_line,
+    make_log,
+    print_result,
+    print_traceback,
+)
+from stackswap.orchestrator.output.status import (
+    TestAnswer,
+    status_document,
+    status_json,
+    status_text,
+)
+from stackswap.orchestrator.output.summary import write_job_summary
 from stackswap.orchestrator.plan import (
     DeployRequest,
     plan_deploy,
@@ -226,8 +242,8 @@ def connect(args: argparse.Namespace, connect_aws: ConnectAws) -> tuple[Config, 
 
 def unlock(ctx: Context, force: bool) -> int:
     holder = remove_lock(ctx.aws, ctx.config, force)
-    report.print_result(f"{ctx.config.name} is not locked" if holder is None
-                        else f"removed the lock of {holder.describe()}")
+    print_result(f"{ctx.config.name} is not locked" if holder is None
+                 else f"removed the lock of {holder.describe()}")
     return 0
 
 
@@ -248,7 +264,7 @@ def init(args: argparse.Namespace, connect_aws: ConnectAws) -> int:
                                            f"{len(found.unknown)} things to check are listed "
                                            f"at its top")
     adopt.write_new(args.config, text, args.force)
-    report.print_result(f"wrote {args.config} ({said})")
+    print_result(f"wrote {args.config} ({said})")
     return 0
 
 
@@ -264,11 +280,9 @@ def status(ctx: Context, as_json: bool) -> int:
         target = smoke_target(config, observed.alb.outputs, production=False)
         answer = probe.get(target.url + config.smoke_path, STATUS_PROBE_SECONDS,
                            ca_bundle=config.deploy.ca_bundle, host=target.host)
-        test = report.TestAnswer(target.describe(config.smoke_path), answer.status,
-                                 answer.detail)
-    document = report.status_document(config, observed, test, now=datetime.now(UTC))
-    report.print_result(report.status_json(document) if as_json
-                        else report.status_text(document))
+        test = TestAnswer(target.describe(config.smoke_path), answer.status, answer.detail)
+    document = status_document(config, observed, test, now=datetime.now(UTC))
+    print_result(status_json(document) if as_json else status_text(document))
     return 0
 
 
@@ -284,11 +298,11 @@ def run_title(args: argparse.Namespace) -> str:
 
 
 def command(args: argparse.Namespace, ctx_holder: list[Context], connect_aws: ConnectAws,
-            clock: Clock, log: report.Log | None = None) -> int:
+            clock: Clock, log: Log | None = None) -> int:
     if args.command == "init":
         return init(args, connect_aws)
     config, aws = connect(args, connect_aws)
-    ctx = Context(aws, config, clock, log or report.Log())
+    ctx = Context(aws, config, clock, log or Log())
     ctx_holder.append(ctx)
     if config.deploy.notify.any and args.command in NOTIFYING and not args.dry_run:
         ctx.notifier = Notifier(ctx, args.command, run_title(args), ci_run_url(dict(os.environ)))
@@ -337,11 +351,11 @@ def main(argv: list[str] | None = None, *, connect_aws: ConnectAws = Aws.connect
         return sandbox(argv[1:])
     args = build_parser().parse_args(argv)
     clock = clock or SystemClock()
-    recorder = report.Recorder() if getattr(args, "report", None) else None
-    log = report.make_log(args.output, clock, recorder)
+    recorder = Recorder() if getattr(args, "report", None) else None
+    log = make_log(args.output, clock, recorder)
     holder: list[Context] = []
     code = 1
-    report.ACTIVE.append(log)
+    ACTIVE.append(log)
     try:
         log.emit("start", command=args.command, argv=list(argv), version=installed_version())
         code = guarded(args, holder, connect_aws, clock, log)
@@ -350,7 +364,7 @@ def main(argv: list[str] | None = None, *, connect_aws: ConnectAws = Aws.connect
         ctx = holder[0] if holder else None
         after = wind_up(ctx, code, recorder is not None)
         log.emit("end", exit_code=code)
-        report.ACTIVE.remove(log)
+        ACTIVE.remove(log)
         if recorder is not None:
             write_report(args, list(argv), ctx, after, recorder, code)
 
@@ -367,38 +381,38 @@ def wind_up(ctx: Context | None, code: int, reporting: bool) -> Observed | None:
             try:
                 after = observe_stacks(ctx.aws, ctx.config)
             except StackswapError as error:
-                report.error_line(f"note: cannot read what the run left ({error.message})")
+                error_line(f"note: cannot read what the run left ({error.message})")
             if telling:
                 ctx.notifier.finish(code, after)
     except (KeyboardInterrupt, Interrupted) as stop:
         name = stop.signal_name if isinstance(stop, Interrupted) else "SIGINT"
-        report.error_line(f"note: interrupted by {name} after the run, while reading what it "
-                          f"left and telling the team")
+        error_line(f"note: interrupted by {name} after the run, while reading what it "
+                   f"left and telling the team")
     return after
 
 
 def guarded(args: argparse.Namespace, holder: list[Context], connect_aws: ConnectAws,
-            clock: Clock, log: report.Log) -> int:
+            clock: Clock, log: Log) -> int:
     """The command, with every way out mapped to its exit code and one line."""
     try:
         with stop_signals_interrupt():
             return command(args, holder, connect_aws, clock, log)
     except StackswapError as error:
         if args.debug:
-            traceback.print_exc()
-        report.error_line(error.message)
+            print_traceback()
+        error_line(error.message)
         return error.exit_code
     except (KeyboardInterrupt, Interrupted) as stop:
         stop = stop if isinstance(stop, Interrupted) else Interrupted(signal.SIGINT)
         where = holder[0].where_interrupted() if holder else ""
-        report.error_line(f"interrupted by {stop.signal_name}{where}. Rerun the same command "
-                          f"to resume from what AWS says")
+        error_line(f"interrupted by {stop.signal_name}{where}. Rerun the same command "
+                   f"to resume from what AWS says")
         return stop.exit_code
     except Exception as error:  # a bug: say so in one line, the traceback with --debug
         if args.debug:
-            traceback.print_exc()
-        report.error_line(f"internal error: {type(error).__name__}: {error} "
-                          f"(rerun with --debug for the traceback)")
+            print_traceback()
+        error_line(f"internal error: {type(error).__name__}: {error} "
+                   f"(rerun with --debug for the traceback)")
         return 1
 
 
@@ -425,8 +439,8 @@ def stop_signals_interrupt() -> Iterator[None]:
 def sandbox(argv: list[str]) -> int:
     """`stackswap sandbox …`: a dev tool that needs moto, an extra (`stackswap[sandbox]`)."""
     if importlib.util.find_spec("moto") is None:
-        report.error_line("the sandbox needs moto: pip install 'stackswap[sandbox]' "
-                          "(or `make venv` in a clone)")
+        error_line("the sandbox needs moto: pip install 'stackswap[sandbox]' "
+                   "(or `make venv` in a clone)")
         return 2
     from stackswap.sandbox.cli import main as sandbox_main  # loaded only when asked for
 
@@ -458,7 +472,7 @@ def ci_run_url(environ: dict[str, str]) -> str | None:
 
 
 def write_report(args: argparse.Namespace, argv: list[str], ctx: Context | None,
-                 after: Observed | None, recorder: report.Recorder, code: int) -> None:
+                 after: Observed | None, recorder: Recorder, code: int) -> None:
     """report.md and report.html in --report DIR (and $GITHUB_STEP_SUMMARY): who ran what, from
     where, what happened, and how to undo it. A report that cannot be written is a note."""
     caller = "unknown (no AWS connection was made)"
@@ -473,17 +487,15 @@ def write_report(args: argparse.Namespace, argv: list[str], ctx: Context | None,
         "environment": ctx.config.name if ctx else None, "caller": caller,
         "host": socket.gethostname(), "ci_run": ci_run_url(dict(os.environ)),
         "version": installed_version(),
-        "before": report.traffic_document(ctx.first_observed) if ctx and ctx.first_observed
+        "before": run_report.traffic_document(ctx.first_observed) if ctx and ctx.first_observed
         else None,
-        "after": report.traffic_document(after) if after is not None else None,
+        "after": run_report.traffic_document(after) if after is not None else None,
     }
     try:
-        markdown = report.write_report(args.report, meta, recorder.events)
-        if summary_path := os.environ.get("GITHUB_STEP_SUMMARY"):
-            with open(summary_path, "a", encoding="utf-8") as summary:
-                summary.write(markdown + "\n")
+        markdown = run_report.write_report(args.report, meta, recorder.events)
+        write_job_summary(markdown)
     except OSError as error:
-        report.error_line(f"note: could not write the report to {args.report}: {error}")
+        error_line(f"note: could not write the report to {args.report}: {error}")
 
 
 def complete() -> None:

@@ -17,8 +17,8 @@ from stackswap.orchestrator import parameters as sent
 from stackswap.orchestrator.commands.update_alb import forget_change_set, settled_change_set
 from stackswap.orchestrator.context import Context
 from stackswap.orchestrator.model import ChangeSet, Observed
+from stackswap.orchestrator.output.diff import print_diff
 from stackswap.orchestrator.plan import CreateAlb, CreateService, Plan, Swap, UpdateService
-from stackswap.orchestrator.report import print_diff
 from stackswap.orchestrator.run import observe_now
 from stackswap.orchestrator.steps.stacks import template_body
 

@@ -17,8 +17,8 @@ from pathlib import Path
 import botocore
 import pytest
 from stackswap.orchestrator.wait import SystemClock
-from stackswap.sandbox.cli import admin, notify_overrides, running_sandbox
 from stackswap.sandbox.environment import client, provision, provision_notifications, write_config
+from stackswap.sandbox.lifecycle import admin, notify_overrides, running_sandbox
 
 from tests.conftest import REPO
 from tests.harness import Env, HookedAws

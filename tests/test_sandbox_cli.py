@@ -12,7 +12,8 @@ import sys
 from urllib.parse import urlsplit
 
 from stackswap.environment.load import load_config
-from stackswap.sandbox.cli import main, process_alive, running_sandbox
+from stackswap.sandbox.cli import main
+from stackswap.sandbox.lifecycle import process_alive, running_sandbox
 
 from tests.conftest import REPO
 from tests.harness import no_http_answer

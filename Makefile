@@ -52,10 +52,10 @@ $(ACTIONLINT_STAMP): $(ACTIONLINT_PIN)
 	@touch $@
 
 render: $(STAMP) ## render templates/*.yml from $(CONFIG)
-	$(BIN)/python -m stackswap.generator --config $(CONFIG)
+	$(STACKSWAP) render --config '$(CONFIG)'
 
 lint: $(STAMP) $(CHECKOV_STAMP) $(ACTIONLINT_STAMP) ## stale templates, cfn-lint, ruff, checkov, actionlint
-	$(BIN)/python -m stackswap.generator --config $(CONFIG) --check
+	$(STACKSWAP) render --config '$(CONFIG)' --check
 	$(BIN)/cfn-lint templates/*.yml
 	$(BIN)/ruff check .
 	$(BIN)/python -m tools.security_scan --checkov $(CHECKOV_VENV)/bin/checkov

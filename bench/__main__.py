@@ -14,7 +14,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from stackswap.orchestrator.wait import Schedule
-from stackswap.sandbox.cli import running_sandbox
+from stackswap.sandbox.lifecycle import running_sandbox
 from stackswap.sandbox.settings import SandboxSettings
 
 from bench import build, deploy, detection, report, shift

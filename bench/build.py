@@ -1,4 +1,4 @@
-"""Table 3: `make render` (`python -m stackswap.generator --out <tmpdir>`, a few runs) and the
+"""Table 3: `make render` (`stackswap render --out <tmpdir>`, a few runs) and the
 whole test suite (`make test` itself, once), timed as subprocesses from the repo."""
 
 from __future__ import annotations
@@ -21,8 +21,9 @@ def render_times(runs: int) -> list[float]:
     for _ in range(runs):
         with tempfile.TemporaryDirectory(prefix="stackswap-bench-render-") as out:
             started = time.monotonic()
-            subprocess.run([sys.executable, "-m", "stackswap.generator", "--out", out], cwd=REPO,
-                           check=True, capture_output=True, timeout=120)
+            subprocess.run([sys.executable, "-m", "stackswap.orchestrator", "render", "--config",
+                            "stackswap.example.toml", "--out", out], cwd=REPO, check=True,
+                           capture_output=True, timeout=120)
             times.append(time.monotonic() - started)
     return times
 

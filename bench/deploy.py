@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from stackswap.environment.load import load_config
 from stackswap.orchestrator import cli
 from stackswap.orchestrator.aws import Aws
-from stackswap.sandbox.cli import admin
+from stackswap.sandbox.lifecycle import admin
 
 from bench.calls import CallCounter, sandbox_session
 from bench.tools import command, tool_env

@@ -29,7 +29,7 @@ from stackswap.orchestrator.aws import Aws
 from stackswap.orchestrator.model import SUCCEEDED
 from stackswap.orchestrator.observe import newest_event_id
 from stackswap.orchestrator.wait import SystemClock, wait_for_stack
-from stackswap.sandbox.cli import admin
+from stackswap.sandbox.lifecycle import admin
 
 from bench.calls import CallCounter, sandbox_session
 from bench.stats import maximum, median, p90

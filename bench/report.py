@@ -165,7 +165,7 @@ def shift_table(report: Report, result: ShiftResult, alb_seconds: float) -> None
 
 def build_table(report: Report, render: list[float], suite: SuiteResult | None) -> None:
     middle = median(render)
-    rows = [[f"`make render` (`python -m stackswap.generator --out <tmp>`, median of "
+    rows = [[f"`make render` (`stackswap render --out <tmp>`, median of "
               f"{len(render)})",
              seconds(middle), report.target("make render", f"≤ {RENDER_TARGET_SECONDS} s",
                                             middle <= RENDER_TARGET_SECONDS)]]

@@ -29,7 +29,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from stackswap.environment.load import load_config
-from stackswap.sandbox.cli import admin
+from stackswap.sandbox.lifecycle import admin
 
 from bench.calls import sandbox_session
 from bench.tools import command, tool_env
@@ -147,7 +147,7 @@ def main() -> int:
     import tempfile
     from pathlib import Path
 
-    from stackswap.sandbox.cli import running_sandbox
+    from stackswap.sandbox.lifecycle import running_sandbox
 
     with tempfile.TemporaryDirectory(prefix="stackswap-shift-") as directory, \
             running_sandbox(Path(directory) / "sandbox", stack_seconds=0.01,

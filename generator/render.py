@@ -1,21 +1,19 @@
 """Render the three stacks of an environment to YAML, deterministically.
 
-`python -m stackswap.generator` (what `make render` runs) writes templates/elb.yml, blue.yml,
-green.yml, deploy-role.yml (the roles) and alb-stack-policy.json;
-with `--check` it writes nothing and fails when the files on disk differ from a fresh render, so
-CI notices templates that were not re-rendered after a code or config change.
+The files are templates/elb.yml, blue.yml, green.yml, deploy-role.yml (the roles) and
+alb-stack-policy.json; this module returns them, writes them, and names those on disk that differ
+from a fresh render. It prints nothing: `stackswap render` (what `make render` runs,
+orchestrator/commands/render.py) says what it wrote; with `--check` it writes nothing and fails
+when the files on disk are stale, so CI notices templates that were not re-rendered after a code
+or config change.
 """
 
 from __future__ import annotations
 
-import argparse
 import functools
-import sys
 from pathlib import Path
 
 from stackswap.environment.config import Config
-from stackswap.environment.errors import StackswapError
-from stackswap.environment.load import load_config
 from stackswap.environment.names import COLORS
 from stackswap.generator.elb import alb_template
 from stackswap.generator.policies import alb_stack_policy_body
@@ -75,30 +73,3 @@ def stale_templates(config: Config, out_dir: Path) -> list[str]:
             stale.append(name)
     return stale
 
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m stackswap.generator",
-                                     description=__doc__.split("\n")[0])
-    parser.add_argument("--config", default="stackswap.example.toml",
-                        help="environment config (default: %(default)s)")
-    parser.add_argument("--out", default="templates", help="output folder (default: %(default)s)")
-    parser.add_argument("--check", action="store_true",
-                        help="write nothing; exit 1 when the templates on disk are stale")
-    args = parser.parse_args(argv)
-    try:
-        config = load_config(args.config)
-    except StackswapError as error:
-        print(f"stackswap: {error.message}", file=sys.stderr)
-        return error.exit_code
-    out_dir = Path(args.out)
-    if args.check:
-        stale = stale_templates(config, out_dir)
-        if stale:
-            print(f"stackswap: stale templates in {out_dir}/: {', '.join(stale)} "
-                  f"(run `make render` and commit them)", file=sys.stderr)
-            return 1
-        print(f"templates in {out_dir}/ are up to date")
-        return 0
-    for path in write_templates(config, out_dir):
-        print(f"wrote {path}")
-    return 0

@@ -18,8 +18,7 @@ import signal
 import socket
 import sys
 import threading
-import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import partial
 
@@ -29,10 +28,10 @@ from stackswap.environment.errors import BadInput, Interrupted, Refused, Stacksw
 from stackswap.environment.image import parse_image
 from stackswap.environment.load import load_config
 from stackswap.environment.names import COLORS
-from stackswap.orchestrator import report
 from stackswap.orchestrator.aws import Aws, ConnectAws, check_endpoint
 from stackswap.orchestrator.commands.diff import run_diff
 from stackswap.orchestrator.commands.init import init
+from stackswap.orchestrator.commands.render import render
 from stackswap.orchestrator.commands.status import status
 from stackswap.orchestrator.commands.unlock import unlock
 from stackswap.orchestrator.commands.update_alb import update_alb
@@ -45,6 +44,16 @@ from stackswap.orchestrator.observe import (
     read_caller,
     read_image,
 )
+from stackswap.orchestrator.output import run_report
+from stackswap.orchestrator.output.log import (
+    ACTIVE,
+    Log,
+    Recorder,
+    error_line,
+    make_log,
+    print_traceback,
+)
+from stackswap.orchestrator.output.summary import write_job_summary
 from stackswap.orchestrator.plan import (
     DeployRequest,
     plan_deploy,
@@ -97,19 +106,23 @@ def installed_version() -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    common = Parser(add_help=False)
-    common.add_argument("--config", default=os.environ.get("STACKSWAP_CONFIG", "stackswap.toml"),
-                        help="environment config (default: $STACKSWAP_CONFIG or stackswap.toml)")
+    configured = Parser(add_help=False)
+    configured.add_argument("--config",
+                            default=os.environ.get("STACKSWAP_CONFIG", "stackswap.toml"),
+                            help="environment config (default: $STACKSWAP_CONFIG or "
+                            "stackswap.toml)")
+    configured.add_argument("--debug", action="store_true", help="show tracebacks")
+    configured.add_argument("--output", choices=("text", "json"), default="text",
+                            help="text (default; a live progress line on a terminal) or json: "
+                            "every event as one JSON object per line on stdout "
+                            "(docs/events.schema.json)")
+    common = Parser(add_help=False, parents=[configured])
     common.add_argument("--region", type=region_argument,
                         help="must match the config's region (a safety check)")
     common.add_argument("--profile", default=os.environ.get("AWS_PROFILE"),
                         help="AWS profile (default: $AWS_PROFILE)")
     common.add_argument("--endpoint-url", default=os.environ.get("AWS_ENDPOINT_URL"),
                         help="AWS endpoint (default: $AWS_ENDPOINT_URL; e.g. the sandbox)")
-    common.add_argument("--debug", action="store_true", help="show tracebacks")
-    common.add_argument("--output", choices=("text", "json"), default="text",
-                        help="text (default; a live progress line on a terminal) or json: every "
-                        "event as one JSON object per line on stdout (docs/events.schema.json)")
 
     changing = Parser(add_help=False)
     changing.add_argument("--dry-run", action="store_true",
@@ -197,6 +210,15 @@ def build_parser() -> argparse.ArgumentParser:
                       help="read the running service SERVICE of cluster CLUSTER (its region: "
                       "--region, else AWS_REGION)")
     init.add_argument("--force", action="store_true", help="replace the file if it exists")
+    rendering = commands.add_parser(
+        "render", parents=[configured], help="write the config's templates (ALB stack, service "
+        "stacks, deploy role) into a folder, or check the ones there",
+        description="Render the CloudFormation templates of --config into --out. With --check, "
+        "write nothing and exit 3 when a file there differs from a fresh render.")
+    rendering.add_argument("--out", default="templates",
+                           help="output folder (default: %(default)s)")
+    rendering.add_argument("--check", action="store_true",
+                           help="write nothing; exit 3 when the templates there are stale")
     commands.add_parser("sandbox", add_help=False,
                         help="the local sandbox: up, down, status, notifications, "
                         "fail-next-update, demo")
@@ -227,11 +249,13 @@ def run_title(args: argparse.Namespace) -> str:
 
 
 def command(args: argparse.Namespace, ctx_holder: list[Context], connect_aws: ConnectAws,
-            clock: Clock, log: report.Log | None = None) -> int:
+            clock: Clock, log: Log | None = None) -> int:
     if args.command == "init":
         return init(args, connect_aws)
+    if args.command == "render":
+        return render(args)
     config, aws = connect(args, connect_aws)
-    ctx = Context(aws, config, clock, log or report.Log())
+    ctx = Context(aws, config, clock, log or Log())
     ctx_holder.append(ctx)
     if config.deploy.notify.any and args.command in NOTIFYING and not args.dry_run:
         ctx.notifier = Notifier(ctx, args.command, run_title(args), ci_run_url(dict(os.environ)))
@@ -280,11 +304,11 @@ def main(argv: list[str] | None = None, *, connect_aws: ConnectAws = Aws.connect
         return sandbox(argv[1:])
     args = build_parser().parse_args(argv)
     clock = clock or SystemClock()
-    recorder = report.Recorder() if getattr(args, "report", None) else None
-    log = report.make_log(args.output, clock, recorder)
+    recorder = Recorder() if getattr(args, "report", None) else None
+    log = make_log(args.output, clock, recorder)
     holder: list[Context] = []
     code = 1
-    report.ACTIVE.append(log)
+    ACTIVE.append(log)
     try:
         log.emit("start", command=args.command, argv=list(argv), version=installed_version())
         code = guarded(args, holder, connect_aws, clock, log)
@@ -293,7 +317,7 @@ def main(argv: list[str] | None = None, *, connect_aws: ConnectAws = Aws.connect
         ctx = holder[0] if holder else None
         after = wind_up(ctx, code, recorder is not None)
         log.emit("end", exit_code=code)
-        report.ACTIVE.remove(log)
+        ACTIVE.remove(log)
         if recorder is not None:
             write_report(args, list(argv), ctx, after, recorder, code)
 
@@ -310,38 +334,47 @@ def wind_up(ctx: Context | None, code: int, reporting: bool) -> Observed | None:
             try:
                 after = observe_stacks(ctx.aws, ctx.config)
             except StackswapError as error:
-                report.error_line(f"note: cannot read what the run left ({error.message})")
+                error_line(f"note: cannot read what the run left ({error.message})")
             if telling:
                 ctx.notifier.finish(code, after)
     except (KeyboardInterrupt, Interrupted) as stop:
         name = stop.signal_name if isinstance(stop, Interrupted) else "SIGINT"
-        report.error_line(f"note: interrupted by {name} after the run, while reading what it "
-                          f"left and telling the team")
+        error_line(f"note: interrupted by {name} after the run, while reading what it "
+                   f"left and telling the team")
     return after
 
 
 def guarded(args: argparse.Namespace, holder: list[Context], connect_aws: ConnectAws,
-            clock: Clock, log: report.Log) -> int:
+            clock: Clock, log: Log) -> int:
     """The command, with every way out mapped to its exit code and one line."""
+    def interrupted(name: str) -> str:
+        where = holder[0].where_interrupted() if holder else ""
+        return f"interrupted by {name}{where}. Rerun the same command to resume from what AWS says"
+
+    return exit_code(partial(command, args, holder, connect_aws, clock, log), args.debug,
+                     interrupted)
+
+
+def exit_code(do: Callable[[], int], debug: bool, interrupted: Callable[[str], str]) -> int:
+    """`do()`'s exit code, every way out of it one line: an error of the family its own code,
+    a signal 128 + its number (with what `interrupted` says of it), anything else a bug (1)."""
     try:
         with stop_signals_interrupt():
-            return command(args, holder, connect_aws, clock, log)
+            return do()
     except StackswapError as error:
-        if args.debug:
-            traceback.print_exc()
-        report.error_line(error.message)
+        if debug:
+            print_traceback()
+        error_line(error.message)
         return error.exit_code
     except (KeyboardInterrupt, Interrupted) as stop:
         stop = stop if isinstance(stop, Interrupted) else Interrupted(signal.SIGINT)
-        where = holder[0].where_interrupted() if holder else ""
-        report.error_line(f"interrupted by {stop.signal_name}{where}. Rerun the same command "
-                          f"to resume from what AWS says")
+        error_line(interrupted(stop.signal_name))
         return stop.exit_code
     except Exception as error:  # a bug: say so in one line, the traceback with --debug
-        if args.debug:
-            traceback.print_exc()
-        report.error_line(f"internal error: {type(error).__name__}: {error} "
-                          f"(rerun with --debug for the traceback)")
+        if debug:
+            print_traceback()
+        error_line(f"internal error: {type(error).__name__}: {error} "
+                   f"(rerun with --debug for the traceback)")
         return 1
 
 
@@ -368,12 +401,13 @@ def stop_signals_interrupt() -> Iterator[None]:
 def sandbox(argv: list[str]) -> int:
     """`stackswap sandbox …`: a dev tool that needs moto, an extra (`stackswap[sandbox]`)."""
     if importlib.util.find_spec("moto") is None:
-        report.error_line("the sandbox needs moto: pip install 'stackswap[sandbox]' "
-                          "(or `make venv` in a clone)")
+        error_line("the sandbox needs moto: pip install 'stackswap[sandbox]' "
+                   "(or `make venv` in a clone)")
         return 2
-    from stackswap.sandbox.cli import main as sandbox_main  # loaded only when asked for
+    from stackswap.sandbox.cli import parse, run_command  # loaded only when asked for
 
-    return sandbox_main(argv)
+    return exit_code(lambda: run_command(parse(argv)), debug=False,
+                     interrupted=lambda name: f"interrupted by {name}")
 
 
 def console() -> int:
@@ -401,7 +435,7 @@ def ci_run_url(environ: dict[str, str]) -> str | None:
 
 
 def write_report(args: argparse.Namespace, argv: list[str], ctx: Context | None,
-                 after: Observed | None, recorder: report.Recorder, code: int) -> None:
+                 after: Observed | None, recorder: Recorder, code: int) -> None:
     """report.md and report.html in --report DIR (and $GITHUB_STEP_SUMMARY): who ran what, from
     where, what happened, and how to undo it. A report that cannot be written is a note."""
     caller = "unknown (no AWS connection was made)"
@@ -416,17 +450,15 @@ def write_report(args: argparse.Namespace, argv: list[str], ctx: Context | None,
         "environment": ctx.config.name if ctx else None, "caller": caller,
         "host": socket.gethostname(), "ci_run": ci_run_url(dict(os.environ)),
         "version": installed_version(),
-        "before": report.traffic_document(ctx.first_observed) if ctx and ctx.first_observed
+        "before": run_report.traffic_document(ctx.first_observed) if ctx and ctx.first_observed
         else None,
-        "after": report.traffic_document(after) if after is not None else None,
+        "after": run_report.traffic_document(after) if after is not None else None,
     }
     try:
-        markdown = report.write_report(args.report, meta, recorder.events)
-        if summary_path := os.environ.get("GITHUB_STEP_SUMMARY"):
-            with open(summary_path, "a", encoding="utf-8") as summary:
-                summary.write(markdown + "\n")
+        markdown = run_report.write_report(args.report, meta, recorder.events)
+        write_job_summary(markdown)
     except OSError as error:
-        report.error_line(f"note: could not write the report to {args.report}: {error}")
+        error_line(f"note: could not write the report to {args.report}: {error}")
 
 
 def complete() -> None:

@@ -26,7 +26,7 @@ from stackswap.orchestrator.observe import (
     read_listeners,
     read_stack,
 )
-from stackswap.orchestrator.report import Log
+from stackswap.orchestrator.output.log import Log
 from stackswap.orchestrator.wait import (
     Clock,
 )

@@ -22,7 +22,7 @@ from stackswap.environment.errors import Refused, StateUnknown
 from stackswap.environment.names import lock_parameter_name
 from stackswap.orchestrator.aws import Aws
 from stackswap.orchestrator.observe import read_lock
-from stackswap.orchestrator.report import Log
+from stackswap.orchestrator.output.log import Log
 from stackswap.orchestrator.wait import Clock
 
 LOCK_POLL_SECONDS = 2.0

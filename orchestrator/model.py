@@ -1,7 +1,7 @@
 """What stackswap knows about an environment, as plain data: no I/O, no boto3.
 
 orchestrator/observe.py fills these from AWS; the planner (plan.py), the checks (verify.py) and
-the report (report.py) only read them. What each CloudFormation stack status means for a deploy
+the output (output/) only read them. What each CloudFormation stack status means for a deploy
 is decided here and nowhere else.
 """
 

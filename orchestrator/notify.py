@@ -18,9 +18,11 @@ from dataclasses import dataclass
 
 from stackswap.environment.checks import webhook_url_problem
 from stackswap.environment.errors import StackswapError, SwapReverted
-from stackswap.orchestrator import report
 from stackswap.orchestrator.context import Context
 from stackswap.orchestrator.model import Observed
+from stackswap.orchestrator.output.notification import notification, production_text
+from stackswap.orchestrator.output.run_report import traffic_document, undo_command
+from stackswap.orchestrator.output.text import production_weights
 
 # The commands that change something, and so tell the team (never with --dry-run).
 NOTIFYING = ("deploy", "swap", "rollback", "retire", "recover", "update-alb")
@@ -118,11 +120,11 @@ class Notifier:
                 and not self.started and self.ctx.first_observed:
             self.started = True
             first = self.ctx.first_observed
-            self.weights = report.production_weights(first)
-            self.send("start", report.production_text(first), "nothing has changed yet")
+            self.weights = production_weights(first)
+            self.send("start", production_text(first), "nothing has changed yet")
         elif kind == "traffic" and self.started and event["production"] != self.weights:
             self.weights = event["production"]
-            self.send("step", report.production_text(self.ctx.observed),
+            self.send("step", production_text(self.ctx.observed),
                       self.undo(self.ctx.observed))
         elif kind == "error":
             self.error = event["message"]
@@ -140,7 +142,7 @@ class Notifier:
             # A `stackswap rollback` that worked is a rollback the team hears of as such.
             stage = "rollback" if self.command == "rollback" else "success"
             verb = VERBS["success"]
-            detail = report.production_text(after) if after is not None else None
+            detail = production_text(after) if after is not None else None
         else:
             stage = "rollback" if code == SwapReverted.exit_code else "failure"
             detail = f"exit {code}: {self.error}" if self.error else f"exit {code}"
@@ -148,14 +150,14 @@ class Notifier:
 
     def undo(self, now: Observed | None) -> str:
         first = self.ctx.first_observed
-        return report.undo_command({
+        return undo_command({
             "subcommand": self.command, "config": self.ctx.config.path,
-            "before": report.traffic_document(first) if first else None,
-            "after": report.traffic_document(now) if now else None})
+            "before": traffic_document(first) if first else None,
+            "after": traffic_document(now) if now else None})
 
     def send(self, stage: str, detail: str | None, undo: str, verb: str | None = None) -> None:
-        subject, text = report.notification(self.ctx.config.name, self.title,
-                                            verb or VERBS[stage], detail, undo, self.ci_run)
+        subject, text = notification(self.ctx.config.name, self.title, verb or VERBS[stage],
+                                     detail, undo, self.ci_run)
         for channel in self.channels:
             try:
                 channel.send(subject, text)

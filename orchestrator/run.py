@@ -23,10 +23,12 @@ from stackswap.orchestrator.observe import (
     observe_for_deploy,
     observe_stacks,
 )
+from stackswap.orchestrator.output.diff import plan_text
+from stackswap.orchestrator.output.log import print_result
+from stackswap.orchestrator.output.status import summary
 from stackswap.orchestrator.plan import (
     Plan,
 )
-from stackswap.orchestrator.report import plan_text, print_result, summary
 from stackswap.orchestrator.steps import HANDLERS
 
 if TYPE_CHECKING:

@@ -26,13 +26,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from stackswap.sandbox.cli import running_sandbox
+from stackswap.orchestrator.output.log import print_result
+from stackswap.sandbox.lifecycle import running_sandbox
 
 RULE = "─" * 72
 
 
 def say(text: str = "") -> None:
-    print(text, flush=True)
+    print_result(text)
 
 
 def fetch(url: str) -> str:

@@ -225,11 +225,11 @@ def test_status_text_shows_the_new_lines(deployed, capsys):
 def test_private_nlb_dns_name_is_shown(aws):
     # Outputs of the ALB stack are read as they are; a stack with the private NLB's output
     # shows it (the template engineer adds the output, interface.OUTPUT_PRIVATE_DNS_NAME).
-    from stackswap.orchestrator import report
     from stackswap.orchestrator.model import Observed, Stack
+    from stackswap.orchestrator.output.status import status_document, status_text
 
     alb = Stack("shop-elb", "CREATE_COMPLETE", {},
                 {"PrivateLoadBalancerDnsName": "internal-shop-nlb.elb.amazonaws.com"})
-    document = report.status_document(load_config(aws.config_path), Observed(alb, {}))
+    document = status_document(load_config(aws.config_path), Observed(alb, {}))
     assert document["private_dns_name"] == "internal-shop-nlb.elb.amazonaws.com"
-    assert "private NLB: internal-shop-nlb.elb.amazonaws.com" in report.status_text(document)
+    assert "private NLB: internal-shop-nlb.elb.amazonaws.com" in status_text(document)

@@ -103,7 +103,7 @@ def test_every_make_target_that_talks_to_aws_passes_config_on(target):
 
 def test_render_reads_config():
     assert make_dry_run("render", "CONFIG=prod.toml").endswith(
-        "-m stackswap.generator --config prod.toml")
+        "stackswap render --config 'prod.toml'")
 
 
 # --- the import graph (docs/design.md, "The map") -------------------------------------------
@@ -161,6 +161,40 @@ def test_the_ground_floor_imports_no_other_package_of_the_project():
     assert {module: targets for module, targets in upward.items() if targets} == {}
 
 
+# --- who prints (docs/design.md: nothing outside `output/` prints) --------------------------------
+
+OUTPUT = "stackswap.orchestrator.output"
+STREAMS = {"sys.stdout", "sys.stderr", "sys.__stdout__", "sys.__stderr__"}
+PRINTERS = {"print", "traceback.print_exc", "traceback.print_exception", "traceback.print_stack"}
+
+
+def printing_calls(path: Path) -> list[str]:
+    """The calls in `path` that print: print(), a write to sys.stdout or sys.stderr (or to
+    their buffer), a traceback printed. (A server's `logging` into its log file is no print.)"""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if not isinstance(node, ast.Call):
+            continue
+        callee = ast.unparse(node.func)
+        stream, _, method = callee.rpartition(".")
+        if callee in PRINTERS or (method in {"write", "writelines"}
+                                  and stream.removesuffix(".buffer") in STREAMS):
+            found.append((node.lineno, f"{path.relative_to(REPO)}:{node.lineno}: {callee}"))
+    return [call for _, call in sorted(found)]
+
+
+def in_output(module: str) -> bool:
+    return module == OUTPUT or module.startswith(OUTPUT + ".")
+
+
+def test_nothing_outside_output_prints():
+    modules = product_modules()
+    assert [call for name, path in modules.items() if not in_output(name)
+            for call in printing_calls(path)] == []
+    # and the rule sees prints where they are: the event log prints
+    assert printing_calls(modules[f"{OUTPUT}.log"])
+
+
 # The Aws verbs that read: only the observing module calls them (docs/design.md).
 AWS_READS = {"account_id", "caller_arn", "describe_stack", "stack_policy", "template_body",
              "describe_change_set", "stack_events_since", "listener_forwards", "rule_forwards",
@@ -182,6 +216,19 @@ def test_setup_cfg_installs_every_package_folder_under_the_stackswap_name():
     mapped = dict(line.split(" = ") for line in setup["options"]["package_dir"].split("\n")
                   if line)
     assert mapped == {name: folder for folder, name in PACKAGES.items()}
+
+
+def test_setup_cfg_ships_the_report_templates():
+    # run_report.py reads them from its own folder: an install without them cannot write a report.
+    import configparser
+
+    setup = configparser.ConfigParser()
+    setup.read(REPO / "setup.cfg")
+    folder = REPO / "orchestrator" / "output"
+    patterns = setup["options.package_data"]["stackswap.orchestrator.output"].split()
+    shipped = {path for pattern in patterns for path in folder.glob(pattern)}
+    templates = set((folder / "templates").iterdir())
+    assert templates and shipped == templates
 
 
 def test_every_error_of_the_family_has_a_documented_exit_code():
@@ -214,6 +261,26 @@ def circles(graph: dict[str, set[str]]) -> list[list[str]]:
     for start in sorted(graph):
         walk([start])
     return found
+
+
+def test_no_module_imports_its_way_back_to_itself():
+    assert circles(import_graph()) == []
+
+
+# The packages from the ground up: each imports only those before it. One edge goes up, by
+# design: `stackswap sandbox` is a command of the one CLI, which loads the sandbox (an extra)
+# only when that command is asked for.
+LAYERS = ("environment", "generator", "orchestrator", "sandbox")
+UPWARD_BY_DESIGN = {("stackswap.orchestrator.cli", "stackswap.sandbox.cli")}
+
+
+def test_each_package_imports_only_the_ones_below_it():
+    def layer(module: str) -> int:
+        return LAYERS.index(module.split(".")[1])
+
+    upward = {(module, target) for module, targets in import_graph().items()
+              for target in targets if layer(target) > layer(module)}
+    assert upward == UPWARD_BY_DESIGN
 
 
 def aws_reads(path: Path) -> list[str]:

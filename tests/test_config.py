@@ -291,8 +291,8 @@ def test_section_that_is_not_a_table():
 def test_render_command_reports_one_line_and_exit_2(tmp_path, text, expected):
     bad = tmp_path / "bad.toml"
     bad.write_bytes(text if isinstance(text, bytes) else text.encode())
-    result = subprocess.run([sys.executable, "-m", "stackswap.generator", "--config", str(bad),
-                             "--out", str(tmp_path / "out")],
+    result = subprocess.run([sys.executable, "-m", "stackswap.orchestrator", "render",
+                             "--config", str(bad), "--out", str(tmp_path / "out")],
                             capture_output=True, text=True, cwd=REPO)
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr

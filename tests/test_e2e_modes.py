@@ -16,9 +16,9 @@ from contextlib import ExitStack
 
 import pytest
 from stackswap.orchestrator.wait import SystemClock
-from stackswap.sandbox.cli import admin, running_sandbox
 from stackswap.sandbox.demo import RequestLoop
 from stackswap.sandbox.environment import provision, write_config
+from stackswap.sandbox.lifecycle import admin, running_sandbox
 from stackswap.sandbox.tls import TEST_HOST
 
 from tests.harness import Env, HookedAws

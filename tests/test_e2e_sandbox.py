@@ -17,8 +17,8 @@ from pathlib import Path
 import botocore
 import pytest
 from stackswap.orchestrator.wait import SystemClock
-from stackswap.sandbox.cli import admin, notify_overrides, running_sandbox
 from stackswap.sandbox.environment import client, provision, provision_notifications, write_config
+from stackswap.sandbox.lifecycle import admin, notify_overrides, running_sandbox
 
 from tests.conftest import REPO
 from tests.harness import Env, HookedAws
@@ -259,8 +259,9 @@ def test_stacks_made_by_the_aws_cli_are_adopted(sandbox, tmp_path, monkeypatch, 
     ids, env = empty_account(sandbox, tmp_path, monkeypatch)
     config = env.config_path
     templates = tmp_path / "templates"
-    subprocess.run([sys.executable, "-m", "stackswap.generator", "--config", str(config), "--out",
-                    str(templates)], check=True, cwd=REPO, capture_output=True)
+    subprocess.run([sys.executable, "-m", "stackswap.orchestrator", "render", "--config",
+                    str(config), "--out", str(templates)], check=True, cwd=REPO,
+                   capture_output=True)
     # `aws cloudformation deploy` waits for the stack with a 30 s delay written into the CLI
     # (awscli/customizations/cloudformation/deployer.py). So the same change set is made with
     # `deploy --no-execute-changeset`, executed with `execute-change-set`, and waited for with

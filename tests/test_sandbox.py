@@ -26,8 +26,8 @@ from stackswap.environment.config import Config
 from stackswap.environment.load import load_config
 from stackswap.environment.names import COLORS
 from stackswap.generator.render import alb_stack_body, service_stack_body
-from stackswap.sandbox.cli import admin, running_sandbox
 from stackswap.sandbox.environment import client, provision, write_config
+from stackswap.sandbox.lifecycle import admin, running_sandbox
 
 from tests.conftest import outputs, params
 from tests.harness import forwards, wait_for

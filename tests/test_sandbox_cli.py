@@ -12,10 +12,16 @@ import sys
 from urllib.parse import urlsplit
 
 from stackswap.environment.load import load_config
-from stackswap.sandbox.cli import main, process_alive, running_sandbox
+from stackswap.orchestrator import cli
+from stackswap.sandbox.lifecycle import process_alive, running_sandbox
 
 from tests.conftest import REPO
 from tests.harness import no_http_answer
+
+
+def main(argv: list[str]) -> int:
+    """`stackswap sandbox ARGV`, in this process."""
+    return cli.main(["sandbox", *argv])
 
 EXPORTED = {"AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION",
             "AWS_DEFAULT_REGION", "STACKSWAP_CONFIG", "STACKSWAP_SANDBOX_PROD_URL",
@@ -142,9 +148,9 @@ def test_running_sandbox_stops_everything_on_exit(tmp_path):
     assert not (tmp_path / "sandbox").exists()
 
 
-def test_python_m_sandbox_runs_the_cli(tmp_path):
-    done = subprocess.run([sys.executable, "-m", "stackswap.sandbox", "--dir", str(tmp_path),
-                           "status"],
+def test_the_stackswap_command_runs_the_sandbox_cli(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "stackswap.orchestrator", "sandbox", "--dir",
+                           str(tmp_path), "status"],
                           cwd=REPO, capture_output=True, text=True, timeout=60)
     assert done.returncode == 3
     assert done.stderr.startswith("stackswap: no sandbox is running")

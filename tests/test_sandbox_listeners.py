@@ -21,8 +21,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from stackswap.sandbox.cli import admin, running_sandbox
 from stackswap.sandbox.environment import DEFAULT_REGION, client, provision
+from stackswap.sandbox.lifecycle import admin, running_sandbox
 
 from tests.harness import no_http_answer, wait_for
 

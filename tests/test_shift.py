@@ -203,7 +203,7 @@ def test_the_next_deploy_to_a_retired_colour_works_as_today(shop):
 
 
 def test_status_lines_for_a_shift_a_bake_and_durations():
-    from stackswap.orchestrator.report import bake_text, duration_text, shift_text
+    from stackswap.orchestrator.output.status import bake_text, duration_text, shift_text
 
     assert [duration_text(s) for s in (40, 180, 7300)] == ["40s", "3m", "2h"]
     shift = {"to": "green", "weight": 25, "step": 1, "steps": 4, "next_step_in_seconds": 180}

@@ -9,7 +9,7 @@ import tomllib
 from stackswap.environment.load import parse_config
 from stackswap.orchestrator.desired_task import task_changes, view_of
 from stackswap.orchestrator.model import ColorState, Observed, ServiceState, Stack
-from stackswap.orchestrator.report import status_document, status_text
+from stackswap.orchestrator.output.status import status_document, status_text
 
 from tests.conftest import REPO
 from tests.template_data import FULL_SERVICE

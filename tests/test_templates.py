@@ -24,6 +24,8 @@ from tests import template_data as templates
 from tests.conftest import REPO
 
 EXAMPLE = load_config(REPO / "stackswap.example.toml")
+RENDER = [sys.executable, "-m", "stackswap.orchestrator", "render", "--config",
+          str(REPO / "stackswap.example.toml")]
 EC2 = replace(EXAMPLE, service=replace(EXAMPLE.service, launch_type="EC2"), path="ec2.toml")
 GOLDEN = REPO / "tests" / "golden"
 UPDATE = os.environ.get("STACKSWAP_UPDATE_GOLDEN") == "1"
@@ -49,20 +51,19 @@ def test_rendering_is_byte_identical_across_processes(tmp_path):
     # A fresh interpreter (different hash seed) must produce the same bytes.
     out = tmp_path / "out"
     env = {**os.environ, "PYTHONHASHSEED": "12345"}
-    subprocess.run([sys.executable, "-m", "stackswap.generator", "--out", str(out)],
-                   check=True, cwd=REPO, env=env, capture_output=True)
+    subprocess.run([*RENDER, "--out", str(out)], check=True, cwd=REPO, env=env, capture_output=True)
     for name in ("elb.yml", "blue.yml", "green.yml"):
         assert (out / name).read_text() == (REPO / "templates" / name).read_text()
 
 
 def test_check_mode_fails_on_stale_templates(tmp_path):
     out = tmp_path / "out"
-    run = [sys.executable, "-m", "stackswap.generator", "--out", str(out)]
+    run = [*RENDER, "--out", str(out)]
     subprocess.run(run, check=True, cwd=REPO, capture_output=True)
     assert subprocess.run([*run, "--check"], cwd=REPO, capture_output=True).returncode == 0
     (out / "green.yml").write_text((out / "green.yml").read_text() + "# edited\n")
     result = subprocess.run([*run, "--check"], cwd=REPO, capture_output=True, text=True)
-    assert result.returncode == 1 and "green.yml" in result.stderr
+    assert result.returncode == 3 and "green.yml" in result.stderr
 
 
 def alb() -> dict:

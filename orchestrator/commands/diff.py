@@ -6,7 +6,7 @@ set changes nothing: "Change sets don't indicate whether CloudFormation will suc
 update a stack", CloudFormation User Guide, "Update CloudFormation stacks using change sets").
 A swap is previewed as the parameter-only update of the ALB stack it is. Stacks the plan would
 create are named with the template's resources. Traffic and images before and after come from
-the plan and the observation: plain data, rendered by report.py.
+the plan and the observation: plain data, rendered by output/diff.py.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from stackswap.orchestrator import parameters as sent
 from stackswap.orchestrator.commands.update_alb import forget_change_set, settled_change_set
 from stackswap.orchestrator.context import Context
 from stackswap.orchestrator.model import ChangeSet, Observed
+from stackswap.orchestrator.output.diff import print_diff
 from stackswap.orchestrator.plan import CreateAlb, CreateService, Plan, Swap, UpdateService
-from stackswap.orchestrator.report import print_diff
 from stackswap.orchestrator.run import observe_now
 from stackswap.orchestrator.steps.stacks import template_body
 

@@ -19,10 +19,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from stackswap.environment.errors import BadInput, Refused
-from stackswap.orchestrator import report
 from stackswap.orchestrator.aws import ConnectAws, check_endpoint
 from stackswap.orchestrator.model import RunningService
 from stackswap.orchestrator.observe import read_running_service
+from stackswap.orchestrator.output.log import print_result
 
 SERVICE_REFERENCE = re.compile(
     r"(?P<cluster>[A-Za-z0-9_-]{1,255})/(?P<service>[A-Za-z0-9_-]{1,255})")
@@ -241,6 +241,6 @@ def init(args: argparse.Namespace, connect_aws: ConnectAws) -> int:
         text, said = render(found), (f"read from {args.from_service}; "
                                      f"{len(found.unknown)} things to check are listed at its top")
     write_new(args.config, text, args.force)
-    report.print_result(f"wrote {args.config} ({said})")
+    print_result(f"wrote {args.config} ({said})")
     return 0
 

@@ -31,11 +31,13 @@ from stackswap.orchestrator.observe import (
     read_change_set,
     read_stack_policy,
 )
+from stackswap.orchestrator.output.diff import plan_text
+from stackswap.orchestrator.output.log import print_result
+from stackswap.orchestrator.output.status import summary
 from stackswap.orchestrator.plan import (
     check_update_alb,
     refuse_destructive,
 )
-from stackswap.orchestrator.report import plan_text, print_result, summary
 from stackswap.orchestrator.run import holding_lock, observe_now
 from stackswap.orchestrator.stack_operation import operate
 from stackswap.orchestrator.wait import (

@@ -20,12 +20,12 @@ from stackswap.orchestrator.observe import (
     observe_color,
     observe_color_stack,
 )
+from stackswap.orchestrator.output.log import verify_progress
 from stackswap.orchestrator.plan import (
     Gate,
     Verify,
     VerifyLive,
 )
-from stackswap.orchestrator.report import verify_progress
 from stackswap.orchestrator.steps.gates import gate
 from stackswap.orchestrator.steps.smoke import answer_text, smoke
 from stackswap.orchestrator.steps.traffic import roll_back

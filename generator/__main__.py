@@ -1,5 +1,0 @@
-import sys
-
-from stackswap.generator.render import main
-
-sys.exit(main())

@@ -1,8 +1,10 @@
 """Shared fixtures: one moto server over HTTP for the whole run (with the sandbox's fixes of
-moto's update gaps, see sandbox/moto_gaps.py), reset before each test that uses it."""
+moto's gaps, see sandbox/moto_gaps/), reset before each test that uses it; and plain moto for the
+pins of those gaps (tests/test_moto_gaps_*.py)."""
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import urllib.request
@@ -119,6 +121,34 @@ def outputs(cfn, stack: str) -> dict:
     return {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])}
 
 
+# --- what the pins of moto's gaps share (tests/test_moto_gaps_*.py) ---------------------------
+
+@pytest.fixture
+def plain_moto():
+    """Plain moto for one test: the sandbox's fixes uninstalled, installed again after it."""
+    moto_gaps.uninstall()
+    yield
+    moto_gaps.install()
+
+
+TOPIC = "Resources: {Topic: {Type: AWS::SNS::Topic}}"
+
+
+def metric_alarm(cloudwatch, name: str) -> str:
+    cloudwatch.put_metric_alarm(AlarmName=name, MetricName="HTTPCode_Target_5XX_Count",
+                                Namespace="AWS/ApplicationELB", Statistic="Sum", Period=60,
+                                EvaluationPeriods=1, Threshold=1,
+                                ComparisonOperator="GreaterThanOrEqualToThreshold")
+    return cloudwatch.describe_alarms(AlarmNames=[name])["MetricAlarms"][0]["AlarmArn"]
+
+
+def stack_error(cfn, name: str, resources: dict) -> str | None:
+    """Create a stack; the error moto answers (None when it is created)."""
+    try:
+        cfn.create_stack(StackName=name, TemplateBody=json.dumps({"Resources": resources}))
+    except Exception as error:  # moto's 500 page is not even a ClientError
+        return type(error).__name__
+    return None
 
 
 @pytest.fixture

@@ -9,6 +9,8 @@ commented reference is `stackswap.example.toml`.
 
 from __future__ import annotations
 
+import os
+import stat
 import tomllib
 from dataclasses import MISSING, fields
 from pathlib import Path
@@ -77,24 +79,50 @@ def parse_config(raw: dict[str, Any], path: str = "<memory>") -> Config:
     return config
 
 
+# A config is a few KB of TOML; a larger file is not one (a log, an image, a device).
+MAX_CONFIG_BYTES = 1024 * 1024
+# What a path that is not a regular file is, for the one line that says so.
+_NOT_A_FILE = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a named pipe"),
+               (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+               (stat.S_ISSOCK, "a socket"))
+
+
+def read_config_file(path: str) -> bytes:
+    """The bytes of the regular file at `path`, of at most MAX_CONFIG_BYTES. Checked before it
+    is opened: a FIFO would block the read forever, a device never end."""
+    if not path:
+        raise ConfigError("--config", None, "an empty path: name the environment's config file")
+    try:
+        mode = os.stat(path).st_mode
+        kind = next((what for test, what in _NOT_A_FILE if test(mode)), None)
+        if kind or not stat.S_ISREG(mode):
+            raise ConfigError(path, None, f"not a regular file ({kind or 'a special file'}): "
+                              f"name the environment's TOML config file")
+        with open(path, "rb") as file:
+            data = file.read(MAX_CONFIG_BYTES + 1)
+    except FileNotFoundError:
+        raise ConfigError(path, None, "config file not found") from None
+    except OSError as error:
+        raise ConfigError(path, None, f"cannot read: {error.strerror}") from None
+    if len(data) > MAX_CONFIG_BYTES:
+        raise ConfigError(path, None, f"larger than {MAX_CONFIG_BYTES // 1024} KiB: not an "
+                          f"environment config")
+    return data
+
+
 def load_config(path: str | Path) -> Config:
     """Read and validate the environment config at `path`."""
-    path = Path(path)
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise ConfigError(str(path), None, "config file not found") from None
-    except OSError as error:
-        raise ConfigError(str(path), None, f"cannot read: {error.strerror}") from None
+    path = str(Path(path)) if str(path) else ""
+    data = read_config_file(path)
     try:
         # utf-8-sig: a byte order mark (what editors on Windows write) is read and dropped.
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         hint = ("UTF-16? save it as UTF-8" if data[:2] in (b"\xff\xfe", b"\xfe\xff")
                 else f"byte 0x{data[error.start]:02x} at offset {error.start}")
-        raise ConfigError(str(path), None, f"not a UTF-8 text file ({hint})") from None
+        raise ConfigError(path, None, f"not a UTF-8 text file ({hint})") from None
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
-        raise ConfigError(str(path), None, f"not valid TOML: {error}") from None
-    return parse_config(raw, str(path))
+        raise ConfigError(path, None, f"not valid TOML: {error}") from None
+    return parse_config(raw, path)

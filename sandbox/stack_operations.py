@@ -32,9 +32,10 @@ then on (for every stack, or for one stack by name), and `finished_at` holds the
 (Unix seconds) at which each stack's last operation reached its terminal status — what a tool
 waiting for the stack is measured against.
 
-This module patches nothing in moto: sandbox/moto_gaps.py (gaps 8, 9, 11 and 13) routes moto's
-stack API calls to the hooks of StackOperations (`begin_create`, `begin_update`, `begin_delete`,
-`refuse_if_busy`, `rollback_configuration_requested`, `cancel_update`).
+This module patches nothing in moto: sandbox/moto_gaps/operations.py (gaps 8, 9, 11 and 13) and
+sandbox/moto_gaps/change_sets.py (gap 15) route moto's stack API calls to the hooks of
+StackOperations (`begin_create`, `begin_update`, `begin_delete`, `refuse_if_busy`,
+`rollback_configuration_requested`, `cancel_update`).
 """
 
 from __future__ import annotations
@@ -212,8 +213,8 @@ class StackOperations:
             self.fail_next.add(stack_name)
             return True
 
-    # --- the API entry points: hooks that sandbox/moto_gaps.py wires into moto (gaps 8, 9, 11
-    # and 13), called from moto request threads with MOTO_LOCK held ---------------------------
+    # --- the API entry points: hooks that sandbox/moto_gaps/ wires into moto (gaps 8, 9, 11, 13
+    # and 15), called from moto request threads with MOTO_LOCK held ---------------------------
 
     @contextmanager
     def rollback_configuration_requested(self, stack_name: str,

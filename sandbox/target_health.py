@@ -2,7 +2,7 @@
 
 moto reports every registered target `healthy` at once. The sandbox keeps its own book of
 targets, checks each one over HTTP (the target group's path and thresholds, at the sandbox's
-interval), and sandbox/moto_gaps.py (gap 10) makes DescribeTargetHealth report the book:
+interval), and sandbox/moto_gaps/targets.py (gap 10) makes DescribeTargetHealth report the book:
 `initial` -> `healthy`/`unhealthy`, and `draining` while a deregistered target finishes its
 requests. The listener proxies send traffic only to targets the book calls healthy.
 

@@ -1,11 +1,14 @@
 """Shared fixtures: one moto server over HTTP for the whole run (with the sandbox's fixes of
-moto's update gaps, see sandbox/moto_gaps.py), reset before each test that uses it."""
+moto's gaps, see sandbox/moto_gaps/), reset before each test that uses it; and plain moto for the
+pins of those gaps (tests/test_moto_gaps_*.py)."""
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import urllib.request
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,6 +50,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 # More modules with a module-scoped sandbox of their own (test_e2e_sandbox's fixture): one worker
 # each, like ONE_WORKER's.
 OWN_SANDBOX = ("tests/test_ecosystem_sandbox.py",)
+# The modules whose tests take longest on their sandbox are split in shards, each a group of its
+# own on its own worker with its own sandbox, so that no one worker runs the whole module.
+SANDBOX_SHARDS = {"tests/test_e2e_sandbox.py": 2}
 
 
 @pytest.hookimpl(optionalhook=True)  # `-p no:xdist` (one process) must still collect
@@ -62,7 +68,10 @@ def pytest_xdist_make_scheduler(config, log):
     class Groups(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
             module = nodeid.split("::")[0]
-            return module if module in ONE_WORKER + OWN_SANDBOX else nodeid
+            if module not in ONE_WORKER + OWN_SANDBOX:
+                return nodeid
+            shards = SANDBOX_SHARDS.get(module, 1)
+            return f"{module}#{zlib.crc32(nodeid.encode()) % shards}"
 
     return Groups(config, log)
 
@@ -119,6 +128,34 @@ def outputs(cfn, stack: str) -> dict:
     return {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])}
 
 
+# --- what the pins of moto's gaps share (tests/test_moto_gaps_*.py) ---------------------------
+
+@pytest.fixture
+def plain_moto():
+    """Plain moto for one test: the sandbox's fixes uninstalled, installed again after it."""
+    moto_gaps.uninstall()
+    yield
+    moto_gaps.install()
+
+
+TOPIC = "Resources: {Topic: {Type: AWS::SNS::Topic}}"
+
+
+def metric_alarm(cloudwatch, name: str) -> str:
+    cloudwatch.put_metric_alarm(AlarmName=name, MetricName="HTTPCode_Target_5XX_Count",
+                                Namespace="AWS/ApplicationELB", Statistic="Sum", Period=60,
+                                EvaluationPeriods=1, Threshold=1,
+                                ComparisonOperator="GreaterThanOrEqualToThreshold")
+    return cloudwatch.describe_alarms(AlarmNames=[name])["MetricAlarms"][0]["AlarmArn"]
+
+
+def stack_error(cfn, name: str, resources: dict) -> str | None:
+    """Create a stack; the error moto answers (None when it is created)."""
+    try:
+        cfn.create_stack(StackName=name, TemplateBody=json.dumps({"Resources": resources}))
+    except Exception as error:  # moto's 500 page is not even a ClientError
+        return type(error).__name__
+    return None
 
 
 @pytest.fixture

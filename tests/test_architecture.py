@@ -139,7 +139,12 @@ def runtime_imports(path: Path, known: set[str]) -> set[str]:
         if isinstance(node, ast.Import):
             names = [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-            names = [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
+            # `from package import module` imports that module; `from module import name`
+            # the module, for its name.
+            submodules = [f"{node.module}.{alias.name}" for alias in node.names]
+            names = [name for name in submodules if name in known]
+            if len(names) < len(submodules):
+                names.append(node.module)
         else:
             continue
         found |= {name for name in names if name in known}

@@ -12,6 +12,7 @@ import argparse
 import http.server
 import os
 import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -23,7 +24,7 @@ from stackswap.orchestrator.aws import Aws
 from stackswap.sandbox.environment import write_config
 
 from tests.conftest import REPO
-from tests.harness import HookedAws, fresh_session, http_error, invoke
+from tests.harness import HookedAws, Result, fresh_session, http_error, invoke
 
 IDS = {"name": "shop", "region": "eu-west-1", "cluster": "shop", "vpc_id": "vpc-0123456789abcdef0",
        "subnets": ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"]}
@@ -389,12 +390,32 @@ def test_missing_config_file(offline, tmp_path):
     assert hooked.calls == []
 
 
-def test_config_that_is_a_directory(offline, tmp_path):
-    hooked = HookedAws()
-    result = invoke(["status", "--config", str(tmp_path)], hooked)
-    check(result)
-    assert "cannot read" in result.err
-    assert hooked.calls == []
+def odd_config(kind: str, tmp_path: Path) -> str:
+    """A --config that is not an environment's config file, as users have given one."""
+    if kind == "fifo":
+        os.mkfifo(tmp_path / "pipe.toml")
+        return str(tmp_path / "pipe.toml")
+    if kind == "huge":
+        (tmp_path / "huge.toml").write_text("# padding\n" * 200_000)
+        return str(tmp_path / "huge.toml")
+    return {"directory": str(tmp_path), "device": "/dev/zero", "empty": ""}[kind]
+
+
+@pytest.mark.parametrize(("kind", "says"), [
+    ("directory", ": not a regular file (a directory): name the environment's TOML config file"),
+    ("fifo", "pipe.toml: not a regular file (a named pipe): name the environment's"),
+    ("device", "/dev/zero: not a regular file (a character device): name the"),
+    ("empty", "--config: an empty path: name the environment's config file"),
+    ("huge", "huge.toml: larger than 1024 KiB: not an environment config"),
+])
+def test_config_that_is_not_a_config_file(offline, tmp_path, kind, says):
+    # A FIFO would block a read forever and a device never end it: the CLI runs in a process
+    # of its own, so that the test fails on a hang instead of hanging.
+    done = subprocess.run(
+        [sys.executable, "-m", "stackswap.orchestrator", "status", "--config",
+         odd_config(kind, tmp_path)], cwd=REPO, capture_output=True, text=True, timeout=60)
+    check(Result(done.returncode, done.stdout, done.stderr))
+    assert says in done.stderr
 
 
 def test_default_config_from_environment_missing(offline, tmp_path, monkeypatch):

@@ -673,6 +673,8 @@ def test_termination_protection_refuses_delete_until_it_is_turned_off(sandbox, a
     assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
     assert shop.status("kept") == "CREATE_COMPLETE" and shop.events("kept") == events
 
+    # Its update and delete last long enough to be seen in progress on a loaded machine.
+    assert admin(sandbox, "POST", "/stack-seconds", {"seconds": 2, "stack": "kept"})[0] == 200
     update_setting(shop, "kept", "2")  # settable in any status but the two deleting ones
     answer = shop.cfn.update_termination_protection(StackName="kept",
                                                     EnableTerminationProtection=False)

@@ -106,10 +106,17 @@ class DeployLock:
                 continue
             if not wait or clock.now() >= deadline:
                 raise Refused(f"another stackswap run holds the lock of {self.config.name}: "
-                              f"{holder.describe()}. Rerun with --wait to wait for it, or, if "
-                              f"that run is gone, `stackswap unlock`")
+                              f"{holder.describe()}. {self.advice(holder)}")
             self.log.say(f"waiting for the lock held by {holder.describe()}")
             clock.sleep(LOCK_POLL_SECONDS)
+
+    def advice(self, holder: Holder) -> str:
+        if self.command == "rollback" and holder.command == "deploy":
+            # --wait would wait for that deploy to end, a shift's last step included: the bad
+            # release would reach all of production first (docs/traffic-shifting.md).
+            return ("To roll back now, stop that deploy first (Ctrl-C, or cancel its CI job: "
+                    "the traffic stays as it is and the lock is released), then roll back")
+        return "Rerun with --wait to wait for it, or, if that run is gone, `stackswap unlock`"
 
     def confirm(self, changed: list[str]) -> None:
         """Before each change: the lock must still be ours, or another run may be changing the

@@ -1,7 +1,7 @@
 """PURE: from what was observed and what was asked, the steps to run — or a refusal.
 
 No I/O here: every decision about safety is a function of plain data, tested by tables in
-tests/test_plan.py. The executor (execute.py) only performs the steps.
+tests/test_plan.py. The executor (run.py, with a handler per step in steps/) only performs them.
 """
 
 from __future__ import annotations

@@ -156,6 +156,23 @@ def test_a_second_deploy_refuses_while_another_holds_the_lock(deployed, capsys):
     assert deployed.run("deploy", "--image", "app:v2").code == 0
 
 
+def test_a_rollback_while_a_deploy_holds_the_lock_says_to_stop_that_deploy(deployed, capsys):
+    # Waiting (--wait) would wait for the deploy to end, a shift included, so the advice is the
+    # one docs/traffic-shifting.md gives: stop that deploy, then roll back.
+    assert deployed.run("deploy", "--image", "app:v2").code == 0  # green live, blue to go back to
+    capsys.readouterr()
+    hold_lock(deployed, 3600)
+    deployed.aws.calls.clear()
+    result = deployed.run("rollback", capsys=capsys)
+    assert result.code == 3
+    assert result.err.count("\n") == 1
+    assert "holds the lock of shop: ci@runner:42 (deploy" in result.err
+    assert "stop that deploy first (Ctrl-C, or cancel its CI job" in result.err
+    assert "--wait" not in result.err
+    assert [c for c in deployed.aws.mutating if c != "PutParameter"] == []
+    assert deployed.forwards(80) == "green"
+
+
 def test_an_expired_lock_is_taken_over_and_every_run_releases_its_own(deployed):
     hold_lock(deployed, -1)
     assert deployed.run("deploy", "--image", "app:v2").code == 0

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import sys
 import textwrap
@@ -38,10 +37,14 @@ def example_config() -> str:
     raise BadInput(f"the example config {EXAMPLE} is not installed with stackswap")
 
 
+def refuse_to_overwrite(path: str, force: bool) -> None:
+    if Path(path).exists() and not force:
+        raise Refused(f"{path} exists; not overwriting it (--force to replace it)")
+
+
 def write_new(path: str, text: str, force: bool) -> None:
     target = Path(path)
-    if target.exists() and not force:
-        raise Refused(f"{path} exists; not overwriting it (--force to replace it)")
+    refuse_to_overwrite(path, force)  # again: the file may have appeared while AWS was read
     try:
         target.write_text(text, encoding="utf-8")
     except OSError as error:
@@ -223,8 +226,7 @@ def render(found: Found) -> str:
 
 
 def init(args: argparse.Namespace, connect_aws: ConnectAws) -> int:
-    if os.path.exists(args.config) and not args.force:  # before any AWS call
-        raise Refused(f"{args.config} exists; not overwriting it (--force to replace it)")
+    refuse_to_overwrite(args.config, args.force)  # before any AWS call
     if args.from_service is None:
         text, said = example_config(), "the commented example"
     else:

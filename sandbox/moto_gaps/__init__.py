@@ -21,6 +21,7 @@ does, and its patches (`PATCHES`: name -> (owner, attribute, replacement)):
 - target_group_targets: gap 19, a TargetGroup's `Targets`
 - target_group_updates: gap 21, a TargetGroup modified by a stack update
 - scaling: gaps 22 and 23, Application Auto Scaling's CloudFormation resources and JSON answers
+- request_routing: gap 25, the services moto routes requests to, listed once
 - resource_types: the one lookup through which moto's CloudFormation finds the models of gaps 17
   and 22
 
@@ -47,6 +48,7 @@ from stackswap.sandbox.moto_gaps import (
     load_balancer_type,
     operations,
     parameters,
+    request_routing,
     resource_types,
     scaling,
     stack_updates,
@@ -66,7 +68,7 @@ if TYPE_CHECKING:
 FAMILIES = (stack_updates, ecs_services, task_definitions, targets, parameters, operations,
             termination_protection, composite_alarms, change_sets, listener_actions,
             resource_types, load_balancer_type, target_group_targets, target_group_updates,
-            scaling)
+            scaling, request_routing)
 
 
 def _patches() -> dict[str, tuple[Any, str, Any]]:

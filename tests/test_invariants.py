@@ -87,6 +87,7 @@ class World:
         # What :80 served before its last change, as this test saw it: (colour, task definition).
         self.served_before: tuple[str, str] | None = None
         self.requests = Requests().install(env.aws)
+        self.arns: dict[str, str] | None = None
         self.base_hooks = list(env.aws.hooks)
         botocore_sleeps_on(monkeypatch, VirtualClock())  # botocore's backoff takes no real time
         # One alarm, configured: forward swaps carry it as a trigger; "alarm_fires" sets it off.
@@ -116,44 +117,38 @@ class World:
         before its last change."""
         return self.served_before == (argv[2], self.release_of(argv[2]))
 
-    def split(self) -> dict[str, int]:
-        """Colour -> weight of each of our groups :80 sends requests to (weight > 0)."""
-        outputs = self.env.outputs("shop-elb")
+    def observe(self) -> Seen:
+        """What :80 forwards to and what the ALB stack records, read from moto. The ALB stack's
+        ARNs never change (it is updated, never replaced), so they are read once."""
+        if self.arns is None:
+            self.arns = self.env.outputs("shop-elb")
         (listener,) = self.env.client("elbv2").describe_listeners(
-            ListenerArns=[outputs["ProductionListenerArn"]])["Listeners"]
+            ListenerArns=[self.arns["ProductionListenerArn"]])["Listeners"]
         (action,) = listener["DefaultActions"]
-        colors = {outputs[f"{c.capitalize()}TargetGroupArn"]: c for c in ("blue", "green")}
-        return {colors.get(arn, arn): weight for arn, weight in weighted(action) if weight > 0}
+        parameters = {p["ParameterKey"]: p["ParameterValue"]
+                      for p in self.env.stack("shop-elb")["Parameters"]}
+        return Seen(weighted(action), parameters, self.arns)
 
-    def live(self) -> str:
-        """The colour :80 serves; during a shift, the one it shifts from (LiveColor)."""
-        split = self.split()
-        return next(iter(split)) if len(split) == 1 else self.env.parameter("shop-elb",
-                                                                            "LiveColor")
-
-    def argv(self, step: Step) -> list[str]:
-        live = self.live()
-        idle = "green" if live == "blue" else "blue"
+    def argv(self, step: Step, seen: Seen) -> list[str]:
+        live = seen.live
         if step.command == "retire":
             return ["retire"]
-        if step.command == "rollback" and len(self.split()) > 1:
+        if step.command == "rollback" and seen.shifting:
             return ["rollback", "--to", live]  # during a shift: back to the colour it left
         if step.command not in ("deploy", "shift"):
-            return [step.command, "--to", idle]
+            return [step.command, "--to", other(live)]
         strategy = ["--strategy", "linear"] if step.command == "shift" else []
         if step.image == "live":
             image = self.image_of(live)
         elif step.image == "idle":
-            image = self.image_of("green" if live == "blue" else "blue")
+            image = self.image_of(other(live))
         else:
             self.version += 1
             image = f"app:v{self.version}"
         return ["deploy", "--image", image, *strategy]
 
-    def inject(self, fault: str, at: int) -> None:
+    def inject(self, fault: str, at: int, idle: str) -> None:
         env = self.env
-        live = self.live()
-        idle = "green" if live == "blue" else "blue"
         if fault == "idle_rolls_back":
             env.aws.hooks.append(("before-call.cloudformation.*", FailingUpdate(
                 env, f"shop-{idle}", "Service", "ECS Deployment Circuit Breaker was triggered")))
@@ -188,43 +183,45 @@ class World:
                     raise Interrupted(signal.SIGTERM)
             env.aws.hooks.append(("before-call.cloudformation.*", cancel))
 
-    def heal(self) -> None:
+    def heal(self, fault: str) -> None:
         self.env.aws.hooks[:] = self.base_hooks
         self.env.test.answer(200)
         self.env.production.answer(200)
-        self.set_alarm("OK")
+        if fault == "alarm_fires":
+            self.set_alarm("OK")
 
-    def refused_during_shift(self, argv: list[str]) -> bool:
+    def refused_during_shift(self, argv: list[str], seen: Seen) -> bool:
         """During a shift only its own deploy (resumed) and a rollback to the colour it left
         may go ahead; everything else is refused with 3 and changes nothing."""
-        if len(self.split()) < 2:
+        if not seen.shifting:
             return False
         if argv[0] == "deploy":
-            return argv[2] != self.image_of((self.env.parameter("shop-elb", "LiveColor") == "blue"
-                                            and "green") or "blue")
+            return argv[2] != self.image_of(other(seen.parameters["LiveColor"]))
         return argv[0] != "rollback"
 
-    def run(self, argv: list[str], fault: str = "none", at: int = 1):
-        live = self.live()
+    def run(self, argv: list[str], seen: Seen, fault: str = "none", at: int = 1) -> Seen:
+        """Run `argv` with `fault` from the state `seen`; check the invariants; return the state
+        it left."""
+        live = seen.live
         live_release = self.release_of(live)
-        shifting = len(self.split()) > 1
-        refused = self.refused_during_shift(argv)
-        allowed = not refused and (argv[0] != "rollback" or argv[2] == live or shifting
+        refused = self.refused_during_shift(argv, seen)
+        allowed = not refused and (argv[0] != "rollback" or argv[2] == live or seen.shifting
                                    or self.rollback_allowed(argv))
-        self.inject(fault, at)
+        self.inject(fault, at, other(live))
         self.env.aws.calls.clear()
         self.requests.seen.clear()
         try:
             result = self.env.call(*argv)
         finally:
-            self.heal()
-        self.check(argv, live, result, fault, allowed, shifting)
-        if self.split() == {other(live): 100}:
+            self.heal(fault)
+        after = self.observe()
+        self.check(argv, live, result, fault, allowed, seen.shifting, after)
+        if after.split == {other(live): 100}:
             self.served_before = (live, live_release)
-        return result
+        return after
 
     def check(self, argv: list[str], live_before: str, result, fault: str,
-              allowed: bool, shifting: bool) -> None:
+              allowed: bool, shifting: bool, after: Seen) -> None:
         env = self.env
         assert result.code in DOCUMENTED, result
         if not allowed:  # refused: a rollback to a release that never served production, or
@@ -245,21 +242,17 @@ class World:
             "Parameters"], (argv, fault, result.err)
         # 1 and 11. :80 forwards only to our groups, weights summing to 100, to one of them or
         # (a shift) to both as the ALB stack records; each group with weight > 0 is healthy
-        outputs = env.outputs("shop-elb")
-        elbv2 = env.client("elbv2")
-        (listener,) = elbv2.describe_listeners(
-            ListenerArns=[outputs["ProductionListenerArn"]])["Listeners"]
-        (action,) = listener["DefaultActions"]
-        groups = weighted(action)
-        ours = {outputs["BlueTargetGroupArn"], outputs["GreenTargetGroupArn"]}
+        groups = after.groups
+        ours = {after.arns["BlueTargetGroupArn"], after.arns["GreenTargetGroupArn"]}
         assert {arn for arn, _ in groups} <= ours, groups
         assert sum(weight for _, weight in groups) == 100, groups
         serving = [arn for arn, weight in groups if weight > 0]
         if len(serving) > 1:
-            new_weight = int(env.parameter("shop-elb", "ShiftWeight"))
-            assert env.parameter("shop-elb", "TrafficShift") == "linear:50:3", groups
+            new_weight = int(after.parameters["ShiftWeight"])
+            assert after.parameters["TrafficShift"] == "linear:50:3", groups
             assert sorted(weight for _, weight in groups) == sorted(
                 [new_weight, 100 - new_weight]), groups
+        elbv2 = env.client("elbv2")
         for arn in serving:
             health = elbv2.describe_target_health(TargetGroupArn=arn)
             assert any(d["TargetHealth"]["State"] == "healthy"
@@ -270,7 +263,32 @@ class World:
         # after a refusal, a failed colour or a failed swap or step :80 is back where it was
         # (all of it on the colour that was live; a refusal leaves a shift as it was)
         if result.code in (4, 5) or (result.code == 3 and not shifting):
-            assert self.split() == {live_before: 100}, (argv, fault, result.err)
+            assert after.split == {live_before: 100}, (argv, fault, result.err)
+
+
+@dataclass(frozen=True)
+class Seen:
+    """:80's forward action and the ALB stack's parameters, as read after a run."""
+
+    groups: list[tuple[str, int]]
+    parameters: dict[str, str]
+    arns: dict[str, str]
+
+    @property
+    def split(self) -> dict[str, int]:
+        """Colour -> weight of each of our groups :80 sends requests to (weight > 0)."""
+        colors = {self.arns[f"{c.capitalize()}TargetGroupArn"]: c for c in ("blue", "green")}
+        return {colors.get(arn, arn): weight for arn, weight in self.groups if weight > 0}
+
+    @property
+    def shifting(self) -> bool:
+        return len(self.split) > 1
+
+    @property
+    def live(self) -> str:
+        """The colour :80 serves; during a shift, the one it shifts from (LiveColor)."""
+        split = self.split
+        return next(iter(split)) if len(split) == 1 else self.parameters["LiveColor"]
 
 
 def check_sequence(env, monkeypatch, sequence) -> None:
@@ -278,14 +296,15 @@ def check_sequence(env, monkeypatch, sequence) -> None:
     if world is None:
         world = env.__dict__["world"] = World(env, monkeypatch)
     argv = ["swap"]
+    seen = world.observe()
     for step in sequence:
-        argv = world.argv(step)
-        world.run(argv, step.fault, step.at)
+        argv = world.argv(step, seen)
+        seen = world.run(argv, seen, step.fault, step.at)
     # A rerun of the last command without faults converges...
-    world.run(argv)
+    seen = world.run(argv, seen)
     if any(c in CFN_MUTATING for c in env.aws.calls):
         # ...and then has nothing left to do (when the rerun itself changed something).
-        world.run(argv)
+        world.run(argv, seen)
         assert [c for c in env.aws.calls if c in CFN_MUTATING] == [], env.aws.calls
 
 

@@ -33,6 +33,7 @@ from stackswap.orchestrator.wait import (
 
 if TYPE_CHECKING:
     from stackswap.orchestrator.notify import Notifier
+    from stackswap.orchestrator.plan import Limit
 
 
 @dataclass
@@ -63,6 +64,9 @@ class Context:
     first_observed: Observed | None = None
     # Who is told of the run (deploy.notify; orchestrator/notify.py), if anyone.
     notifier: Notifier | None = None
+    # Times the run cannot extend, which its plan must fit in (plan.refuse_beyond). The deploy
+    # lock is none: the run renews it. Credentials that cannot be refreshed will be one.
+    limits: tuple[Limit, ...] = ()
 
     def where_interrupted(self) -> str:
         if self.current:

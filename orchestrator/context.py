@@ -76,6 +76,13 @@ class Context:
                     f"it may have started, and then carries on")
         return "; no stack operation of this run was in progress"
 
+    def where_paused(self) -> str:
+        """Where a run that stops at a pause (the lock lost) is, if a stack operation of its
+        own goes on without it: the wait for it."""
+        if self.current:
+            return f" while waiting for {self.current}; CloudFormation carries on with it"
+        return ""
+
     def env_tags(self) -> dict[str, str]:
         return {ENV_TAG: self.config.name}
 

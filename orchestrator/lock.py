@@ -46,6 +46,8 @@ RENEWALS_PER_LIFETIME = 3
 # A run that has not renewed its lock for this share of the lifetime stops, with a third of the
 # lifetime to spare for the clocks of two machines to disagree.
 GIVE_UP_SHARE = 2 / 3
+# After a renewal that failed, the next try (at a pause) comes this much later.
+RENEW_RETRY_SECONDS = 10.0
 
 
 def lock_lifetime(config: Config) -> float:
@@ -119,8 +121,12 @@ class DeployLock:
         self.owner = whoami()
         self.lifetime = lock_lifetime(config)
         self.value = self.stamp()
+        # The value a renewal is writing: if the run is interrupted before it knows whether
+        # the write was applied, release still knows the lock as its own.
+        self.writing = self.value
         self.held = False
         self.renewed = clock.now()  # when the lock was last made to last a whole lifetime
+        self.retry = 0.0  # after a renewal that failed: not again before this
 
     def stamp(self) -> str:
         """The lock's value: who holds it, doing what, until when (one lifetime from now)."""
@@ -132,7 +138,7 @@ class DeployLock:
         live holder keeps renewing it, a dead one's expires within a lifetime."""
         heartbeat, waiting_for = Heartbeat(self.clock, self.log.say), None
         while True:
-            self.value = self.stamp()
+            self.value = self.writing = self.stamp()
             if self.aws.create_parameter(self.name, self.value):
                 self.held, self.renewed = True, self.clock.now()
                 return
@@ -183,14 +189,16 @@ class DeployLock:
         two requests, a safe point: CloudFormation carries on with what is in progress, and a
         rerun resumes); so does a lock that could not be renewed for GIVE_UP_SHARE of its
         lifetime, before it can expire and let another run in."""
-        since = self.clock.now() - self.renewed
-        if not self.held or since < self.lifetime / RENEWALS_PER_LIFETIME:
+        now = self.clock.now()
+        since = now - self.renewed
+        if not self.held or since < self.lifetime / RENEWALS_PER_LIFETIME or now < self.retry:
             return
         try:
             self.renew(changed, f"stopping{where}")
         except LockTaken:
             raise
-        except StackswapError as error:  # AWS unreachable, or refusing: try at the next pause
+        except StackswapError as error:  # AWS unreachable, or refusing: try again soon
+            self.retry = self.clock.now() + RENEW_RETRY_SECONDS
             if since >= GIVE_UP_SHARE * self.lifetime:
                 raise StateUnknown(
                     f"the deploy lock of {self.config.name} could not be renewed for "
@@ -204,27 +212,28 @@ class DeployLock:
         current = read_lock(self.aws, self.name)
         if current != self.value:
             raise self.lost(current, changed, stopping)
-        fresh = self.stamp()
-        version = self.aws.overwrite_parameter(self.name, fresh)
+        read, self.writing = self.value, self.stamp()
+        version = self.aws.overwrite_parameter(self.name, self.writing)
+        self.value = self.writing  # what the lock holds now, for release
         before = read_lock(self.aws, self.name, version - 1) if version > 1 else None
         if before is None:
             # Removed between our read and our write: the write made the lock again, ours to
             # remove at release.
-            self.value, error = fresh, self.lost(None, changed, stopping)
+            error = self.lost(None, changed, stopping)
             self.held = True
             raise error
-        if before != self.value:
+        if before != read:
             # Another run took the lock between our read and our write (after an `unlock
             # --force`): its value is put back, and it goes on.
             self.aws.overwrite_parameter(self.name, before)
             raise self.lost(before, changed, stopping)
-        self.value, self.renewed = fresh, self.clock.now()
+        self.renewed = self.clock.now()
         self.log.emit("lock", state="renewed", name=self.name,
-                      expires=Holder.parse(fresh).expires)
+                      expires=Holder.parse(self.value).expires)
 
     def release(self) -> None:
         # Only our own lock is removed: re-read it first.
-        if self.held and read_lock(self.aws, self.name) == self.value:
+        if self.held and read_lock(self.aws, self.name) in (self.value, self.writing):
             self.aws.delete_parameter(self.name)
         self.held = False
 

@@ -92,7 +92,7 @@ def holding_lock(ctx: Context, command: str, wait_for_lock: bool) -> Iterator[No
     lock = ctx.lock = DeployLock(ctx.aws, ctx.config, command, ctx.log, ctx.clock)
     lock.acquire(wait_for_lock)
     clock = ctx.clock
-    ctx.clock = LockKeeper(clock, lock, lambda: (ctx.changed, ctx.where_interrupted()))
+    ctx.clock = LockKeeper(clock, lock, lambda: (ctx.changed, ctx.where_paused()))
     try:
         ctx.log.emit("lock", state="taken", name=lock.name,
                      expires=Holder.parse(lock.value).expires)

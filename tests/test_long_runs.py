@@ -11,12 +11,21 @@ import signal
 import subprocess
 import sys
 
+import pytest
 from stackswap.orchestrator.lock import LOCK_LIFETIME_SECONDS, LOCK_POLL_SECONDS
 
 from tests.conftest import REPO
-from tests.harness import HookedAws, MonitoringWindow, VirtualClock, invoke, wait_for
+from tests.harness import (
+    HookedAws,
+    MonitoringWindow,
+    VirtualClock,
+    botocore_sleeps_on,
+    http_error,
+    invoke,
+    wait_for,
+)
 from tests.test_faults import deployed as deployed  # the fixture: both colours on v1, blue live
-from tests.test_faults import lock_exists, one_line, set_alarm
+from tests.test_faults import lock_exists, one_line, put_lock, set_alarm
 
 LOCK = "/stackswap/shop/lock"
 
@@ -153,3 +162,72 @@ def test_a_killed_holder_blocks_the_next_deploy_for_at_most_a_lock_lifetime(depl
     assert "taking over an expired lock of" in result.err
     assert value["expires"] <= taken[0] <= value["expires"] + LOCK_POLL_SECONDS + 1
     assert deployed.forwards(80) == "blue" and deployed.parameter("shop-blue", "Image") == "app:v3"
+
+
+@pytest.mark.parametrize("intruder", ["removed", "taken"])
+def test_a_run_whose_lock_is_taken_during_the_bake_stops_at_its_next_renewal(deployed, intruder):
+    # `unlock --force` mid-bake (and, "taken", another run's lock): the renewal reads the lock
+    # first (the versions page above) and finds it is not this run's; the run stops there,
+    # exit 7, naming what it changed.
+    configure(deployed, bake='"1h"')
+    took: list[float] = []
+
+    def take(clock: Every) -> None:
+        if not took:
+            took.append(clock.time)
+            deployed.client("ssm").delete_parameter(Name=LOCK)
+            if intruder == "taken":
+                put_lock(deployed, "ops@laptop:77")
+
+    clock = Every(900, take)
+    result = deployed.call("deploy", "--image", "app:v2", clock=clock)
+    assert result.code == 7
+    who = "is now held by ops@laptop:77 (deploy, until" if intruder == "taken" else "was removed"
+    line = one_line(result.err)
+    assert f"the deploy lock of shop {who}" in line and "while this run held it" in line
+    assert "stopping (this run had changed shop-green, shop-elb)" in line and "rerun" in line
+    assert clock.time - took[0] <= LOCK_LIFETIME_SECONDS / 3 + 1
+    assert deployed.forwards(80) == "green"  # the bake stopped; production as the run left it
+    assert lock_exists(deployed) == (intruder == "taken")  # the intruder's is not ours to remove
+
+
+def test_a_run_that_cannot_renew_its_lock_stops_before_it_could_expire(deployed, monkeypatch):
+    # SSM stops answering mid-bake (HTTP 503, retried by botocore as from AWS): the run keeps
+    # trying, and stops, exit 7, before a lifetime has passed since its last renewal — so no
+    # other run can take the lock while this one still acts.
+    configure(deployed, bake='"1h"')
+    down: list[float] = []
+    clock = Every(600, lambda clock: down.append(clock.time) if not down else None)
+    botocore_sleeps_on(monkeypatch, clock)
+    deployed.aws.hooks.append(("before-send.ssm.*", lambda request, **kw: http_error(
+        "ServiceUnavailable", "down", 503, json_protocol=True) if down else None))
+    result = deployed.call("deploy", "--image", "app:v2", clock=clock)
+    assert result.code == 7
+    line = one_line(result.err)
+    assert "the deploy lock of shop could not be renewed for" in line
+    assert "stopping before it expires and another run may take it" in line
+    assert "(this run had changed shop-green, shop-elb)" in line
+    value, _ = lock_value(deployed)  # left behind (SSM is down for the run), not yet expired
+    assert down[0] < clock.time and clock.wall() < value["expires"]
+    assert "could not remove the deploy lock" in result.err
+
+
+def test_a_renewal_that_finds_another_write_in_between_gives_the_lock_back(deployed):
+    # PutParameter with Overwrite has no compare-and-swap: between the renewal's read (still
+    # ours) and its write, another run takes the lock (after an `unlock --force`). The version
+    # before the renewal's write ("name:version", the versions page above) is that run's
+    # value: it is put back, and this run stops.
+    configure(deployed, bake='"1h"')
+    raced: list[str] = []
+
+    def intrude(params, **kwargs) -> None:
+        if params.get("Overwrite") and not raced:
+            raced.append("yes")
+            deployed.client("ssm").delete_parameter(Name=LOCK)
+            put_lock(deployed, "ops@laptop:77")
+    deployed.aws.hooks.append(("before-parameter-build.ssm.PutParameter", intrude))
+    result = deployed.call("deploy", "--image", "app:v2")
+    assert result.code == 7
+    assert "the deploy lock of shop is now held by ops@laptop:77" in one_line(result.err)
+    value, _ = lock_value(deployed)
+    assert value["owner"] == "ops@laptop:77"

@@ -176,11 +176,18 @@ class DeployLock:
                          f"{stopping} ({changed_text(changed)}). Run `stackswap status`, then "
                          f"rerun the same command to resume")
 
+    def ours(self, current: str | None) -> bool:
+        """Whether the lock's value is this run's: its value, or the one a renewal was writing
+        when it lost the reply (the write was applied after all: it is the value now)."""
+        if current is not None and current == self.writing:
+            self.value = current
+        return current == self.value
+
     def confirm(self, changed: list[str]) -> None:
         """Before each change: the lock must still be ours, or another run may be changing the
         same stacks (a removed lock lets anyone in)."""
         current = read_lock(self.aws, self.name)
-        if current != self.value:
+        if not self.ours(current):
             raise self.lost(current, changed, "stopping before the next change")
 
     def keep(self, changed: list[str], where: str) -> None:
@@ -210,7 +217,7 @@ class DeployLock:
         """Make the lock last a lifetime from now, if it is still ours (see the module's
         docstring for why it is checked before and after the write)."""
         current = read_lock(self.aws, self.name)
-        if current != self.value:
+        if not self.ours(current):
             raise self.lost(current, changed, stopping)
         read, self.writing = self.value, self.stamp()
         version = self.aws.overwrite_parameter(self.name, self.writing)
@@ -222,7 +229,7 @@ class DeployLock:
             error = self.lost(None, changed, stopping)
             self.held = True
             raise error
-        if before != read:
+        if before not in (read, self.writing):  # ours: botocore may have retried the write
             # Another run took the lock between our read and our write (after an `unlock
             # --force`): its value is put back, and it goes on.
             self.aws.overwrite_parameter(self.name, before)

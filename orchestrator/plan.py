@@ -403,7 +403,8 @@ def refuse_beyond(length: PlanLength, limits: tuple[Limit, ...]) -> None:
 
 
 def duration_text(seconds: float) -> str:
-    """ "1 h 5 min", "10 min 30 s", "45 s": a duration as people read it."""
+    """A duration as people read it: 1 h 5 min, 10 min 30 s, 45 s (seconds only under an
+    hour)."""
     whole = round(seconds)
     hours, rest = divmod(whole, 3600)
     minutes, secs = divmod(rest, 60)

@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 
+import botocore.exceptions
 import pytest
 from stackswap.orchestrator.lock import LOCK_LIFETIME_SECONDS, LOCK_POLL_SECONDS
 
@@ -231,3 +232,27 @@ def test_a_renewal_that_finds_another_write_in_between_gives_the_lock_back(deplo
     assert "the deploy lock of shop is now held by ops@laptop:77" in one_line(result.err)
     value, _ = lock_value(deployed)
     assert value["owner"] == "ops@laptop:77"
+
+
+def test_a_renewal_whose_reply_is_lost_was_applied_and_the_run_goes_on(deployed):
+    # The renewal's PutParameter reaches SSM and is applied, then the connection drops before
+    # its reply: the lock holds the value this run was writing, which is still its own — the
+    # next try finds it so, and the run keeps its lock to the end of the bake.
+    configure(deployed, bake='"1h"')
+    pending: list[bool] = []
+    lost: list[str] = []
+
+    def sent(params, **kwargs) -> None:
+        pending.append(bool(params.get("Overwrite")))
+
+    def drop(**kwargs) -> None:
+        if pending.pop() and not lost:
+            lost.append("reply")
+            raise botocore.exceptions.ConnectionClosedError(endpoint_url="http://moto")
+    deployed.aws.hooks += [("before-parameter-build.ssm.PutParameter", sent),
+                           ("after-call.ssm.PutParameter", drop)]
+    clock = VirtualClock()
+    result = deployed.call("deploy", "--image", "app:v2", clock=clock)
+    assert result.code == 0, result.err
+    assert lost == ["reply"]
+    assert not lock_exists(deployed)

@@ -20,7 +20,6 @@ def weights_text(weights: dict[str, int]) -> str:
     return " / ".join(f"{color} {weight} %" for color, weight in sorted(weights.items()))
 
 
-
 def length_text(length: PlanLength) -> str:
     """How long a plan takes at most, and of what: "at most 1 h 47 min: 3 stack operations ×
     30 min, verification 10 min 30 s, alarm monitoring 5 min, way back 1 h"."""

@@ -214,7 +214,8 @@ class Notify:
 
 @dataclass(frozen=True)
 class Deploy:
-    # How long one stack operation may take before stackswap gives up on it.
+    # How long one stack operation may take before stackswap gives up on it; a swap's alarm
+    # monitoring time comes on top (plan.operation_deadline).
     stack_timeout_seconds: int = 1800
     # Requests to the test (and then production) listener before a colour counts as serving.
     smoke_path: str | None = None

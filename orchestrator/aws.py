@@ -231,6 +231,8 @@ class Aws:
             reason=raw.get("StackStatusReason", ""),
             rollback_triggers=tuple(trigger["Arn"] for trigger in raw.get(
                 "RollbackConfiguration", {}).get("RollbackTriggers", [])),
+            monitoring_minutes=int(raw.get("RollbackConfiguration", {}).get(
+                "MonitoringTimeInMinutes", 0)),
             termination_protection=bool(raw.get("EnableTerminationProtection")),
             updated=raw.get("LastUpdatedTime") or raw.get("CreationTime"),
         )
@@ -529,12 +531,15 @@ class Aws:
 
     # --- the deploy lock (SSM Parameter Store) ---------------------------------------------
 
-    def read_parameter(self, name: str) -> str | None:
+    def read_parameter(self, name: str, version: int | None = None) -> str | None:
+        """The parameter's value (of `version`: "name:version", SSM's selector); None when
+        there is no such parameter or version."""
+        selector = name if version is None else f"{name}:{version}"
         try:
             with translated("GetParameter"):
-                return self.client("ssm").get_parameter(Name=name)["Parameter"]["Value"]
+                return self.client("ssm").get_parameter(Name=selector)["Parameter"]["Value"]
         except AwsRefusal as error:
-            if error.code == "ParameterNotFound":
+            if error.code in ("ParameterNotFound", "ParameterVersionNotFound"):
                 return None
             raise
 
@@ -549,6 +554,13 @@ class Aws:
                 return False
             raise
         return True
+
+    def overwrite_parameter(self, name: str, value: str) -> int:
+        """Give the parameter a new value (creating it if it is gone); the version SSM numbered
+        that value (each write adds one: "Working with parameter versions in Parameter Store")."""
+        with translated("PutParameter"):
+            return int(self.client("ssm").put_parameter(
+                Name=name, Value=value, Type="String", Overwrite=True)["Version"])
 
     def delete_parameter(self, name: str) -> None:
         try:

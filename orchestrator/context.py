@@ -33,6 +33,7 @@ from stackswap.orchestrator.wait import (
 
 if TYPE_CHECKING:
     from stackswap.orchestrator.notify import Notifier
+    from stackswap.orchestrator.plan import Limit
 
 
 @dataclass
@@ -63,6 +64,9 @@ class Context:
     first_observed: Observed | None = None
     # Who is told of the run (deploy.notify; orchestrator/notify.py), if anyone.
     notifier: Notifier | None = None
+    # Times the run cannot extend, which its plan must fit in (plan.refuse_beyond). The deploy
+    # lock is none: the run renews it. Credentials that cannot be refreshed will be one.
+    limits: tuple[Limit, ...] = ()
 
     def where_interrupted(self) -> str:
         if self.current:
@@ -71,6 +75,13 @@ class Context:
             return (f" while asking CloudFormation to start an operation on {self.requesting}; "
                     f"it may have started, and then carries on")
         return "; no stack operation of this run was in progress"
+
+    def where_paused(self) -> str:
+        """Where a run that stops at a pause (the lock lost) is, if a stack operation of its
+        own goes on without it: the wait for it."""
+        if self.current:
+            return f" while waiting for {self.current}; CloudFormation carries on with it"
+        return ""
 
     def env_tags(self) -> dict[str, str]:
         return {ENV_TAG: self.config.name}

@@ -36,6 +36,9 @@ ROLLBACK_FAILED = "UPDATE_ROLLBACK_FAILED"
 # An update running, or (with rollback triggers) in its monitoring window after the resources
 # are done: CloudFormation keeps the status until the window ends.
 UPDATING = "UPDATE_IN_PROGRESS"
+# An operation in one of these may still have its monitoring time to run (CloudFormation
+# monitors after a create or an update deploys its resources; a rollback has none).
+MONITORED = frozenset({"CREATE_IN_PROGRESS", UPDATING})
 
 IN_PROGRESS, SUCCEEDED, ROLLED_BACK, FAILED = "in_progress", "succeeded", "rolled_back", "failed"
 
@@ -71,6 +74,9 @@ class Stack:
     reason: str = ""
     # ARNs of the rollback triggers CloudFormation keeps for the stack (its last update's).
     rollback_triggers: tuple[str, ...] = ()
+    # Its RollbackConfiguration's MonitoringTimeInMinutes: how long an operation stays in
+    # progress after its resources are done (with or without triggers).
+    monitoring_minutes: int = 0
     termination_protection: bool = False
     # When its last update (or its create) began: a traffic shift's step started then.
     updated: datetime | None = None

@@ -171,9 +171,10 @@ def newest_event_id(aws: Aws, stack: str) -> str | None:
     return events[-1].event_id if events else None
 
 
-def read_lock(aws: Aws, name: str) -> str | None:
-    """The deploy lock's SSM parameter value, None when there is no lock."""
-    return aws.read_parameter(name)
+def read_lock(aws: Aws, name: str, version: int | None = None) -> str | None:
+    """The deploy lock's SSM parameter value (of `version`: one of its earlier values), None
+    when there is no lock (or no such version)."""
+    return aws.read_parameter(name, version)
 
 
 def read_account(aws: Aws) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from stackswap.environment.errors import OperatorNeeded, Refused
 from stackswap.environment.names import (
@@ -21,6 +22,7 @@ from stackswap.environment.names import (
 from stackswap.orchestrator.model import (
     ALL_AT_ONCE,
     CANARY,
+    MONITORED,
     MUST_DELETE,
     ROLLBACK_FAILED,
     UPDATABLE,
@@ -34,6 +36,9 @@ from stackswap.orchestrator.model import (
     in_progress,
     other,
 )
+
+if TYPE_CHECKING:
+    from stackswap.environment.config import Deploy
 
 FIRST_LIVE = "blue"
 
@@ -82,6 +87,8 @@ class UpdateService:
 class WaitFor:
     stack: str
     status: str
+    # The operation's monitoring time (its stack's RollbackConfiguration): part of its deadline.
+    monitoring_minutes: int = 0
 
     def describe(self) -> str:
         return f"wait for {self.stack} ({self.status}) to finish, then plan again"
@@ -275,6 +282,140 @@ class Plan:
         return lines or ["nothing to do"]
 
 
+# --- how long a plan takes at most ----------------------------------------------------------
+
+# One smoke request at most: probe.get's 5 s timeout and the 1 s pause before the next try
+# (steps/smoke.py).
+SMOKE_TRY_SECONDS = 6
+
+
+def swap_monitoring_minutes(deploy: Deploy, triggers: tuple[Alarm, ...],
+                            watched: bool = True) -> int:
+    """The monitoring time of an ALB stack update: deploy.alarm_monitoring_minutes for one that
+    carries rollback triggers (a forward swap), none for a swap back or a shift's step (whose
+    interval is the watch). aws.update_stack sends exactly this."""
+    return deploy.alarm_monitoring_minutes if triggers and watched else 0
+
+
+def operation_deadline(deploy: Deploy, monitoring_minutes: int = 0) -> int:
+    """How long stackswap waits for one stack operation: deploy.stack_timeout_seconds for its
+    resources, plus its monitoring time, during which CloudFormation keeps the stack in
+    progress after the resources are done (RollbackConfiguration, MonitoringTimeInMinutes)."""
+    return deploy.stack_timeout_seconds + 60 * monitoring_minutes
+
+
+def deadline_made_of(monitoring_minutes: int) -> str:
+    """What an operation's deadline is made of, for the message when it passes."""
+    if not monitoring_minutes:
+        return "deploy.stack_timeout_seconds"
+    return (f"deploy.stack_timeout_seconds plus the update's {monitoring_minutes}-minute alarm "
+            f"monitoring")
+
+
+@dataclass(frozen=True)
+class Part:
+    """Some of a plan's length: `count` times up to `each` seconds of `what`."""
+
+    what: str
+    count: int
+    each: int
+
+    @property
+    def seconds(self) -> int:
+        return self.count * self.each
+
+
+@dataclass(frozen=True)
+class PlanLength:
+    """How long a plan takes at most, and what that is made of."""
+
+    parts: tuple[Part, ...]
+
+    @property
+    def seconds(self) -> int:
+        return sum(part.seconds for part in self.parts)
+
+
+# Steps that start a stack update, which is cancelled and rolled back at its deadline.
+UPDATES = (UpdateService, ReleaseFloor, Retire, Restore, Swap, ShiftStep, ShiftBack)
+
+
+def plan_length(plan: Plan, deploy: Deploy) -> PlanLength:
+    """The most `plan` can take, a pure function of the plan and the config's deploy section:
+    each step's deadline or fixed wait (a stack operation's deadline with the swap's alarm
+    monitoring, a verification's timeout, the smoke tries, a gate's time limit, a shift step's
+    interval, the bake) and, for a plan that updates a stack, the way back a failure takes (an
+    update cancelled at its deadline is waited for again; a swap or shift is swapped back)."""
+    stack, smoke = deploy.stack_timeout_seconds, deploy.smoke_tries * SMOKE_TRY_SECONDS
+    counts: dict[tuple[str, int], int] = {}
+
+    def add(what: str, each: int) -> None:
+        if each:
+            counts[what, each] = counts.get((what, each), 0) + 1
+
+    for step in plan.steps:
+        if isinstance(step, WaitFor):
+            add("wait for an operation in progress",
+                operation_deadline(deploy, step.monitoring_minutes))
+        elif isinstance(step, Verify):
+            add("verification", deploy.verify_timeout_seconds + smoke)
+        elif isinstance(step, VerifyLive):
+            add("production check", smoke)
+        elif isinstance(step, Gate):
+            add("gate", deploy.hooks.timeout_seconds)
+        elif isinstance(step, Bake):
+            add("bake", step.seconds)
+        elif isinstance(step, ShiftStep):
+            add("stack operation", stack)
+            add("production check", smoke)
+            if step.gate:
+                add("gate", deploy.hooks.timeout_seconds)
+            add("shift step", step.spec.interval_seconds)
+        else:  # one stack operation: a create, an update, a cancel, a continued rollback
+            add("stack operation", stack)
+            if isinstance(step, Swap):
+                add("alarm monitoring", 60 * swap_monitoring_minutes(deploy, step.triggers))
+    back = stack if any(isinstance(step, UPDATES) for step in plan.steps) else 0
+    if any(isinstance(step, Swap | ShiftStep) for step in plan.steps):
+        back += stack
+    add("way back", back)
+    return PlanLength(tuple(Part(what, count, each) for (what, each), count in counts.items()))
+
+
+@dataclass(frozen=True)
+class Limit:
+    """A time a run cannot extend and must end within: what it is, the seconds left of it, and
+    what to change for more. The deploy lock is none (the run renews it: orchestrator/lock.py);
+    credentials that cannot be refreshed are one (their expiry)."""
+
+    what: str
+    seconds: float
+    key: str
+
+
+def refuse_beyond(length: PlanLength, limits: tuple[Limit, ...]) -> None:
+    """Before any change: a plan that may outlast a limit it cannot extend is refused."""
+    for limit in limits:
+        if length.seconds > limit.seconds:
+            raise Refused(f"this plan may take up to {duration_text(length.seconds)}, longer "
+                          f"than {limit.what} ({duration_text(limit.seconds)}); change "
+                          f"{limit.key} (nothing was changed)")
+
+
+def duration_text(seconds: float) -> str:
+    """A duration as people read it: 1 h 5 min, 10 min 30 s, 45 s (seconds only under an
+    hour)."""
+    whole = round(seconds)
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    parts = [f"{hours} h"] if hours else []
+    if minutes:
+        parts.append(f"{minutes} min")
+    if secs and not hours:
+        parts.append(f"{secs} s")
+    return " ".join(parts) or "0 s"
+
+
 @dataclass(frozen=True)
 class DeployRequest:
     image: str
@@ -307,7 +448,7 @@ def blocker(stack: Stack) -> WaitFor | None:
     it and planning again is how a rerun resumes. It is never cancelled: it is not ours."""
     name, status = stack.name, stack.status
     if in_progress(status):
-        return WaitFor(name, status)
+        return WaitFor(name, status, stack.monitoring_minutes if status in MONITORED else 0)
     if status == ROLLBACK_FAILED:
         raise OperatorNeeded(
             f"{name} is UPDATE_ROLLBACK_FAILED: CloudFormation could not roll it back. Fix the "

@@ -15,7 +15,7 @@ from stackswap.environment.errors import (
 from stackswap.orchestrator.context import (
     Context,
 )
-from stackswap.orchestrator.lock import DeployLock
+from stackswap.orchestrator.lock import DeployLock, Holder, LockKeeper
 from stackswap.orchestrator.model import (
     Observed,
 )
@@ -26,8 +26,11 @@ from stackswap.orchestrator.observe import (
 from stackswap.orchestrator.output.diff import plan_text
 from stackswap.orchestrator.output.log import print_result
 from stackswap.orchestrator.output.status import summary
+from stackswap.orchestrator.output.text import length_text
 from stackswap.orchestrator.plan import (
     Plan,
+    plan_length,
+    refuse_beyond,
 )
 from stackswap.orchestrator.steps import HANDLERS
 
@@ -38,7 +41,17 @@ if TYPE_CHECKING:
 MAX_REPLANS = 20
 
 
+def planned(ctx: Context, make_plan: Callable[[Observed], Plan]) -> Plan:
+    """Observe and plan; a plan that may outlast a limit the run cannot extend (ctx.limits) is
+    refused here, before any change."""
+    plan = make_plan(observe_now(ctx))
+    refuse_beyond(plan_length(plan, ctx.config.deploy), ctx.limits)
+    return plan
+
+
 def execute(plan: Plan, ctx: Context) -> None:
+    if plan.needs_lock:  # at its start a run says how long it may take
+        ctx.log.plan_length(plan_length(plan, ctx.config.deploy))
     for number, step in enumerate(plan.steps, 1):
         ctx.log.phase_start(number, len(plan.steps), step)
         began, outcome = ctx.clock.now(), "failed"
@@ -54,15 +67,17 @@ def run(ctx: Context, make_plan: Callable[[Observed], Plan], *, command: str, dr
     """Plan once without the lock, so refusals and dry runs make no mutating call at all; then
     take the lock and plan again under it (the state may have moved meanwhile). A plan that
     waits for someone else's operation is run, then planned again."""
-    plan = make_plan(observe_now(ctx))
+    plan = planned(ctx, make_plan)
     if dry_run:
-        print_result(*plan_text(plan.lines(), dry_run=True))
+        length = plan_length(plan, ctx.config.deploy)
+        print_result(*plan_text(plan.lines(), dry_run=True),
+                     *([f"this plan takes {length_text(length)}"] if plan.needs_lock else []))
         return 0
     if not plan.needs_lock:
         return finish(ctx, plan)
     with holding_lock(ctx, command, wait_for_lock):
         for _ in range(MAX_REPLANS):
-            plan = make_plan(observe_now(ctx))
+            plan = planned(ctx, make_plan)
             if not plan.waits:
                 return finish(ctx, plan)
             execute(plan, ctx)
@@ -71,12 +86,16 @@ def run(ctx: Context, make_plan: Callable[[Observed], Plan], *, command: str, dr
 
 @contextmanager
 def holding_lock(ctx: Context, command: str, wait_for_lock: bool) -> Iterator[None]:
-    """Take the deploy lock for the block and always release it. A refusal after this run
-    changed something is exit 7, not 3: exit 3 promises that nothing changed."""
-    lock = ctx.lock = DeployLock(ctx.aws, ctx.config, command, ctx.log)
-    lock.acquire(ctx.clock, wait_for_lock)
+    """Take the deploy lock for the block and always release it; meanwhile the run's clock is
+    a LockKeeper, so that each pause renews the lock. A refusal after this run changed
+    something is exit 7, not 3: exit 3 promises that nothing changed."""
+    lock = ctx.lock = DeployLock(ctx.aws, ctx.config, command, ctx.log, ctx.clock)
+    lock.acquire(wait_for_lock)
+    clock = ctx.clock
+    ctx.clock = LockKeeper(clock, lock, lambda: (ctx.changed, ctx.where_paused()))
     try:
-        ctx.log.emit("lock", state="taken", name=lock.name)
+        ctx.log.emit("lock", state="taken", name=lock.name,
+                     expires=Holder.parse(lock.value).expires)
         yield
     except Refused as error:
         if not ctx.changed:
@@ -85,6 +104,7 @@ def holding_lock(ctx: Context, command: str, wait_for_lock: bool) -> Iterator[No
                            f"{', '.join(ctx.changed)}. Run `stackswap status`, then rerun the "
                            f"same command to resume") from None
     finally:
+        ctx.clock = clock
         release(ctx, lock)
 
 

@@ -20,6 +20,7 @@ from stackswap.orchestrator.model import (
 from stackswap.orchestrator.observe import (
     newest_event_id,
 )
+from stackswap.orchestrator.plan import deadline_made_of, operation_deadline
 from stackswap.orchestrator.wait import (
     DeadlineExceeded,
     WaitResult,
@@ -30,9 +31,10 @@ if TYPE_CHECKING:
     pass
 
 
-def operate(ctx: Context, stack: str, start: Callable[[], bool], *, is_new: bool = False
-            ) -> WaitResult | None:
+def operate(ctx: Context, stack: str, start: Callable[[], bool], *, is_new: bool = False,
+            monitoring_minutes: int = 0) -> WaitResult | None:
     """Start an operation on `stack` and wait for it; None when there was nothing to update.
+    Its deadline is its own: the stack timeout plus the monitoring time it was started with.
 
     An update still running at the deadline is ours, so it is cancelled and its rollback waited
     for: the result is that rollback, with the deadline as its reason. A create at the deadline
@@ -48,7 +50,7 @@ def operate(ctx: Context, stack: str, start: Callable[[], bool], *, is_new: bool
         return None
     ctx.changed.append(stack)
     try:
-        return wait(ctx, stack, marker)
+        return wait(ctx, stack, marker, monitoring_minutes)
     except DeadlineExceeded as late:
         if is_new:
             raise
@@ -64,13 +66,18 @@ def operate(ctx: Context, stack: str, start: Callable[[], bool], *, is_new: bool
                           f"rolled back the update it started", None)
 
 
-def wait(ctx: Context, stack: str, marker: str | None) -> WaitResult:
+def wait(ctx: Context, stack: str, marker: str | None, monitoring_minutes: int = 0
+         ) -> WaitResult:
+    """Wait for the operation on `stack` until its deadline (plan.operation_deadline: the stack
+    timeout plus its `monitoring_minutes`; a rollback has none)."""
     ctx.current = stack  # from here on, an interrupt leaves an operation running in AWS
     deploy = ctx.config.deploy
-    found = wait_for_stack(ctx.aws, stack, marker=marker, timeout=deploy.stack_timeout_seconds,
+    found = wait_for_stack(ctx.aws, stack, marker=marker,
+                           timeout=operation_deadline(deploy, monitoring_minutes),
                            clock=ctx.clock, on_event=lambda event: ctx.log.event(stack, event),
                            on_progress=ctx.log.say,
-                           unreachable_timeout=deploy.unreachable_timeout_seconds)
+                           unreachable_timeout=deploy.unreachable_timeout_seconds,
+                           deadline_made_of=deadline_made_of(monitoring_minutes))
     ctx.current = None
     return found
 

@@ -33,12 +33,17 @@ from stackswap.orchestrator.observe import read_stack, read_stack_events
 class Clock(Protocol):
     def now(self) -> float: ...
 
+    def wall(self) -> float: ...  # Unix seconds: what another machine can compare (the lock)
+
     def sleep(self, seconds: float) -> None: ...
 
 
 class SystemClock:
     def now(self) -> float:
         return time.monotonic()
+
+    def wall(self) -> float:
+        return time.time()
 
     def sleep(self, seconds: float) -> None:
         time.sleep(seconds)
@@ -101,7 +106,9 @@ class Schedule:
 
     def interval(self, poll: int, rand: Callable[[], float] = random.random) -> float:
         """Seconds to sleep before poll number `poll` (0-based)."""
-        base = min(self.cap, self.first * self.growth ** poll)
+        # The exponent is bounded: growth ** poll overflows a float after a thousand polls
+        # (a quarter of an hour of waiting), long after the cap is reached.
+        base = min(self.cap, self.first * self.growth ** min(poll, 64))
         return base * (1 + self.jitter * (2 * rand() - 1))
 
 
@@ -111,9 +118,10 @@ class DeadlineExceeded(StackswapError):
 
     exit_code = StateUnknown.exit_code
 
-    def __init__(self, stack: str, status: str, seconds: float) -> None:
+    def __init__(self, stack: str, status: str, seconds: float,
+                 made_of: str = "deploy.stack_timeout_seconds") -> None:
         super().__init__(f"{stack} is still {status} after {seconds:.0f} s (the deadline, "
-                         f"deploy.stack_timeout_seconds)")
+                         f"{made_of})")
         self.stack = stack
         self.status = status
 
@@ -141,8 +149,10 @@ def wait_for_stack(aws: Aws, stack: str, *, marker: str | None, timeout: float, 
                    on_progress: Callable[[str], None] = lambda line: None,
                    unreachable_timeout: float = 60.0,
                    schedule: Schedule = Schedule(),
-                   rand: Callable[[], float] = random.random) -> WaitResult:
-    """Poll until `stack` leaves *_IN_PROGRESS; raise DeadlineExceeded after `timeout` s, and
+                   rand: Callable[[], float] = random.random,
+                   deadline_made_of: str = "deploy.stack_timeout_seconds") -> WaitResult:
+    """Poll until `stack` leaves *_IN_PROGRESS; raise DeadlineExceeded after `timeout` s (the
+    operation's deadline, `deadline_made_of` says of what: plan.operation_deadline), and
     StateUnknown once AWS has not answered for `unreachable_timeout` s in a row."""
     started = clock.now()
     deadline, next_confirm = started + timeout, started + schedule.confirm_seconds
@@ -181,5 +191,5 @@ def wait_for_stack(aws: Aws, stack: str, *, marker: str | None, timeout: float, 
                 if outcome(status) != IN_PROGRESS:
                     return WaitResult(stack, status, described.reason, first_failure)
         if clock.now() >= deadline:
-            raise DeadlineExceeded(stack, status, timeout)
+            raise DeadlineExceeded(stack, status, timeout, deadline_made_of)
         heartbeat.beat(outage.describe() or f"waiting for {stack}: {status}")

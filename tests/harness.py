@@ -129,14 +129,19 @@ class HookedAws:
 
 class VirtualClock:
     """Time that passes only when the code under test sleeps: waits and deadlines run at full
-    logic but no real delay (moto finishes every stack operation at once anyway)."""
+    logic but no real delay (moto finishes every stack operation at once anyway). Its wall
+    clock (the lock's expiry) starts at the real one and moves with it."""
 
     def __init__(self) -> None:
         self.time = 1000.0
         self.slept: list[float] = []
+        self.epoch = time.time() - self.time
 
     def now(self) -> float:
         return self.time
+
+    def wall(self) -> float:
+        return self.epoch + self.time
 
     def sleep(self, seconds: float) -> None:
         self.slept.append(seconds)
@@ -479,6 +484,81 @@ class StuckUpdate(ScriptedStack):
             self.add_event("Service", "UPDATE_FAILED", "Resource update cancelled",
                            "AWS::ECS::Service")
             self.become("UPDATE_ROLLBACK_COMPLETE")
+            return response({})
+        return None
+
+
+class MonitoringWindow(ScriptedStack):
+    """CloudFormation's monitoring time, on the virtual clock: an update of the stack that asks
+    for MonitoringTimeInMinutes is applied by moto at once, then the stack stays
+    UPDATE_IN_PROGRESS until that many minutes of `clock` have passed, and completes
+    ("monitor all the rollback triggers after the stack creation or update operation deploys
+    all necessary resources", RollbackConfiguration, CloudFormation API reference).
+    CancelUpdateStack in the window puts the stack's previous parameters back and rolls it
+    back. While the window runs, moto's events (which do not change) are read once."""
+
+    def __init__(self, env: Env, stack: str, clock: VirtualClock) -> None:
+        super().__init__(env, stack)
+        self.clock = clock
+        self.asked: tuple[int, list[dict]] | None = None
+        self.ends: float | None = None
+        self.previous: list[dict] = []
+        self.real: list[dict] | None = None
+        self.cancels = self.completed = 0
+
+    def install(self, aws: HookedAws) -> MonitoringWindow:
+        aws.hooks += [("before-parameter-build.cloudformation.UpdateStack", self.request),
+                      ("after-call.cloudformation.UpdateStack", self.applied),
+                      ("before-call.cloudformation.*", self)]
+        return self
+
+    def request(self, params, **kwargs) -> None:
+        if params.get("StackName") == self.stack:
+            minutes = int(params.get("RollbackConfiguration", {}).get(
+                "MonitoringTimeInMinutes", 0))
+            (stack,) = self.cfn.describe_stacks(StackName=self.stack)["Stacks"]
+            self.asked = (minutes, [{"ParameterKey": p["ParameterKey"],
+                                     "ParameterValue": p["ParameterValue"]}
+                                    for p in stack["Parameters"]])
+
+    def applied(self, http_response, **kwargs) -> None:
+        asked, self.asked = self.asked, None
+        if asked is None or not asked[0] or http_response.status_code >= 300:
+            return
+        minutes, self.previous = asked
+        self.hide_last_operation()
+        self.real = [e for e in self.cfn.describe_stack_events(StackName=self.stack)[
+            "StackEvents"] if e["Timestamp"] < self.hidden_since]
+        self.become("UPDATE_IN_PROGRESS", "User Initiated")
+        self.add_event("ProductionListener", "UPDATE_COMPLETE", "",
+                       "AWS::ElasticLoadBalancingV2::Listener")
+        self.ends = self.clock.now() + 60 * minutes
+
+    def on_poll(self) -> None:
+        if self.status == "UPDATE_IN_PROGRESS" and self.clock.now() >= self.ends:
+            self.completed += 1
+            self.add_event(self.stack, "UPDATE_COMPLETE")
+            self.status, self.real = None, None
+
+    def __call__(self, model, params, **kwargs):
+        body = params.get("body") or {}
+        if model.name == "DescribeStackEvents" and self.real is not None \
+                and isinstance(body, dict) and body.get("StackName") == self.stack:
+            self.on_poll()
+            if self.real is not None:
+                merged = sorted(self.real + self.events, key=lambda e: e["Timestamp"],
+                                reverse=True)
+                return response({"StackEvents": merged})
+        return super().__call__(model, params, **kwargs)
+
+    def on_operation(self, operation: str, body: dict):
+        if operation == "CancelUpdateStack" and self.status == "UPDATE_IN_PROGRESS":
+            self.cancels += 1
+            self.cfn.update_stack(StackName=self.stack, UsePreviousTemplate=True,
+                                  Parameters=self.previous)
+            self.become("UPDATE_ROLLBACK_IN_PROGRESS", "Resource update cancelled")
+            self.become("UPDATE_ROLLBACK_COMPLETE")
+            self.real = None
             return response({})
         return None
 

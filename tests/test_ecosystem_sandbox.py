@@ -39,6 +39,9 @@ def test_diff_shows_change_sets_traffic_and_images_and_changes_nothing(shop, san
         "2xx",
         "3. swap: production :80 blue -> green, test :8080 green -> blue",
         "4. confirm production :80 -> green and production answers 2xx",
+        # the sandbox's config: 120 s stack timeout, 6 s to verify, 3 smoke tries
+        "this plan takes at most 8 min 42 s: 2 stack operations × 2 min, verification 24 s, "
+        "production check 18 s, way back 4 min",
         "CloudFormation would change (change sets created, described, deleted):",
         "  demo-green (update):",
         "    modify TaskDefinition (AWS::ECS::TaskDefinition), REPLACED: ContainerDefinitions",

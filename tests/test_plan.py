@@ -606,3 +606,60 @@ def test_retire_takes_the_idle_colour_and_rollback_restores_it_first():
     assert any("must start and pass their health checks" in note for note in plan.notes)
     with pytest.raises(Refused, match="retire after it has finished"):
         plan_retire(shifting(25))
+
+
+# --- how long a plan takes at most, and the deadline of each wait -------------------------------
+
+from stackswap.environment.config import Deploy, Hooks  # noqa: E402
+from stackswap.orchestrator.plan import (  # noqa: E402
+    Limit,
+    Part,
+    operation_deadline,
+    plan_length,
+    refuse_beyond,
+)
+
+
+def test_a_plans_length_is_its_deadlines_its_holds_and_the_way_back():
+    # The swap's update stays in progress for its monitoring time after its resources are done
+    # (RollbackConfiguration, MonitoringTimeInMinutes: "The amount of time, in minutes, during
+    # which CloudFormation should monitor all the rollback triggers after the stack creation or
+    # update operation deploys all necessary resources",
+    # https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_RollbackConfiguration.html).
+    settings = Deploy(stack_timeout_seconds=1800, verify_timeout_seconds=600, smoke_tries=5,
+                      alarm_monitoring_minutes=60, step_interval="5m", bake="3h",
+                      hooks=Hooks(after_step="./check", timeout="2m"))
+    observed = dataclasses.replace(world("blue"), alarms={"shop-5xx": FIVE_XX})
+    request = DeployRequest("app:v2", shift=ShiftSpec("linear", 25, 300), bake_seconds=10800,
+                            gates=("after_step",))
+    length = plan_length(plan_deploy(observed, request, ("shop-5xx",)), settings)
+    assert length.parts == (
+        Part("stack operation", 5, 1800),  # green's update, three shift steps, the swap
+        Part("verification", 1, 630), Part("production check", 4, 30), Part("gate", 3, 120),
+        Part("shift step", 3, 300), Part("alarm monitoring", 1, 3600), Part("bake", 1, 10800),
+        Part("way back", 1, 3600))  # an update cancelled at its deadline, then a swap back
+    assert length.seconds == 5 * 1800 + 630 + 4 * 30 + 3 * 120 + 3 * 300 + 3600 + 10800 + 3600
+
+
+def test_an_operation_found_in_progress_is_waited_for_through_its_monitoring_time():
+    # Someone else's swap in its 60-minute window: the wait for it (and the plan) allow it all.
+    observed = world("blue", alb="UPDATE_IN_PROGRESS")
+    observed = dataclasses.replace(observed, alb=dataclasses.replace(
+        observed.alb, rollback_triggers=("arn:alarm:shop-5xx",), monitoring_minutes=60))
+    plan = plan_deploy(observed, deploy())
+    assert plan.steps == (WaitFor("shop-elb", "UPDATE_IN_PROGRESS", 60),)
+    settings = Deploy(stack_timeout_seconds=1800)
+    assert operation_deadline(settings, 60) == 1800 + 3600
+    assert plan_length(plan, settings).seconds == 1800 + 3600
+
+
+def test_a_plan_longer_than_a_limit_the_run_cannot_extend_is_refused_naming_the_key():
+    length = plan_length(plan_deploy(world("blue"), DeployRequest("app:v2", bake_seconds=7200)),
+                         Deploy())
+    refuse_beyond(length, (Limit("the credentials' lifetime", length.seconds, "X"),))
+    with pytest.raises(Refused) as refused:
+        refuse_beyond(length, (Limit("the credentials' lifetime", 3600,
+                                     "deploy_role.max_session_hours"),))
+    assert str(refused.value.message) == (
+        "this plan may take up to 4 h 11 min, longer than the credentials' lifetime (1 h); "
+        "change deploy_role.max_session_hours (nothing was changed)")

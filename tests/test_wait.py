@@ -127,3 +127,10 @@ def test_schedule_polls_soon_then_at_most_one_and_a_half_calls_per_second(rand):
     calls_per_second = 200 / sum(intervals) + 1 / schedule.confirm_seconds
     assert calls_per_second <= (1.5 if rand == 0.5 else 1.55)  # mean, and worst-case jitter
     assert max(intervals) <= schedule.cap * (1 + schedule.jitter)
+
+
+def test_the_schedule_holds_its_cap_through_hours_of_polls():
+    # A 60-minute monitoring window is thousands of polls: the interval stays at the cap (a
+    # power of the growth that grew with each poll overflowed a float after ~1000 of them).
+    schedule = Schedule()
+    assert schedule.interval(5000, lambda: 0.5) == schedule.cap

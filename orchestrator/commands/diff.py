@@ -18,8 +18,16 @@ from stackswap.orchestrator.commands.update_alb import forget_change_set, settle
 from stackswap.orchestrator.context import Context
 from stackswap.orchestrator.model import ChangeSet, Observed
 from stackswap.orchestrator.output.diff import print_diff
-from stackswap.orchestrator.plan import CreateAlb, CreateService, Plan, Swap, UpdateService
-from stackswap.orchestrator.run import observe_now
+from stackswap.orchestrator.output.text import length_document
+from stackswap.orchestrator.plan import (
+    CreateAlb,
+    CreateService,
+    Plan,
+    Swap,
+    UpdateService,
+    plan_length,
+)
+from stackswap.orchestrator.run import planned
 from stackswap.orchestrator.steps.stacks import template_body
 
 
@@ -94,11 +102,14 @@ def preview(ctx: Context, plan: Plan) -> dict:
                                          ("test", observed.test_color))},
         "paths": {"production": observed.paths.production, "test": observed.paths.test},
         "images": images,
+        # How long the deploy may take (none for a plan that changes nothing).
+        "length": (length_document(plan_length(plan, config.deploy)) if plan.needs_lock
+                   else None),
     }
 
 
 def run_diff(ctx: Context, make_plan: Callable[[Observed], Plan], *, dry_run: bool) -> int:
     """Plan without the lock (as a dry run does), then preview the plan's changes."""
-    plan = make_plan(observe_now(ctx))
+    plan = planned(ctx, make_plan)
     print_diff(preview(ctx, plan), dry_run)
     return 0

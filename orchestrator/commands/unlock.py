@@ -9,7 +9,7 @@ from stackswap.orchestrator.output.log import print_result
 
 
 def unlock(ctx: Context, force: bool) -> int:
-    holder = remove_lock(ctx.aws, ctx.config, force)
+    holder = remove_lock(ctx.aws, ctx.config, force, ctx.clock.wall())
     print_result(f"{ctx.config.name} is not locked" if holder is None
                  else f"removed the lock of {holder.describe()}")
     return 0

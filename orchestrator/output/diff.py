@@ -13,6 +13,8 @@ def diff_text(document: dict, dry_run: bool = False) -> list[str]:
     """The plan, then what CloudFormation would change in each stack, the traffic before and
     after on production and test, and the image per colour."""
     lines = plan_text(list(document["plan"]), dry_run)
+    if document.get("length"):
+        lines.append(f"this plan takes {document['length']['text']}")
     lines.append("CloudFormation would change (change sets created, described, deleted):")
     if not document["stacks"]:
         lines.append("  no stack")

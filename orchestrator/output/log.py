@@ -11,9 +11,10 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, TextIO
 
 from stackswap.orchestrator.model import ColorState, Observed, StackEvent
-from stackswap.orchestrator.output.text import production_weights, weights_text
+from stackswap.orchestrator.output.text import length_document, production_weights, weights_text
 
 if TYPE_CHECKING:
+    from stackswap.orchestrator.plan import PlanLength
     from stackswap.orchestrator.wait import Clock
 
 # The log of the run in progress (cli.main activates it): print_result goes through it.
@@ -76,6 +77,10 @@ class Log:
     def gate(self, point: str, command: str, failed: str | None) -> None:
         """A deploy.hooks gate has run: passed, or why it failed."""
         self.emit("gate", point=point, command=command, passed=failed is None, detail=failed)
+
+    def plan_length(self, length: PlanLength) -> None:
+        """At a run's start: how long its plan takes at most (plan.plan_length)."""
+        self.emit("plan_length", **length_document(length))
 
     def notification(self, channel: str, stage: str, failed: str | None) -> None:
         """A deploy.notify notification was sent, or why it could not be (a warning line)."""
@@ -193,6 +198,8 @@ def event_text(event: dict) -> str | None:
         return f"[{event['number']}/{event['total']}] {event['text']}"
     if kind == "result":
         return "\n".join(event["lines"])
+    if kind == "plan_length":
+        return f"this plan takes {event['text']}"
     if kind == "gate":
         return f"gate {event['point']}: {'passed' if event['passed'] else event['detail']}"
     if kind == "notification" and not event["delivered"]:

@@ -110,7 +110,7 @@ def update_service(step: UpdateService, ctx: Context) -> None:
 
 def wait_for_other(step: WaitFor, ctx: Context) -> None:
     ctx.log.say(f"waiting for {step.stack} ({step.status}), started by someone else")
-    wait(ctx, step.stack, newest_event_id(ctx.aws, step.stack))
+    wait(ctx, step.stack, newest_event_id(ctx.aws, step.stack), step.monitoring_minutes)
 
 
 def continue_rollback(step: ContinueRollback, ctx: Context) -> None:

@@ -40,6 +40,7 @@ from stackswap.orchestrator.plan import (
     ShiftBack,
     ShiftStep,
     Swap,
+    swap_monitoring_minutes,
 )
 from stackswap.orchestrator.stack_operation import operate, wait
 from stackswap.orchestrator.steps.gates import gate
@@ -70,10 +71,10 @@ def set_live_color(ctx: Context, color: str, rollback_release: str | None,
     name = ctx.config.alb_stack
     parameters = sent.alb_swap(ctx.config, ctx.observed.alb, color, rollback_release,
                                shift_weight, grid)
-    minutes = ctx.config.deploy.alarm_monitoring_minutes if monitoring else 0
+    minutes = swap_monitoring_minutes(ctx.config.deploy, triggers, monitoring)
     return operate(ctx, name, lambda: ctx.aws.update_stack(
         name, parameters, rollback_triggers=triggers, monitoring_minutes=minutes,
-        role_arn=ctx.role_arn))
+        role_arn=ctx.role_arn), monitoring_minutes=minutes)
 
 
 def swap(step: Swap, ctx: Context) -> None:

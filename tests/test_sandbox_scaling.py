@@ -177,6 +177,11 @@ def test_the_rendered_cpu_policy_scales_out_to_max_then_in_to_min(account):
     seen: list[int] = []
     account.wait_desired(arn, 6, seen)
     assert seen == sorted(seen) and max(seen) == 6
+    # Scaling starts no ECS deployment (UpdateService, ECS API reference: "When a deployment is
+    # triggered by updating the task definition of a service"): the one deployment stays
+    # COMPLETED while the new tasks start, so nothing holds back a scale-in meanwhile.
+    deployments = account.service(arn)["deployments"]
+    assert [(d["status"], d["rolloutState"]) for d in deployments] == [("PRIMARY", "COMPLETED")]
     status = account.scaling_status(arn)
     assert [(a["from"], a["to"]) for a in status["activities"]] == [(2, 4), (4, 6)]
     assert status["activities"][0]["policies"] == [f"{config.name}-blue-cpu"]

@@ -110,21 +110,21 @@ class Activity:
     scaled_in: tuple[str, ...] = ()
 
 
-def _proportional(capacity: int, metric: float, target_value: float) -> int:
+def _proportional(capacity: int, load: float) -> int:
     # Rounded up (less than a millionth of a task is float noise): enough capacity to bring the
     # metric to the target, never less.
-    return max(0, math.ceil(capacity * metric / target_value - 1e-6))
+    return max(0, math.ceil(capacity * load - 1e-6))
 
 
 def decide(target: TargetView, policies: list[PolicyView], now: float) -> Activity | None:
     """What Application Auto Scaling does with this target now (None: nothing)."""
     current = target.desired
-    live = [p for p in policies if p.metric is not None and p.target_value > 0]
-    out = {p.name: _proportional(p.out_base if now < p.out_until else current, p.metric,
-                                 p.target_value)
-           for p in live if p.metric > p.target_value}  # type: ignore[operator]
-    low = {p.name for p in live if p.metric < p.target_value  # type: ignore[operator]
-           and not p.disable_scale_in}
+    loads = {p.name: p.metric / p.target_value for p in policies
+             if p.metric is not None and p.target_value > 0}  # no entry: insufficient data
+    out = {p.name: _proportional(p.out_base if now < p.out_until else current, loads[p.name])
+           for p in policies if loads.get(p.name, 1.0) > 1.0}
+    low = {p.name for p in policies
+           if loads.get(p.name, 1.0) < 1.0 and not p.disable_scale_in}
     if not out and not low:
         return None  # no alarm: no invocation, so no clamp either
     wanted, scaled_out, scaled_in = current, (), ()
@@ -135,8 +135,7 @@ def decide(target: TargetView, policies: list[PolicyView], now: float) -> Activi
     else:
         voters = [p for p in policies if not p.disable_scale_in]
         if all(p.name in low and now >= p.in_until for p in voters):
-            proposal = max(_proportional(current, p.metric, p.target_value)  # type: ignore[arg-type]
-                           for p in voters)
+            proposal = max(_proportional(current, loads[p.name]) for p in voters)
             if proposal < current:
                 wanted, scaled_in = proposal, tuple(p.name for p in voters)
     desired = min(max(wanted, target.minimum), target.maximum)

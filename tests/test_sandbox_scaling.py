@@ -213,6 +213,20 @@ def test_register_scalable_target_raises_the_count_to_a_higher_minimum(account):
     account.wait_running(arn, 4)
 
 
+def test_the_metric_endpoint_names_what_is_wrong(account):
+    arn = api_service(account, "web")
+    for body, status in [
+            ({"service": arn.replace("/web", "/nope"), "metric": CPU, "value": 1}, 404),
+            ({"service": "web", "metric": CPU, "value": 1}, 404),  # neither ARN nor resource id
+            ({"service": arn, "metric": CPU, "value": "high"}, 400),
+            ({"service": arn, "value": 1}, 400)]:
+        answer = admin(account.sandbox, "POST", "/metric", body)
+        assert answer[0] == status and answer[1]["error"], (body, answer)
+    answer = admin(account.sandbox, "POST", "/metric",
+                   {"service": resource_id(arn), "metric": CPU, "value": 70})
+    assert answer == (200, {"service": resource_id(arn), "metric": CPU, "value": 70.0})
+
+
 def test_a_policy_invocation_brings_a_count_set_out_of_range_back_into_it(account):
     # Application Auto Scaling concepts (User Guide, https://docs.aws.amazon.com/autoscaling/application/userguide/getting-started.html):
     # "You can make out-of-band changes directly to the underlying resource that are outside

@@ -9,6 +9,9 @@ orchestrator.
     POST /fail-next-update  {"stack": NAME}   404 when no such stack
     POST /stack-seconds {"seconds": S[, "stack": NAME]}   duration of the stack operations
                                       started from now on (of every stack, or of NAME)
+    POST /metric {"service": ARN, "metric": NAME, "value": V}   what CloudWatch reports for
+                                      that ECS service's metric from now on (what its target
+                                      tracking policies scale on); 404 when no such service
     POST /reset                       stop all tasks, forget everything (the notifications
                                       received too), reset moto
     POST /shutdown                    stop the server process

@@ -12,6 +12,7 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
+from moto.applicationautoscaling.models import applicationautoscaling_backends
 from moto.cloudformation.models import cloudformation_backends
 from moto.cloudwatch.models import cloudwatch_backends
 from moto.ecs.models import ecs_backends
@@ -29,6 +30,10 @@ def _existing(backend_dict: Any) -> Iterator[Any]:
 
 def cloudformation() -> Iterator[Any]:
     return _existing(cloudformation_backends)
+
+
+def application_autoscaling() -> Iterator[Any]:
+    return _existing(applicationautoscaling_backends)
 
 
 def ecs() -> Iterator[Any]:

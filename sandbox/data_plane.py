@@ -5,7 +5,9 @@ moto only stores what the API was told. Here each ECS service runs its desired c
 first; old ones drained and stopped once the new ones have a health verdict), registers the
 tasks in its target group, health-checks them over HTTP (sandbox.target_health), and keeps the
 service's counters and `deployments` as real ECS shows them: two deployments (PRIMARY new,
-ACTIVE old) while replacing, one with runningCount == desiredCount when steady.
+ACTIVE old) while replacing, one with runningCount == desiredCount when steady; the primary's
+rolloutState IN_PROGRESS until it is first steady, COMPLETED from then on (a change of the
+desired count starts no deployment).
 
 Like ECS, it stops a task whose target is unhealthy once the service's health-check grace period
 is over, and starts another; each such task counts toward its deployment's circuit breaker,
@@ -325,8 +327,11 @@ class DataPlane:
             if record is None:
                 self._deployment_ids += 1
                 record = {**template, "id": f"ecs-svc/{self._deployment_ids:016d}",
-                          "createdAt": _now(), "taskDefinition": definition, "failedTasks": 0}
+                          "createdAt": _now(), "taskDefinition": definition, "failedTasks": 0,
+                          "rolloutState": "IN_PROGRESS"}
                 records[definition] = record
+            elif definition == primary and record.get("status") == "ACTIVE":
+                record["rolloutState"] = "IN_PROGRESS"  # primary again: deployed once more
             running = sum(t.running for t in mine)
             record["failedTasks"] = self.failures.get((key, definition), 0)
             record.update(
@@ -341,11 +346,15 @@ class DataPlane:
         steady = (len(deployments) == 1 and deployments[0]["runningCount"] == service.desired_count
                   and deployments[0]["pendingCount"] == 0 and all(map(self._ready, tasks)))
         failed = self.tripped(key, primary, int(service.desired_count or 0))
-        state = "FAILED" if failed else "COMPLETED" if steady else "IN_PROGRESS"
+        # A completed deployment stays completed: a change of the desired count (by hand or by
+        # auto scaling) starts no deployment in ECS.
+        completed = steady or deployments[0].get("rolloutState") == "COMPLETED"
+        state = "FAILED" if failed else "COMPLETED" if completed else "IN_PROGRESS"
         deployments[0]["rolloutState"] = state
         deployments[0]["rolloutStateReason"] = (
             "ECS deployment circuit breaker: tasks failed to start." if failed else
-            f"ECS deployment {deployments[0]['id']} {'completed' if steady else 'in progress'}.")
+            f"ECS deployment {deployments[0]['id']} "
+            f"{'completed' if completed else 'in progress'}.")
         service.deployments = deployments
         service.running_count = sum(t.running for t in tasks)
         service.pending_count = sum(not t.running for t in tasks)

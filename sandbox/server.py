@@ -35,6 +35,7 @@ from stackswap.sandbox.data_plane import DataPlane
 from stackswap.sandbox.environment import DEFAULT_REGION, client
 from stackswap.sandbox.processes import pid_alive
 from stackswap.sandbox.proxy import ListenerProxy, NlbProxy
+from stackswap.sandbox.scaling import Scaling
 from stackswap.sandbox.settings import SandboxSettings
 from stackswap.sandbox.stack_operations import StackOperations
 from stackswap.sandbox.tls import make_certificates
@@ -69,6 +70,7 @@ class SandboxServer:
         self.book = target_health.TargetHealthBook()
         self.data_plane = DataPlane(settings, self.book)
         self.stack_operations = StackOperations(settings, self.data_plane)
+        self.scaling = Scaling(settings)
         self.moto = LockedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         self.certificates = make_certificates() if settings.https else None
         self.certificate_files: dict[str, Path] = {}
@@ -98,6 +100,7 @@ class SandboxServer:
             ("GET", "/notifications"): lambda _: (200, {"received": self.sink.messages()}),
             ("POST", "/fail-next-update"): self._fail_next_update,
             ("POST", "/stack-seconds"): self._stack_seconds,
+            ("POST", "/metric"): self._metric,
             ("POST", "/reset"): lambda _: (200, self.reset()),
             ("POST", "/shutdown"): lambda _: (200, self.request_shutdown()),
         })
@@ -109,12 +112,12 @@ class SandboxServer:
         self.moto.start()
         self._import_certificate()
         for part in (*self.proxies.values(), self.private, self.sink, self.admin,
-                     self.data_plane):
+                     self.data_plane, self.scaling):
             part.start()
 
     def stop(self) -> None:
-        for part in (self.admin, self.stack_operations, self.data_plane, *self.proxies.values(),
-                     self.private, self.sink):
+        for part in (self.admin, self.scaling, self.stack_operations, self.data_plane,
+                     *self.proxies.values(), self.private, self.sink):
             part.stop()
         self.moto.stop()
 
@@ -175,7 +178,8 @@ class SandboxServer:
                             "deployments": len(service.deployments),
                             "task_definition": service.task_definition})
         return {**self.info(), "uptime_seconds": round(time.monotonic() - self.started_at, 1),
-                "stacks": stacks, "services": services, "tasks": self.data_plane.status()}
+                "stacks": stacks, "services": services, "tasks": self.data_plane.status(),
+                "scaling": self.scaling.status()}
 
     def _fail_next_update(self, request: dict) -> tuple[int, dict]:
         stack = request.get("stack")
@@ -195,6 +199,19 @@ class SandboxServer:
         self.stack_operations.set_stack_seconds(float(seconds), stack)
         return 200, {"stack": stack, "seconds": float(seconds)}
 
+    def _metric(self, request: dict) -> tuple[int, dict]:
+        service, metric, value = (request.get("service"), request.get("metric"),
+                                  request.get("value"))
+        if not isinstance(service, str) or not isinstance(metric, str) or not metric:
+            return 400, {"error": "give {\"service\": ARN or service/CLUSTER/NAME, "
+                                  "\"metric\": NAME, \"value\": V}"}
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+            return 400, {"error": "\"value\" must be a number >= 0"}
+        found = self.scaling.set_metric(service, metric, float(value))
+        if found is None:
+            return 404, {"error": f"no ECS service {service} in the sandbox"}
+        return 200, {"service": found, "metric": metric, "value": float(value)}
+
     def reset(self) -> dict:
         """Back to an empty account: no tasks, no pending operations, moto reset."""
         self.stack_operations.reset()
@@ -203,6 +220,7 @@ class SandboxServer:
             response.read()
         # After moto's reset, so that no tick can start tasks for the services it forgets.
         self.data_plane.stop_all_tasks()
+        self.scaling.reset()  # after moto's too: no tick keeps a cooldown of a forgotten service
         self.sink.clear()
         self._import_certificate()  # the sandbox's certificate is part of the empty account
         return {"reset": True}

@@ -26,6 +26,9 @@ class SandboxSettings:
     circuit_breaker_seconds: float = 10.0
     # How long one minute of a rollback trigger's MonitoringTimeInMinutes lasts in the sandbox.
     monitoring_minute_seconds: float = 1.0
+    # How long one minute of Application Auto Scaling's time lasts in the sandbox: a target
+    # tracking policy's cooldowns (ECS's default 300 s: 5 s here).
+    scaling_minute_seconds: float = 1.0
     # Period of the data plane's loop (tasks, registrations, health checks, service counters).
     tick_seconds: float = 0.2
     # The server stops by itself after this long, so a forgotten sandbox never runs forever.

@@ -60,7 +60,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 # More modules with a module-scoped sandbox of their own (test_e2e_sandbox's fixture): one worker
 # each, like ONE_WORKER's.
-OWN_SANDBOX = ("tests/test_ecosystem_sandbox.py",)
+OWN_SANDBOX = ("tests/test_ecosystem_sandbox.py", "tests/test_sandbox_scaling.py")
 # The modules whose tests take longest on their sandbox are split in shards, each a group of its
 # own on its own worker with its own sandbox, so that no one worker runs the whole module.
 SANDBOX_SHARDS = {"tests/test_e2e_sandbox.py": 2}

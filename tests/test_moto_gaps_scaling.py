@@ -1,6 +1,7 @@
-"""Pins gaps 22 and 23 (sandbox/moto_gaps/scaling.py): plain moto's CloudFormation skips Application
-Auto Scaling's resources, and the service answers as a web page; and shows the fixes. When a pin
-fails after a moto upgrade, moto fixed that gap: drop its fix."""
+"""Pins gaps 22, 23 and 26 (sandbox/moto_gaps/scaling.py): plain moto's CloudFormation skips
+Application Auto Scaling's resources, the service answers as a web page, and RegisterScalableTarget
+leaves the capacity outside the range it registers; and shows the fixes. When a pin fails after a
+moto upgrade, moto fixed that gap: drop its fix."""
 
 from __future__ import annotations
 
@@ -67,3 +68,41 @@ def test_gap_23_application_auto_scaling_answers_as_a_web_page(aws, plain_moto):
 
 def test_application_auto_scaling_answers_as_json_with_the_fix(aws):
     assert _scaling_media_type(aws) == "application/x-amz-json-1.1"
+
+
+def _desired_after_registering(stacks, *ranges: tuple[int, int]) -> list[int]:
+    """The blue service's desired count (2 at first) after each RegisterScalableTarget of a
+    (MinCapacity, MaxCapacity) range, in order."""
+    config, cfn, _ = stacks
+    service = outputs(cfn, config.service_stack("blue"))["ServiceArn"]
+    scaling = client("application-autoscaling", cfn.meta.endpoint_url, cfn.meta.region_name)
+    ecs = client("ecs", cfn.meta.endpoint_url, cfn.meta.region_name)
+    seen = []
+    for low, high in ranges:
+        scaling.register_scalable_target(
+            ServiceNamespace="ecs", ScalableDimension="ecs:service:DesiredCount",
+            ResourceId=f"service/{config.cluster}/{service.rsplit('/', 1)[1]}",
+            MinCapacity=low, MaxCapacity=high)
+        (described,) = ecs.describe_services(cluster=config.cluster, services=[service])["services"]
+        seen.append(described["desiredCount"])
+    return seen
+
+
+# RegisterScalableTarget, Application Auto Scaling API reference
+# (https://docs.aws.amazon.com/autoscaling/application/APIReference/API_RegisterScalableTarget.html):
+# "If the specified resource is not active in the target service, this operation does not change
+# the resource's current capacity. Otherwise, it changes the resource's current capacity to a
+# value that is inside of this range." And the User Guide's concepts
+# (https://docs.aws.amazon.com/autoscaling/application/userguide/getting-started.html): "anytime
+# a scaling policy is invoked or the RegisterScalableTarget API is called, Application Auto Scaling
+# retrieves the current capacity and compares it to the minimum and maximum capacity. If it falls
+# outside of the minimum-maximum range, then the capacity is updated to comply with the set
+# minimum and maximum."
+
+def test_gap_26_register_scalable_target_leaves_the_capacity_out_of_range(stacks, plain_moto):
+    assert _desired_after_registering(stacks, (4, 6), (1, 1)) == [2, 2]
+
+
+def test_register_scalable_target_clamps_the_capacity_with_the_fix(stacks):
+    # raised to a MinCapacity above it, lowered to a MaxCapacity below it, kept when inside
+    assert _desired_after_registering(stacks, (4, 6), (1, 3), (1, 5)) == [4, 3, 3]

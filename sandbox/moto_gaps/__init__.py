@@ -20,7 +20,8 @@ does, and its patches (`PATCHES`: name -> (owner, attribute, replacement)):
 - load_balancer_type: gap 18, a LoadBalancer's `Type`
 - target_group_targets: gap 19, a TargetGroup's `Targets`
 - target_group_updates: gap 21, a TargetGroup modified by a stack update
-- scaling: gaps 22 and 23, Application Auto Scaling's CloudFormation resources and JSON answers
+- scaling: gaps 22, 23 and 26, Application Auto Scaling's CloudFormation resources, JSON
+  answers and RegisterScalableTarget's clamp of the capacity into range
 - request_routing: gap 25, the services moto routes requests to, listed once
 - resource_types: the one lookup through which moto's CloudFormation finds the models of gaps 17
   and 22

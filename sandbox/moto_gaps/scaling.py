@@ -1,4 +1,4 @@
-"""Gaps 22 and 23: Application Auto Scaling as a service stack's autoscaling meets it.
+"""Gaps 22, 23 and 26: Application Auto Scaling as a service stack's autoscaling meets it.
 
 Gap 22 — `AWS::ApplicationAutoScaling::ScalableTarget` and `AWS::ApplicationAutoScaling::
 ScalingPolicy` are not supported: moto skips both with a warning, so a service stack's
@@ -13,6 +13,15 @@ Gap 23 — Application Auto Scaling answers with `Content-Type: text/html` (its 
 right): a client that refuses web pages for API answers (stackswap does: an HTML answer means a
 proxy or a web server, not AWS) cannot read it. Real: `application/x-amz-json-1.1`, the
 protocol's media type. Fix: answer with that type.
+
+Gap 26 — RegisterScalableTarget leaves the ECS service's desired count where it is, also outside
+the new [MinCapacity, MaxCapacity]. Real (RegisterScalableTarget, API reference): "If the
+specified resource is not active in the target service, this operation does not change the
+resource's current capacity. Otherwise, it changes the resource's current capacity to a value
+that is inside of this range." Fix: after moto's registration, an ACTIVE ECS service's
+DesiredCount is clamped into the target's range (through CloudFormation's ScalableTarget too,
+which registers it). The other half, the clamp on each policy invocation, is the sandbox's
+scaling emulator's (sandbox/scaling.py).
 """
 
 from __future__ import annotations
@@ -23,7 +32,7 @@ from typing import Any
 from moto.applicationautoscaling import models as scaling_models
 from moto.applicationautoscaling import responses as scaling_responses
 from moto.core.responses import BaseResponse
-from stackswap.sandbox.moto_gaps._common import PlainResource
+from stackswap.sandbox.moto_gaps._common import ORIGINALS, PlainResource
 
 # --- gap 22: scalable targets and scaling policies through CloudFormation -------------------
 
@@ -130,10 +139,34 @@ def _scaling_call_action(self: Any) -> Any:
     return status, {**headers, "Content-Type": AMZ_JSON}, body
 
 
+# --- gap 26: RegisterScalableTarget brings the capacity into range -------------------------
+
+ECS_DESIRED_COUNT = "ecs:service:DesiredCount"
+
+
+def _register_scalable_target(self: Any, namespace: str, r_id: str, dimension: str,
+                              min_capacity: int | None, max_capacity: int | None, role_arn: str,
+                              suspended_state: Any) -> Any:
+    target = ORIGINALS["register_scalable_target"](self, namespace, r_id, dimension,
+                                                   min_capacity, max_capacity, role_arn,
+                                                   suspended_state)
+    if namespace == "ecs" and dimension == ECS_DESIRED_COUNT and None not in (
+            target.min_capacity, target.max_capacity):
+        _, cluster, name = r_id.split("/")
+        service = self.ecs_backend.services.get(f"{cluster}:{name}")
+        if service is not None and service.status == "ACTIVE":
+            service.desired_count = min(max(int(service.desired_count or 0),
+                                            int(target.min_capacity)), int(target.max_capacity))
+    return target
+
+
 MODELS = (ScalableTarget, ScalingPolicy)
 
 PATCHES = {
     # gap 23
     "scaling_call_action": (scaling_responses.ApplicationAutoScalingResponse, "call_action",
                             _scaling_call_action),
+    # gap 26
+    "register_scalable_target": (scaling_models.ApplicationAutoscalingBackend,
+                                 "register_scalable_target", _register_scalable_target),
 }

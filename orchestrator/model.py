@@ -472,11 +472,13 @@ class Observed:
 class RunningService:
     """An ECS service stackswap does not manage, as `init --from-service` reads it: AWS's own
     answers (DescribeServices, DescribeTaskDefinition, DescribeTargetGroups and its attributes,
-    DescribeLoadBalancers, DescribeSubnets), None or empty where there is nothing to read."""
+    DescribeLoadBalancers, DescribeSubnets, and for a service that runs no task
+    DescribeScalableTargets), None or empty where there is nothing to read."""
 
     service: dict
     task_definition: dict
     target_group: dict | None
     load_balancer: dict | None
     subnet_vpcs: dict[str, str]
+    scalable_target: dict | None = None
 

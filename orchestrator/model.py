@@ -240,6 +240,19 @@ class ResourceChange:
             return f"modify {what}{replaced}{changed}"
         return f"{self.action.lower()} {what}"
 
+    def harm(self) -> str:
+        """What a destructive change would do, as a clause of a refusal ("replace X (type) to
+        change Port")."""
+        what = f"{self.logical_id} ({self.resource_type})"
+        changed = f" to change {', '.join(self.properties)}" if self.properties else ""
+        if self.action == "Remove":
+            return f"remove {what}"
+        if self.action == "Dynamic":  # decided only when CloudFormation runs the change
+            return f"possibly replace or remove {what}"
+        if self.replacement == "Conditional":
+            return f"possibly replace {what}{changed}"
+        return f"replace {what}{changed}"
+
 
 @dataclass(frozen=True)
 class ChangeSet:

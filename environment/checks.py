@@ -18,6 +18,7 @@ from stackswap.environment.config import (
     HOOK_POINTS,
     LAUNCH_TYPES,
     MAX_ALARMS,
+    MAX_DESIRED_COUNT,
     MAX_DURATION_SECONDS,
     RETIRE,
     SCHEMES,
@@ -452,7 +453,7 @@ SCHEMA: dict[str, dict[str, Check]] = {
     "service": {
         "container_name": _pattern(r"[A-Za-z0-9_-]{1,255}", "a container name"),
         "container_port": _integer(1, 65535),
-        "desired_count": _integer(1, 1000),
+        "desired_count": _integer(1, MAX_DESIRED_COUNT),
         "launch_type": _one_of(LAUNCH_TYPES),
         "cpu": _integer(128, 16384),
         "memory": _integer(128, 122880),

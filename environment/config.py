@@ -30,6 +30,9 @@ FARGATE_CPU = tuple(FARGATE_MEMORY)
 MAX_ALARMS = 5
 
 
+# service.desired_count: tasks per colour (stackswap's own bound, within ECS's tasks per service).
+MAX_DESIRED_COUNT = 1000
+
 SCHEMES = ("internet-facing", "internal")
 TEST_MODES = ("port", "host")
 # ELB's current TLS 1.3 policy (Elastic Load Balancing, "Security policies for your Application

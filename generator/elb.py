@@ -134,7 +134,9 @@ def security_group_description(config: Config) -> str:
     """GroupDescription cannot change without replacing the group, which the stack policy
     refuses. The article's mode (HTTP :80/:8080, test by port) keeps the text ALB stacks have
     always had, so they update in place; other modes name no port, so a later port change stays
-    in place. Switching an existing stack between the two is a replacement (docs/templates.md)."""
+    in place. Switching an existing stack between the two, a port change of the article's mode
+    included, is a replacement, which `update-alb` refuses: the tasks admit only this group's id
+    (docs/update-alb.md, "Listener ports")."""
     listener = config.listener
     if (not listener.https and not listener.host_mode
             and (listener.production_port, listener.test_port) == (80, 8080)):

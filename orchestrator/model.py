@@ -246,6 +246,19 @@ class ResourceChange:
             return f"modify {what}{replaced}{changed}"
         return f"{self.action.lower()} {what}"
 
+    def harm(self) -> str:
+        """What a destructive change would do, as a clause of a refusal ("replace X (type) to
+        change Port")."""
+        what = f"{self.logical_id} ({self.resource_type})"
+        changed = f" to change {', '.join(self.properties)}" if self.properties else ""
+        if self.action == "Remove":
+            return f"remove {what}"
+        if self.action == "Dynamic":  # decided only when CloudFormation runs the change
+            return f"possibly replace or remove {what}"
+        if self.replacement == "Conditional":
+            return f"possibly replace {what}{changed}"
+        return f"replace {what}{changed}"
+
 
 @dataclass(frozen=True)
 class ChangeSet:
@@ -478,11 +491,13 @@ class Observed:
 class RunningService:
     """An ECS service stackswap does not manage, as `init --from-service` reads it: AWS's own
     answers (DescribeServices, DescribeTaskDefinition, DescribeTargetGroups and its attributes,
-    DescribeLoadBalancers, DescribeSubnets), None or empty where there is nothing to read."""
+    DescribeLoadBalancers, DescribeSubnets, and for a service that runs no task
+    DescribeScalableTargets), None or empty where there is nothing to read."""
 
     service: dict
     task_definition: dict
     target_group: dict | None
     load_balancer: dict | None
     subnet_vpcs: dict[str, str]
+    scalable_target: dict | None = None
 

@@ -192,7 +192,8 @@ def read_image(aws: Aws, image: str) -> tuple[bool | None, str]:
 
 def read_running_service(aws: Aws, cluster: str, name: str) -> RunningService | None:
     """The service and what it is wired to: its task definition, its first load balancer's
-    target group and that group's load balancer, and its subnets' VPC when no group says it."""
+    target group and that group's load balancer, its subnets' VPC when no group says it, and
+    when it runs no task its scaling target."""
     service = aws.describe_service(cluster, name)
     if service is None:
         return None
@@ -204,6 +205,10 @@ def read_running_service(aws: Aws, cluster: str, name: str) -> RunningService | 
     network = (service.get("networkConfiguration") or {}).get("awsvpcConfiguration") or {}
     subnets = list(network.get("subnets") or [])
     vpcs = aws.subnet_vpcs(subnets) if subnets and not (group and group.get("VpcId")) else {}
+    # A retired service (no task desired) says nothing of how many it runs: its scaling
+    # target's minimum may.
+    scalable = (aws.scalable_target(f"service/{cluster}/{service.get('serviceName', name)}")
+                if not service.get("desiredCount") else None)
     return RunningService(service, aws.describe_task_definition(service["taskDefinition"]),
-                          group, balancer, vpcs)
+                          group, balancer, vpcs, scalable)
 

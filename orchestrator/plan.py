@@ -832,11 +832,20 @@ def check_update_alb(observed: Observed) -> None:
 def refuse_destructive(change_set: ChangeSet, stack: str) -> None:
     """An ALB change that would replace or delete a resource (the load balancer, a target
     group, a listener, the security group) is refused: a replacement drops connections and
-    changes ARNs that the service stacks and DNS records point at, and the stack policy forbids
-    it anyway (Update:Replace, Update:Delete)."""
+    changes ARNs that the service stacks and DNS records point at (a new security group would
+    not be the one the tasks admit), and the stack policy forbids it anyway (Update:Replace,
+    Update:Delete)."""
     destructive = [change for change in change_set.changes if change.destructive]
-    if destructive:
-        raise Refused(f"update-alb refused: the change would replace or remove "
-                      f"{'; '.join(change.describe() for change in destructive)} in {stack}. "
-                      f"stackswap never replaces or deletes a resource of the ALB stack; revert "
-                      f"that part of the config (nothing was changed)")
+    if not destructive:
+        return
+    why = ""
+    if any(change.resource_type == "AWS::EC2::SecurityGroup"
+           and "GroupDescription" in change.properties for change in destructive):
+        why = (" CloudFormation replaces a security group to change its description, and in "
+               "the article's mode (HTTP on :80 and :8080, test by port) the description names "
+               "those ports: a stack made in that mode keeps its ports and its mode "
+               "(docs/update-alb.md, \"Listener ports\").")
+    harms = " and ".join(change.harm() for change in destructive)
+    raise Refused(f"update-alb refused: the change would {harms} in {stack}.{why} stackswap "
+                  f"never replaces or deletes a resource of the ALB stack; revert that part of "
+                  f"the config (nothing was changed)")

@@ -134,12 +134,34 @@ def test_update_alb_refuses_a_replacement_naming_the_resources(deployed, section
     # "If the RequiresRecreation field is Always and the Evaluation field is Static,
     # Replacement is True" (ResourceChange API reference).
     line = result.err.strip().splitlines()[-1]
-    assert line.startswith("stackswap: update-alb refused: the change would replace or remove "
-                           "modify BlueTargetGroup (AWS::ElasticLoadBalancingV2::TargetGroup), "
-                           "REPLACED: Port")
+    assert line.startswith("stackswap: update-alb refused: the change would replace "
+                           "BlueTargetGroup (AWS::ElasticLoadBalancingV2::TargetGroup) to change "
+                           "Port and replace GreenTargetGroup")
     assert "GreenTargetGroup" in line and "nothing was changed" in line
     assert "ExecuteChangeSet" not in env.aws.calls
     assert env.client("cloudformation").list_change_sets(StackName="shop-elb")["Summaries"] == []
+    assert env.forwards(80) == "green"
+
+
+@pytest.mark.parametrize(("key", "port"), [("production_port", 8000), ("test_port", 9000)])
+def test_a_port_change_in_the_articles_mode_is_refused_saying_why(deployed, key, port):
+    # GroupDescription "Update requires: Replacement" (CloudFormation template reference,
+    # AWS::EC2::SecurityGroup), and the article's mode's description names :80 and :8080. A new
+    # group would not be the one the tasks admit (the service stacks' task security groups take
+    # the ALB's group id), so update-alb refuses it, in one English sentence.
+    env = deployed
+    text = env.config_path.read_text()
+    env.config_path.write_text(text.replace("[service]", f"[listener]\n{key} = {port}\n\n"
+                                                         f"[service]"))
+    result = env.call("update-alb")
+    assert result.code == 3, result
+    line = result.err.strip().splitlines()[-1]
+    assert line.startswith("stackswap: update-alb refused: the change would replace "
+                           "LoadBalancerSecurityGroup (AWS::EC2::SecurityGroup) to change "
+                           "GroupDescription, SecurityGroupIngress in shop-elb. CloudFormation "
+                           "replaces a security group to change its description"), line
+    assert "a stack made in that mode keeps its ports and its mode" in line
+    assert "ExecuteChangeSet" not in env.aws.calls
     assert env.forwards(80) == "green"
 
 

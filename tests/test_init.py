@@ -7,7 +7,7 @@ import pytest
 from stackswap.environment.load import load_config
 from stackswap.sandbox.environment import client
 
-from tests.conftest import REPO
+from tests.conftest import REPO, outputs
 from tests.harness import HookedAws, invoke
 
 
@@ -113,3 +113,47 @@ def test_from_a_service_that_is_not_there_one_line_and_no_file(aws, tmp_path):
         assert not target.exists()
     # reading a service changes nothing in the account
     assert hooked.mutating == []
+
+
+def init_from(aws, service: str, target) -> str:
+    result = invoke(["init", "--from-service", f"{aws.ids['cluster']}/{service}", "--config",
+                     str(target)], HookedAws())
+    assert result.code == 0, result
+    return target.read_text()
+
+
+@pytest.mark.parametrize(("scaling_min", "count", "source"), [
+    (3, 3, "its scaling target's minimum"),
+    (None, 2, "stackswap's default"),
+])
+def test_a_retired_service_gives_a_config_that_loads(aws, running_service, tmp_path,
+                                                     scaling_min, count, source):
+    # A retired service: "desiredCount: The desired number of instantiations of the task
+    # definition to keep running on the service" is 0 (ECS API Reference, Service), which
+    # service.desired_count (1-1000) refuses; its scaling target's MinCapacity
+    # (DescribeScalableTargets) says how many it runs when it scales.
+    ecs = client("ecs", aws.endpoint, aws.region)
+    ecs.update_service(cluster=aws.ids["cluster"], service="web-frontend", desiredCount=0)
+    if scaling_min is not None:
+        client("application-autoscaling", aws.endpoint, aws.region).register_scalable_target(
+            ServiceNamespace="ecs", ResourceId=f"service/{aws.ids['cluster']}/web-frontend",
+            ScalableDimension="ecs:service:DesiredCount", MinCapacity=scaling_min,
+            MaxCapacity=10)
+    target = tmp_path / "web.toml"
+    text = init_from(aws, "web-frontend", target)
+    assert load_config(target).service.desired_count == count
+    assert f"desired_count = {count}" in text
+    assert f"# the service's desired count is 0: {source} instead" in text
+    assert "service.desired_count: the service's desired count is 0 (retired?)" in text
+
+
+def test_from_a_fargate_service_made_by_cloudformation(aws, stacks, tmp_path):
+    # The sandbox's ECS reports the launch type a CloudFormation service was created with
+    # (moto gap 26): "launchType: The launch type the service is using" (ECS API Reference,
+    # Service). stackswap's own blue stack is such a service, LaunchType FARGATE.
+    config, cfn, _ = stacks
+    name = outputs(cfn, config.service_stack("blue"))["ServiceName"]
+    target = tmp_path / "blue.toml"
+    text = init_from(aws, name, target)
+    assert 'launch_type = "FARGATE"' in text
+    assert load_config(target).service.launch_type == "FARGATE"

@@ -406,12 +406,23 @@ def change(action: str, logical_id: str, replacement: str = "False",
 @pytest.mark.parametrize(("changes", "refused"), [
     ((change("Modify", "BlueTargetGroup"),), None),
     ((change("Add", "PrivateLoadBalancer", ""),), None),
-    ((change("Modify", "BlueTargetGroup", "True"),), "modify BlueTargetGroup"),
+    # The refusal is a sentence: "would replace X (type) to change P in stack" (issue 24).
+    ((change("Modify", "BlueTargetGroup", "True"),),
+     "the change would replace BlueTargetGroup (AWS::ElasticLoadBalancingV2::TargetGroup) to "
+     "change Port in shop-elb."),
     ((change("Modify", "TestListener", "Conditional",
-             "AWS::ElasticLoadBalancingV2::Listener"),), "MAY BE REPLACED"),
-    ((change("Remove", "TestListener", ""),), "remove TestListener"),
+             "AWS::ElasticLoadBalancingV2::Listener"),),
+     "would possibly replace TestListener (AWS::ElasticLoadBalancingV2::Listener) to change "
+     "Port in"),
+    ((change("Remove", "TestListener", ""),), "would remove TestListener ("),
+    ((change("Dynamic", "TestListener", ""),), "would possibly replace or remove TestListener"),
     ((change("Modify", "GreenTargetGroup"), change("Modify", "BlueTargetGroup", "True")),
-     "BlueTargetGroup (AWS::ElasticLoadBalancingV2::TargetGroup), REPLACED: Port"),
+     "would replace BlueTargetGroup (AWS::ElasticLoadBalancingV2::TargetGroup) to change Port "
+     "in shop-elb"),
+    ((change("Remove", "TestRule", "", "AWS::ElasticLoadBalancingV2::ListenerRule"),
+      change("Modify", "BlueTargetGroup", "True")),
+     "would remove TestRule (AWS::ElasticLoadBalancingV2::ListenerRule) and replace "
+     "BlueTargetGroup"),
 ])
 def test_update_alb_refuses_a_replacement_or_removal_naming_the_resource(changes, refused):
     change_set = ChangeSet("arn:cs", "CREATE_COMPLETE", "", "AVAILABLE", changes)

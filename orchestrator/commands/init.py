@@ -17,6 +17,7 @@ import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from stackswap.environment.config import MAX_DESIRED_COUNT, Service
 from stackswap.environment.errors import BadInput, Refused
 from stackswap.orchestrator.aws import ConnectAws, check_endpoint
 from stackswap.orchestrator.model import RunningService
@@ -108,8 +109,7 @@ def infer(running: RunningService, cluster: str, service_name: str, region: str)
         found.set("service", "container_name", container, where)
     if port:
         found.set("service", "container_port", int(port), where)
-    found.set("service", "desired_count", int(service.get("desiredCount", 1)),
-              "the service's desired count")
+    set_desired_count(found, int(service.get("desiredCount", 1)), running.scalable_target)
     launch_type = service.get("launchType")
     if launch_type in ("FARGATE", "EC2"):
         found.set("service", "launch_type", launch_type, "the service's launch type")
@@ -200,6 +200,26 @@ def infer(running: RunningService, cluster: str, service_name: str, region: str)
     found.facts.append(f"read from {here} in {region}, task definition "
                        f"{task_definition.get('family')}:{task_definition.get('revision')}")
     return found
+
+
+def set_desired_count(found: Found, desired: int, scalable_target: dict | None) -> None:
+    """The service's desired count; a retired service's (0 tasks, which stackswap's 1-1000
+    refuses) is its scaling target's minimum when that is at least 1, else stackswap's
+    default, and the file says so."""
+    if 1 <= desired <= MAX_DESIRED_COUNT:
+        found.set("service", "desired_count", desired, "the service's desired count")
+        return
+    minimum = (scalable_target or {}).get("MinCapacity")
+    if isinstance(minimum, int) and 1 <= minimum <= MAX_DESIRED_COUNT:
+        count, source = minimum, "its scaling target's minimum"
+    else:
+        count, source = Service.desired_count, "stackswap's default"
+    found.set("service", "desired_count", count,
+              f"the service's desired count is {desired}: {source} instead")
+    found.unknown.append(
+        f"service.desired_count: the service's desired count is {desired} (retired?), which "
+        f"stackswap does not take (1-{MAX_DESIRED_COUNT} tasks per colour); {count} below is "
+        f"{source}: set how many tasks each colour runs")
 
 
 def render(found: Found) -> str:

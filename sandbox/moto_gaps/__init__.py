@@ -5,8 +5,8 @@ One module per gap family, each with its gaps' numbers, what plain moto does and
 does, and its patches (`PATCHES`: name -> (owner, attribute, replacement)):
 
 - stack_updates: gap 1, an update re-applies what CloudFormation re-applies, in dependency order
-- ecs_services: gaps 2, 5 and 6, a CloudFormation ECS service's task definition revision, load
-  balancers and deletion
+- ecs_services: gaps 2, 5, 6 and 26, a CloudFormation ECS service's task definition revision,
+  load balancers, deletion and launch type
 - task_definitions: gaps 3 and 24, a CloudFormation task definition registered (and replaced) as
   RegisterTaskDefinition registers it
 - targets: gaps 4 and 10, targets by Id and Port, their health from the sandbox's health checks

@@ -149,7 +149,7 @@ def test_a_retired_service_gives_a_config_that_loads(aws, running_service, tmp_p
 
 def test_from_a_fargate_service_made_by_cloudformation(aws, stacks, tmp_path):
     # The sandbox's ECS reports the launch type a CloudFormation service was created with
-    # (moto gap 26): "launchType: The launch type the service is using" (ECS API Reference,
+    # (moto gap 27): "launchType: The launch type the service is using" (ECS API Reference,
     # Service). stackswap's own blue stack is such a service, LaunchType FARGATE.
     config, cfn, _ = stacks
     name = outputs(cfn, config.service_stack("blue"))["ServiceName"]

@@ -28,7 +28,7 @@ def test_gap_6_deleted_stack_leaves_its_service_active(plain_moto, stacks):
     assert service["status"] == "ACTIVE"
 
 
-def test_gap_26_cloudformation_fargate_service_reports_ec2(plain_moto, stacks):
+def test_gap_27_cloudformation_fargate_service_reports_ec2(plain_moto, stacks):
     # "launchType: The launch type the service is using" (Amazon ECS API Reference, Service:
     # https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_Service.html); the stack's
     # service is LaunchType FARGATE.

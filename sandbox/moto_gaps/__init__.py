@@ -5,7 +5,7 @@ One module per gap family, each with its gaps' numbers, what plain moto does and
 does, and its patches (`PATCHES`: name -> (owner, attribute, replacement)):
 
 - stack_updates: gap 1, an update re-applies what CloudFormation re-applies, in dependency order
-- ecs_services: gaps 2, 5, 6 and 26, a CloudFormation ECS service's task definition revision,
+- ecs_services: gaps 2, 5, 6 and 27, a CloudFormation ECS service's task definition revision,
   load balancers, deletion and launch type
 - task_definitions: gaps 3 and 24, a CloudFormation task definition registered (and replaced) as
   RegisterTaskDefinition registers it

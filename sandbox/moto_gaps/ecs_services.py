@@ -10,7 +10,7 @@ Gap 5 — a service created or updated through CloudFormation ignores `LoadBalan
 shape, so the sandbox's data plane (and anyone calling DescribeServices) knows the target group;
 its `HealthCheckGracePeriodSeconds` too (moto keeps none), for the data plane's ECS emulation.
 
-Gap 26 — a service created through CloudFormation ignores `LaunchType`: moto creates it with
+Gap 27 — a service created through CloudFormation ignores `LaunchType`: moto creates it with
 none, and its CreateService default makes DescribeServices report `EC2` for a Fargate service.
 ECS reports the launch type the service was created with ("launchType: The launch type the
 service is using", ECS API Reference, Service). Fix: keep the template's `LaunchType` (when it
@@ -43,7 +43,7 @@ def _grace(properties: dict[str, Any]) -> int:
 
 
 def _launch_type(service: Any, properties: dict[str, Any]) -> None:
-    """Gap 26: the template's `LaunchType` on the service and its deployments, as ECS shows it."""
+    """Gap 27: the template's `LaunchType` on the service and its deployments, as ECS shows it."""
     launch_type = properties.get("LaunchType")
     if not launch_type:
         return

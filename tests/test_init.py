@@ -132,13 +132,15 @@ def test_a_retired_service_gives_a_config_that_loads(aws, running_service, tmp_p
     # definition to keep running on the service" is 0 (ECS API Reference, Service), which
     # service.desired_count (1-1000) refuses; its scaling target's MinCapacity
     # (DescribeScalableTargets) says how many it runs when it scales.
-    ecs = client("ecs", aws.endpoint, aws.region)
-    ecs.update_service(cluster=aws.ids["cluster"], service="web-frontend", desiredCount=0)
+    # The target is registered first: RegisterScalableTarget brings the desired count into its
+    # range (moto gap 26), so a retire sets 0 after it, as `stackswap retire` does.
     if scaling_min is not None:
         client("application-autoscaling", aws.endpoint, aws.region).register_scalable_target(
             ServiceNamespace="ecs", ResourceId=f"service/{aws.ids['cluster']}/web-frontend",
             ScalableDimension="ecs:service:DesiredCount", MinCapacity=scaling_min,
             MaxCapacity=10)
+    ecs = client("ecs", aws.endpoint, aws.region)
+    ecs.update_service(cluster=aws.ids["cluster"], service="web-frontend", desiredCount=0)
     target = tmp_path / "web.toml"
     text = init_from(aws, "web-frontend", target)
     assert load_config(target).service.desired_count == count
